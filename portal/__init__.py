@@ -1,0 +1,76 @@
+"""Incident Portal: the application factory.
+
+``create_app`` is the table of contents: configuration, extensions, security, the
+portal's and the API's blueprints, the command line. Each step lives in the module that
+owns it.
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from portal.config import load_config
+from portal.extensions import csrf, db, mail, migrate
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application; ``config`` overrides settings read from the environment."""
+    app = Flask(__name__)
+    app.config.from_mapping(load_config(config))
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    logging.basicConfig(level=app.config["LOG_LEVEL"],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_extensions(app: Flask) -> None:
+    # Models must be imported before Flask-Migrate and Flask-Security look at the metadata.
+    from portal import models  # noqa: F401
+    from portal.auth.security import init_security
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    mail.init_app(app)
+    # CSRFProtect before Security, so Flask-Security defers to it (see STACK.md).
+    csrf.init_app(app)
+    init_security(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal import home
+
+    app.register_blueprint(home.bp)
+
+
+def register_commands(app: Flask) -> None:
+    from portal.commands import commands
+
+    for command in commands:
+        app.cli.add_command(command)
+
+
+@event.listens_for(Engine, "connect")
+def _tune_sqlite(dbapi_connection, _record) -> None:
+    """SQLite for a web workload: WAL so readers never block the writer, enforced foreign
+    keys, and a busy timeout so concurrent gunicorn workers wait instead of failing."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=10000",
+                   "synchronous=NORMAL", "cache_size=-32000", "temp_store=MEMORY"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()

@@ -1,0 +1,40 @@
+"""Flask-Security-Too wiring: the datastore, session and token logins, registration.
+
+Self-registration (``REGISTRATION_OPEN``) makes reporters only: the datastore gives every
+user created without explicit roles the ``reporter`` role, and the registration form has
+no roles field to ask for more.
+"""
+from __future__ import annotations
+
+from flask import Flask
+from flask_security import Security, SQLAlchemyUserDatastore
+
+from portal.auth.models import ROLE_DESCRIPTIONS, Role, RoleName, User
+from portal.extensions import db
+
+
+class PortalUserDatastore(SQLAlchemyUserDatastore):
+    """Flask-Security's datastore, with ``reporter`` as the role of a user created bare."""
+
+    def create_user(self, **kwargs):
+        kwargs.setdefault("roles", [RoleName.reporter.value])
+        return super().create_user(**kwargs)
+
+
+def user_datastore() -> PortalUserDatastore:
+    return PortalUserDatastore(db, User, Role)
+
+
+def init_security(app: Flask) -> Security:
+    """Bind Flask-Security to ``app`` (one ``Security`` per app)."""
+    security = Security(app, user_datastore())
+    return security
+
+
+def ensure_roles() -> None:
+    """Create the three roles when missing (idempotent); the caller commits."""
+    existing = set(db.session.scalars(db.select(Role.name)))
+    for name, description in ROLE_DESCRIPTIONS.items():
+        if name.value not in existing:
+            db.session.add(Role(name=name.value, description=description))
+    db.session.flush()

@@ -1,0 +1,215 @@
+"""Configuration read from the environment (and ``.env`` when present).
+
+``Config`` holds what every environment shares; ``TestingConfig`` and ``ProductionConfig``
+adjust it. ``load_config`` picks the class from ``APP_ENV`` and refuses, in production, to
+run with a missing or example ``SECRET_KEY`` / ``SECURITY_PASSWORD_SALT``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+
+#: Values shipped in ``.env.example``; production refuses to run with them.
+EXAMPLE_SECRETS = {
+    "SECRET_KEY": "change-me-to-a-long-random-string",
+    "SECURITY_PASSWORD_SALT": "change-me-to-another-long-random-string",
+}
+REQUIRED_SECRETS = tuple(EXAMPLE_SECRETS)
+
+log = logging.getLogger(__name__)
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message names the key to fix."""
+
+
+def _flag(environ: Mapping[str, str], key: str, default: bool) -> bool:
+    value = environ.get(key)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(environ: Mapping[str, str], key: str, default: int) -> int:
+    value = environ.get(key)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{key} must be a whole number, not {value!r}") from None
+
+
+def database_url(raw: str | None) -> str:
+    """Return the SQLAlchemy URL: the SQLite default, or PostgreSQL through psycopg 3."""
+    if not raw:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{DATA_DIR / 'incident_portal.db'}"
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants a driver named.
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    return raw
+
+
+class Config:
+    """Settings for every environment; read from ``environ`` when instantiated."""
+
+    APP_ENV = "development"
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.SECRET_KEY = environ.get("SECRET_KEY", "")
+        self.SECURITY_PASSWORD_SALT = environ.get("SECURITY_PASSWORD_SALT", "")
+        self.SQLALCHEMY_DATABASE_URI = database_url(environ.get("DATABASE_URL"))
+        self.PORTAL_BASE_URL = environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+        self.LOG_LEVEL = environ.get("LOG_LEVEL", "INFO").upper()
+
+        # SLA targets: due_at = created_at + the priority's target.
+        self.SLA_HOURS = {
+            "critical": _int(environ, "SLA_CRITICAL_HOURS", 4),
+            "high": _int(environ, "SLA_HIGH_HOURS", 8),
+            "medium": _int(environ, "SLA_MEDIUM_HOURS", 72),
+            "low": _int(environ, "SLA_LOW_HOURS", 168),
+        }
+
+        # Flask-Security: logins, roles, tokens.
+        self.REGISTRATION_OPEN = _flag(environ, "REGISTRATION_OPEN", True)
+        self.SECURITY_REGISTERABLE = self.REGISTRATION_OPEN
+        self.SECURITY_SEND_REGISTER_EMAIL = False
+        self.SECURITY_CHANGEABLE = True
+        self.SECURITY_RECOVERABLE = True
+        self.SECURITY_USERNAME_ENABLE = True
+        self.SECURITY_USERNAME_REQUIRED = True
+        self.SECURITY_USERNAME_MIN_LENGTH = 3
+        self.SECURITY_PASSWORD_HASH = "argon2"
+        self.SECURITY_TOKEN_MAX_AGE = _int(environ, "API_TOKEN_MAX_AGE_HOURS", 24) * 3600
+        self.SECURITY_TOKEN_AUTHENTICATION_HEADER = "Authentication-Token"
+        self.SECURITY_EMAIL_VALIDATOR_ARGS = {"check_deliverability": False}
+        self.SECURITY_POST_LOGIN_VIEW = "/"
+        self.SECURITY_POST_LOGOUT_VIEW = "/"
+        # CSRF for forms, session API calls and token API calls together (see STACK.md).
+        self.WTF_CSRF_CHECK_DEFAULT = False
+        self.SECURITY_CSRF_PROTECT_MECHANISMS = ["session", "basic"]
+        self.SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS = True
+        self.SECURITY_CSRF_HEADER = "X-CSRF-Token"
+
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+        # Mail (Flask-Mailman): delivery is off while MAIL_SERVER is empty.
+        self.MAIL_SERVER = environ.get("MAIL_SERVER", "")
+        self.MAIL_PORT = _int(environ, "MAIL_PORT", 25)
+        self.MAIL_USE_TLS = _flag(environ, "MAIL_USE_TLS", False)
+        self.MAIL_USE_SSL = _flag(environ, "MAIL_USE_SSL", False)
+        self.MAIL_USERNAME = environ.get("MAIL_USERNAME") or None
+        self.MAIL_PASSWORD = environ.get("MAIL_PASSWORD") or None
+        self.MAIL_DEFAULT_SENDER = environ.get("MAIL_DEFAULT_SENDER", "incident-portal@localhost")
+        self.MAIL_TIMEOUT = _int(environ, "MAIL_TIMEOUT", 10)
+
+    def secure(self) -> None:
+        """Fill in missing secrets for development: stored under ``data/`` and warned about."""
+        missing = [key for key in REQUIRED_SECRETS if not getattr(self, key)]
+        if not missing:
+            return
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        path = DATA_DIR / ".dev-secrets.json"
+        try:
+            # O_EXCL: when several gunicorn workers start at once, one writes, all read it.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as out:
+                json.dump({key: secrets.token_urlsafe(32) for key in REQUIRED_SECRETS}, out)
+        stored = json.loads(path.read_text() or "{}")
+        for key in missing:
+            setattr(self, key, stored[key])
+        log.warning(
+            "%s not set: using throwaway development values from %s. "
+            "Set them in .env before deploying.", ", ".join(missing), path)
+
+
+class TestingConfig(Config):
+    """The test suite: a fast password hash, fixed secrets, no delivery threads."""
+
+    APP_ENV = "testing"
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        super().__init__(environ)
+        self.TESTING = True
+        self.SECRET_KEY = self.SECRET_KEY or "testing-secret-key"
+        self.SECURITY_PASSWORD_SALT = self.SECURITY_PASSWORD_SALT or "testing-salt"
+        self.SQLALCHEMY_DATABASE_URI = database_url(
+            environ.get("TEST_DATABASE_URL") or "sqlite://")
+        # argon2 at its cheapest: the suite hashes hundreds of passwords.
+        self.SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS = {
+            "argon2__rounds": 1, "argon2__memory_cost": 8, "argon2__parallelism": 1}
+
+    def secure(self) -> None:
+        """Testing needs nothing more: its secrets are fixed above."""
+
+
+class ProductionConfig(Config):
+    """Production: secrets must be set, cookies are secure."""
+
+    APP_ENV = "production"
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        super().__init__(environ)
+        self.SESSION_COOKIE_SECURE = True
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SECURE = True
+        self.PREFERRED_URL_SCHEME = "https"
+
+    def secure(self) -> None:
+        """Refuse to start without real secrets, naming the key to set.
+
+        :raises ConfigError: a secret is missing or still the example value.
+        """
+        for key in REQUIRED_SECRETS:
+            value = getattr(self, key)
+            if not value:
+                raise ConfigError(f"{key} is not set: production needs a secret value in .env")
+            if value == EXAMPLE_SECRETS[key]:
+                raise ConfigError(
+                    f"{key} is still the example value from .env.example: set a secret value")
+
+
+CONFIGS = {cls.APP_ENV: cls for cls in (Config, TestingConfig, ProductionConfig)}
+
+
+def load_config(overrides: Mapping[str, Any] | None = None,
+                environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return the settings for ``APP_ENV``, with ``overrides`` applied last.
+
+    :raises ConfigError: an unknown ``APP_ENV``, a malformed number, or (production) a
+        missing or example secret.
+    """
+    if environ is None:
+        load_dotenv(PROJECT_ROOT / ".env")
+        environ = os.environ
+    overrides = dict(overrides or {})
+    merged_env = {**environ, **{k: str(v) for k, v in overrides.items()
+                                if isinstance(v, (str, int)) and not isinstance(v, bool)}}
+    app_env = overrides.get("APP_ENV") or ("testing" if overrides.get("TESTING") else None) \
+        or merged_env.get("APP_ENV", "development")
+    try:
+        config_class = CONFIGS[app_env]
+    except KeyError:
+        raise ConfigError(
+            f"APP_ENV must be one of {', '.join(CONFIGS)}, not {app_env!r}") from None
+    config = config_class(merged_env)
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    config.APP_ENV = app_env
+    config.secure()
+    return {key: getattr(config, key) for key in dir(config) if key.isupper()}

@@ -1,0 +1,1 @@
+"""The incident domain: models, who sees what, and the lifecycle rules."""

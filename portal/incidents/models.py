@@ -1,0 +1,127 @@
+"""``Incident``, its history (``IncidentEvent``) and its ``Comment``s.
+
+Only ``portal.incidents.lifecycle`` changes an incident's status, technician or resolution;
+these classes hold data and derived values, not rules.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from portal.auth.models import User
+from portal.db_types import UTCDateTime, utcnow
+from portal.extensions import db
+from portal.incidents.enums import Category, EventKind, Priority, Status
+
+TITLE_MAX = 200
+TEXT_MAX = 20_000
+
+
+def _enum(enum_class) -> Enum:
+    # Stored as plain strings (VARCHAR + CHECK): readable in SQL, portable, easy to migrate.
+    return Enum(enum_class, native_enum=False, create_constraint=True, length=20,
+                values_callable=lambda members: [m.value for m in members],
+                validate_strings=True, name=f"{enum_class.__name__.lower()}_enum")
+
+
+class Incident(db.Model):
+    """One reported problem and where it stands."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    description: Mapped[str] = mapped_column(Text)
+    status: Mapped[Status] = mapped_column(_enum(Status), default=Status.open, index=True)
+    priority: Mapped[Priority] = mapped_column(_enum(Priority), default=Priority.medium)
+    # Kept beside priority so "sort by priority" is an indexed integer sort, not a CASE.
+    priority_rank: Mapped[int] = mapped_column(SmallInteger, index=True)
+    category: Mapped[Category] = mapped_column(_enum(Category), default=Category.other,
+                                               index=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    technician_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    resolution_notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(default=1)
+
+    reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
+    technician: Mapped[User | None] = relationship(foreign_keys=[technician_id])
+    events: Mapped[list[IncidentEvent]] = relationship(
+        back_populates="incident", order_by="(IncidentEvent.created_at, IncidentEvent.id)")
+    comments: Mapped[list[Comment]] = relationship(
+        back_populates="incident", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="(Comment.created_at, Comment.id)")
+
+    # SQLAlchemy bumps ``version`` on every UPDATE and refuses (StaleDataError) an UPDATE
+    # whose row was changed by someone else since it was read: optimistic concurrency.
+    __mapper_args__ = {"version_id_col": version}
+
+    @validates("priority")
+    def _keep_rank(self, _key: str, value: Priority) -> Priority:
+        self.priority_rank = Priority(value).rank
+        return value
+
+    @property
+    def number(self) -> str:
+        """The incident's reference as people say it: ``INC-42``."""
+        return f"INC-{self.id}"
+
+    @property
+    def is_overdue(self) -> bool:
+        return (self.status not in (Status.resolved, Status.closed)
+                and self.due_at is not None and self.due_at < utcnow())
+
+    def __str__(self) -> str:
+        return f"{self.number}: {self.title}"
+
+
+class IncidentEvent(db.Model):
+    """One entry of an incident's history: who did what, when, from what to what.
+
+    ``incident_id`` is emptied (not deleted) when an admin deletes the incident, so the
+    audit trail keeps the deletion itself.
+    """
+
+    __tablename__ = "incident_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="SET NULL"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[EventKind] = mapped_column(_enum(EventKind), index=True)
+    from_status: Mapped[Status | None] = mapped_column(_enum(Status))
+    to_status: Mapped[Status | None] = mapped_column(_enum(Status))
+    #: Other fields this action changed: ``{"priority": ["low", "high"], ...}``.
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    incident: Mapped[Incident | None] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.actor or 'system'}"
+
+
+class Comment(db.Model):
+    """A remark on an incident; ``internal`` ones are for admins and technicians only."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_incident_created", "incident_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    incident: Mapped[Incident] = relationship(back_populates="comments")
+    author: Mapped[User] = relationship()

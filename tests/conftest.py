@@ -1,0 +1,82 @@
+"""Shared fixtures: one app and schema per run (built by the migrations), a clean
+database for every test, a test client, a CLI runner and a login helper.
+
+The database is ``TEST_DATABASE_URL`` when set (the PostgreSQL pass), otherwise a SQLite
+file in a temporary folder: a file rather than memory, so servers started by the tests
+(gunicorn) see the same rows.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import delete
+
+from portal import create_app
+from portal.auth.security import ensure_roles
+from portal.extensions import db as _db
+from tests.factories import make_user
+
+
+def pytest_report_header(config):
+    return f"database: {os.environ.get('TEST_DATABASE_URL') or 'SQLite (temporary file)'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        upgrade()
+        ensure_roles()
+        _db.session.commit()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def db(request, app):
+    """An app context and, after the test, every row removed except the roles."""
+    if "no_db" in request.keywords:
+        yield None
+        return
+    with app.app_context():
+        yield _db
+        _db.session.rollback()
+        for table in reversed(_db.metadata.sorted_tables):
+            if table.name != "roles":
+                _db.session.execute(delete(table))
+        _db.session.commit()
+        _db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def admin():
+    return make_user("admin")
+
+
+@pytest.fixture
+def technician():
+    return make_user("technician")
+
+
+@pytest.fixture
+def reporter():
+    return make_user("reporter")
