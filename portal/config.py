@@ -99,7 +99,9 @@ class Config:
         # CSRF for forms, session API calls and token API calls together (see STACK.md).
         self.WTF_CSRF_CHECK_DEFAULT = False
         self.SECURITY_CSRF_PROTECT_MECHANISMS = ["session", "basic"]
-        self.SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS = True
+        # Login and registration forms are CSRF-protected too; the API's token endpoint is
+        # exempted where it is defined.
+        self.SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS = False
         self.SECURITY_CSRF_HEADER = "X-CSRF-Token"
 
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
@@ -198,16 +200,14 @@ def load_config(overrides: Mapping[str, Any] | None = None,
         load_dotenv(PROJECT_ROOT / ".env")
         environ = os.environ
     overrides = dict(overrides or {})
-    merged_env = {**environ, **{k: str(v) for k, v in overrides.items()
-                                if isinstance(v, (str, int)) and not isinstance(v, bool)}}
     app_env = overrides.get("APP_ENV") or ("testing" if overrides.get("TESTING") else None) \
-        or merged_env.get("APP_ENV", "development")
+        or environ.get("APP_ENV", "development")
     try:
         config_class = CONFIGS[app_env]
     except KeyError:
         raise ConfigError(
             f"APP_ENV must be one of {', '.join(CONFIGS)}, not {app_env!r}") from None
-    config = config_class(merged_env)
+    config = config_class(environ)
     for key, value in overrides.items():
         setattr(config, key, value)
     config.APP_ENV = app_env

@@ -38,7 +38,10 @@ def app(database_url):
         upgrade()
         ensure_roles()
         _db.session.commit()
-    return app
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()  # close pooled connections before the interpreter does
 
 
 @pytest.fixture(autouse=True)
@@ -80,3 +83,26 @@ def technician():
 @pytest.fixture
 def reporter():
     return make_user("reporter")
+
+
+def csrf_token_from(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    import re
+
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or \
+        re.search(r'value="([^"]+)"[^>]*name="csrf_token"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+@pytest.fixture
+def login(client):
+    """Log ``user`` in through the real login form; returns the response."""
+    from tests.factories import PASSWORD
+
+    def log_in(user, password: str = PASSWORD, follow_redirects: bool = False):
+        token = csrf_token_from(client.get("/login").get_data(as_text=True))
+        return client.post("/login", data={"email": user.email, "password": password,
+                                           "csrf_token": token},
+                           follow_redirects=follow_redirects)
+    return log_in

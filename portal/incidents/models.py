@@ -20,11 +20,12 @@ TITLE_MAX = 200
 TEXT_MAX = 20_000
 
 
-def _enum(enum_class) -> Enum:
+def _enum(enum_class, table: str, column: str) -> Enum:
     # Stored as plain strings (VARCHAR + CHECK): readable in SQL, portable, easy to migrate.
+    # The CHECK is named per column because PostgreSQL wants its names unique.
     return Enum(enum_class, native_enum=False, create_constraint=True, length=20,
                 values_callable=lambda members: [m.value for m in members],
-                validate_strings=True, name=f"{enum_class.__name__.lower()}_enum")
+                validate_strings=True, name=f"ck_{table}_{column}")
 
 
 class Incident(db.Model):
@@ -35,12 +36,14 @@ class Incident(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     description: Mapped[str] = mapped_column(Text)
-    status: Mapped[Status] = mapped_column(_enum(Status), default=Status.open, index=True)
-    priority: Mapped[Priority] = mapped_column(_enum(Priority), default=Priority.medium)
+    status: Mapped[Status] = mapped_column(_enum(Status, "incidents", "status"),
+                                           default=Status.open, index=True)
+    priority: Mapped[Priority] = mapped_column(_enum(Priority, "incidents", "priority"),
+                                               default=Priority.medium)
     # Kept beside priority so "sort by priority" is an indexed integer sort, not a CASE.
     priority_rank: Mapped[int] = mapped_column(SmallInteger, index=True)
-    category: Mapped[Category] = mapped_column(_enum(Category), default=Category.other,
-                                               index=True)
+    category: Mapped[Category] = mapped_column(_enum(Category, "incidents", "category"),
+                                               default=Category.other, index=True)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     technician_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     resolution_notes: Mapped[str | None] = mapped_column(Text)
@@ -95,9 +98,11 @@ class IncidentEvent(db.Model):
     incident_id: Mapped[int | None] = mapped_column(
         ForeignKey("incidents.id", ondelete="SET NULL"), index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    kind: Mapped[EventKind] = mapped_column(_enum(EventKind), index=True)
-    from_status: Mapped[Status | None] = mapped_column(_enum(Status))
-    to_status: Mapped[Status | None] = mapped_column(_enum(Status))
+    kind: Mapped[EventKind] = mapped_column(_enum(EventKind, "incident_events", "kind"), index=True)
+    from_status: Mapped[Status | None] = mapped_column(
+        _enum(Status, "incident_events", "from_status"))
+    to_status: Mapped[Status | None] = mapped_column(
+        _enum(Status, "incident_events", "to_status"))
     #: Other fields this action changed: ``{"priority": ["low", "high"], ...}``.
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str | None] = mapped_column(Text)

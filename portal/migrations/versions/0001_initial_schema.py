@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 16:25:48.958853
+Create Date: 2026-11-22 16:36:18.420813
 
 """
 from alembic import op
@@ -27,8 +27,8 @@ def upgrade():
     sa.Column('description', sa.String(length=255), nullable=True),
     sa.Column('permissions', flask_security.datastore.AsaList(), nullable=True),
     sa.Column('update_datetime', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('name')
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_roles')),
+    sa.UniqueConstraint('name', name=op.f('uq_roles_name'))
     )
     op.create_table('users',
     sa.Column('fs_webauthn_user_handle', sa.String(length=64), nullable=True),
@@ -52,21 +52,21 @@ def upgrade():
     sa.Column('tf_phone_number', sa.String(length=128), nullable=True),
     sa.Column('create_datetime', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.Column('update_datetime', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('email'),
-    sa.UniqueConstraint('fs_uniquifier'),
-    sa.UniqueConstraint('fs_webauthn_user_handle'),
-    sa.UniqueConstraint('us_phone_number'),
-    sa.UniqueConstraint('username')
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
+    sa.UniqueConstraint('email', name=op.f('uq_users_email')),
+    sa.UniqueConstraint('fs_uniquifier', name=op.f('uq_users_fs_uniquifier')),
+    sa.UniqueConstraint('fs_webauthn_user_handle', name=op.f('uq_users_fs_webauthn_user_handle')),
+    sa.UniqueConstraint('us_phone_number', name=op.f('uq_users_us_phone_number')),
+    sa.UniqueConstraint('username', name=op.f('uq_users_username'))
     )
     op.create_table('incidents',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
-    sa.Column('status', sa.Enum('open', 'assigned', 'in_progress', 'on_hold', 'resolved', 'closed', name='status_enum', native_enum=False, create_constraint=True, length=20), nullable=False),
-    sa.Column('priority', sa.Enum('low', 'medium', 'high', 'critical', name='priority_enum', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('status', sa.Enum('open', 'assigned', 'in_progress', 'on_hold', 'resolved', 'closed', name='ck_incidents_status', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('priority', sa.Enum('low', 'medium', 'high', 'critical', name='ck_incidents_priority', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('priority_rank', sa.SmallInteger(), nullable=False),
-    sa.Column('category', sa.Enum('hardware', 'software', 'network', 'access', 'other', name='category_enum', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('category', sa.Enum('hardware', 'software', 'network', 'access', 'other', name='ck_incidents_category', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('reporter_id', sa.Integer(), nullable=False),
     sa.Column('technician_id', sa.Integer(), nullable=True),
     sa.Column('resolution_notes', sa.Text(), nullable=True),
@@ -76,9 +76,9 @@ def upgrade():
     sa.Column('resolved_at', portal.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_at', portal.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['reporter_id'], ['users.id'], ),
-    sa.ForeignKeyConstraint(['technician_id'], ['users.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.ForeignKeyConstraint(['reporter_id'], ['users.id'], name=op.f('fk_incidents_reporter_id_users')),
+    sa.ForeignKeyConstraint(['technician_id'], ['users.id'], name=op.f('fk_incidents_technician_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_incidents'))
     )
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_incidents_category'), ['category'], unique=False)
@@ -93,8 +93,8 @@ def upgrade():
     op.create_table('roles_users',
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('role_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['role_id'], ['roles.id'], ),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], )
+    sa.ForeignKeyConstraint(['role_id'], ['roles.id'], name=op.f('fk_roles_users_role_id_roles')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_roles_users_user_id_users'))
     )
     op.create_table('comments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -103,9 +103,9 @@ def upgrade():
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('internal', sa.Boolean(), nullable=False),
     sa.Column('created_at', portal.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['author_id'], ['users.id'], ),
-    sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_comments_author_id_users')),
+    sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_comments_incident_id_incidents'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_comments'))
     )
     with op.batch_alter_table('comments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_comments_author_id'), ['author_id'], unique=False)
@@ -115,15 +115,15 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('incident_id', sa.Integer(), nullable=True),
     sa.Column('actor_id', sa.Integer(), nullable=True),
-    sa.Column('kind', sa.Enum('created', 'updated', 'assigned', 'unassigned', 'started', 'held', 'resumed', 'resolved', 'reopened', 'closed', 'deleted', name='eventkind_enum', native_enum=False, create_constraint=True, length=20), nullable=False),
-    sa.Column('from_status', sa.Enum('open', 'assigned', 'in_progress', 'on_hold', 'resolved', 'closed', name='status_enum', native_enum=False, create_constraint=True, length=20), nullable=True),
-    sa.Column('to_status', sa.Enum('open', 'assigned', 'in_progress', 'on_hold', 'resolved', 'closed', name='status_enum', native_enum=False, create_constraint=True, length=20), nullable=True),
+    sa.Column('kind', sa.Enum('created', 'updated', 'assigned', 'unassigned', 'started', 'held', 'resumed', 'resolved', 'reopened', 'closed', 'deleted', name='ck_incident_events_kind', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('from_status', sa.Enum('open', 'assigned', 'in_progress', 'on_hold', 'resolved', 'closed', name='ck_incident_events_from_status', native_enum=False, create_constraint=True, length=20), nullable=True),
+    sa.Column('to_status', sa.Enum('open', 'assigned', 'in_progress', 'on_hold', 'resolved', 'closed', name='ck_incident_events_to_status', native_enum=False, create_constraint=True, length=20), nullable=True),
     sa.Column('changes', sa.JSON(), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('created_at', portal.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], ),
-    sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id')
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_incident_events_actor_id_users')),
+    sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_incident_events_incident_id_incidents'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_incident_events'))
     )
     with op.batch_alter_table('incident_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_incident_events_actor_id'), ['actor_id'], unique=False)

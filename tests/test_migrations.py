@@ -1,0 +1,56 @@
+"""The Alembic migrations build the same schema as the models, from an empty database,
+on SQLite and on PostgreSQL (whichever the run uses)."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import upgrade
+from sqlalchemy import inspect
+
+from portal import create_app
+from portal.extensions import db
+from tests import postgres
+
+
+@pytest.fixture
+def empty_database_url(tmp_path):
+    if os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"):
+        name = f"migrations_{uuid.uuid4().hex[:10]}"
+        yield postgres.create(name)
+        postgres.drop(name)
+    else:
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+
+
+@pytest.mark.no_db
+def test_upgrade_from_empty_matches_the_models(empty_database_url):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        assert inspect(db.engine).get_table_names() == []
+        upgrade()
+        upgrade()  # upgrading an up-to-date database is a no-op
+        tables = set(inspect(db.engine).get_table_names())
+        assert {"users", "roles", "roles_users", "incidents", "incident_events",
+                "comments", "alembic_version"} <= tables
+        with db.engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+        assert differences == [], "models and migrations disagree: add a migration"
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.mark.no_db
+def test_init_db_on_an_empty_database_creates_the_roles(empty_database_url):
+    from portal.auth.models import Role
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url})
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert set(db.session.scalars(db.select(Role.name))) == {"admin", "technician", "reporter"}
+        db.session.remove()
+        db.engine.dispose()
