@@ -104,6 +104,32 @@ class Config:
         self.SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS = False
         self.SECURITY_CSRF_HEADER = "X-CSRF-Token"
 
+        # Two-factor (TOTP authenticator apps) for everyone, with recovery codes.
+        self.SECURITY_TWO_FACTOR = True
+        self.SECURITY_TWO_FACTOR_ENABLED_METHODS = ["authenticator"]
+        self.SECURITY_TWO_FACTOR_RESCUE_EMAIL = False
+        self.SECURITY_MULTI_FACTOR_RECOVERY_CODES = True
+        self.SECURITY_TOTP_ISSUER = "Incident Portal"
+        self.REQUIRE_2FA_FOR_ADMINS = _flag(environ, "REQUIRE_2FA_FOR_ADMINS", False)
+        # Passwords: at least 12 characters and not guessable (zxcvbn, offline).
+        self.SECURITY_PASSWORD_LENGTH_MIN = 12
+        self.SECURITY_PASSWORD_COMPLEXITY_CHECKER = "zxcvbn"
+        self.SECURITY_PASSWORD_CHECK_BREACHED = False  # needs the internet
+        # Sessions: server-side registry, idle expiry, cookies not readable by scripts.
+        self.SESSION_LIFETIME_MINUTES = _int(environ, "SESSION_LIFETIME_MINUTES", 480)
+        self.SESSION_REFRESH_EACH_REQUEST = True
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.SECURITY_DEFAULT_REMEMBER_ME = False
+        # Brute-force throttling (Flask-Limiter): per IP and per account.
+        self.LOGIN_RATE_LIMIT = environ.get("LOGIN_RATE_LIMIT", "5 per minute")
+        self.RATELIMIT_STORAGE_URI = environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_ENABLED = _flag(environ, "RATELIMIT_ENABLED", True)
+        # Bodies above this answer 413 (a description is at most 20,000 characters).
+        self.MAX_CONTENT_LENGTH = _int(environ, "MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
         # Mail (Flask-Mailman): delivery is off while MAIL_SERVER is empty.
@@ -151,6 +177,8 @@ class TestingConfig(Config):
         self.SECURITY_PASSWORD_SALT = self.SECURITY_PASSWORD_SALT or "testing-salt"
         self.SQLALCHEMY_DATABASE_URI = database_url(
             environ.get("TEST_DATABASE_URL") or "sqlite://")
+        # The suite logs in hundreds of times from one address; throttling tests enable it.
+        self.RATELIMIT_ENABLED = False
         # argon2 at its cheapest: the suite hashes hundreds of passwords.
         self.SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS = {
             "argon2__rounds": 1, "argon2__memory_cost": 8, "argon2__parallelism": 1}

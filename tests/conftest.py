@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import delete
 
@@ -31,9 +33,25 @@ def database_url(tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.db'}"
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests each start with an empty ``g``.
+
+    Tests keep an app context open (to use ``db.session``), and Flask reuses it for the
+    requests they make, so ``g`` — where Flask-Login caches the logged-in user — would
+    leak from one request (or client) to the next. A real server never does that.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            for name in list(g):
+                g.pop(name)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(database_url):
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+    app.test_client_class = IsolatedClient
     with app.app_context():
         upgrade()
         ensure_roles()
@@ -42,6 +60,24 @@ def app(database_url):
     with app.app_context():
         _db.session.remove()
         _db.engine.dispose()  # close pooled connections before the interpreter does
+
+
+@pytest.fixture
+def make_app(database_url):
+    """Build extra apps with other settings; their connections are closed afterwards."""
+    built = []
+
+    def build(**config):
+        extra = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
+                            **config})
+        extra.test_client_class = IsolatedClient
+        built.append(extra)
+        return extra
+    yield build
+    for extra in built:
+        with extra.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)

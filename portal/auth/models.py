@@ -1,11 +1,16 @@
-"""``User`` and ``Role``, on Flask-Security-Too's current SQLAlchemy mixins (fsqla v3)."""
+"""``User`` and ``Role`` (Flask-Security-Too's fsqla v3 mixins), server-side ``UserSession``s
+and the ``AccessEvent`` audit."""
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
+from flask import current_app
 from flask_security.models import fsqla_v3 as fsqla
-from sqlalchemy.orm import synonym
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
+from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import db
 
 fsqla.FsModels.set_db_info(db, user_table_name="users", role_table_name="roles")
@@ -72,5 +77,74 @@ class User(db.Model, fsqla.FsUserMixin):
                 return name.value
         return None
 
+    def check_tf_required(self, tf_setup_methods, tf_fresh):
+        """Flask-Security's hook: also require a second factor of admins when
+        ``REQUIRE_2FA_FOR_ADMINS`` is on (those without one are sent to set it up)."""
+        required, methods = super().check_tf_required(tf_setup_methods, tf_fresh)
+        if not required and not tf_setup_methods and self._admin_needs_2fa():
+            return True, methods
+        return required, methods
+
+    def check_tf_required_setup(self) -> bool:
+        return super().check_tf_required_setup() or self._admin_needs_2fa()
+
+    def _admin_needs_2fa(self) -> bool:
+        return self.is_admin and bool(current_app.config.get("REQUIRE_2FA_FOR_ADMINS"))
+
     def __str__(self) -> str:
         return self.username or self.email
+
+
+class UserSession(db.Model):
+    """A logged-in browser session, kept server-side so that logging out, changing the
+    password or being deactivated really ends it (a signed cookie alone cannot be revoked)."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+    user: Mapped[User] = relationship()
+
+
+class AccessKind(StrEnum):
+    """What an ``AccessEvent`` records."""
+
+    login = "login"
+    login_failed = "login_failed"
+    logout = "logout"
+    password_changed = "password_changed"
+    password_reset = "password_reset"
+    two_factor_changed = "two_factor_changed"
+    two_factor_disabled = "two_factor_disabled"
+    role_added = "role_added"
+    role_removed = "role_removed"
+    activated = "activated"
+    deactivated = "deactivated"
+
+
+class AccessEvent(db.Model):
+    """The access audit: logins, failures, logouts, 2FA, role and activation changes."""
+
+    __tablename__ = "access_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    #: The account concerned (None for a failed login with an unknown identity).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                index=True)
+    #: Who made the change (an admin changing roles); None from the command line.
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    identity: Mapped[str | None] = mapped_column(String(255))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.identity or ''}".strip()

@@ -6,6 +6,9 @@ no roles field to ask for more.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from flask import Flask
 from flask_security import Security, SQLAlchemyUserDatastore
 
@@ -26,8 +29,20 @@ def user_datastore() -> PortalUserDatastore:
 
 
 def init_security(app: Flask) -> Security:
-    """Bind Flask-Security to ``app`` (one ``Security`` per app)."""
+    """Bind Flask-Security to ``app`` (one ``Security`` per app), with the session
+    registry, the access audit and login throttling."""
+    from portal.auth.audit import init_audit
+    from portal.auth.sessions import init_sessions
+    from portal.auth.throttling import init_throttling
+
+    # TOTP secrets are stored encrypted with this key; derived from SECRET_KEY so it is
+    # as stable and as secret as that.
+    app.config.setdefault("SECURITY_TOTP_SECRETS", {
+        "1": hmac.new(app.config["SECRET_KEY"].encode(), b"totp", hashlib.sha256).hexdigest()})
     security = Security(app, user_datastore())
+    init_sessions(app)
+    init_audit(app)
+    init_throttling(app)
     return security
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from portal import create_app
 from portal.auth.models import User
 from portal.extensions import db
 from tests.conftest import csrf_token_from
@@ -46,9 +45,9 @@ def test_self_registration_creates_a_reporter(client):
     assert user.role_names == {"reporter"}
 
 
-def test_registration_can_be_closed(monkeypatch, database_url):
+def test_registration_can_be_closed(monkeypatch, make_app):
     monkeypatch.setenv("REGISTRATION_OPEN", "0")
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+    app = make_app()
     assert app.test_client().get("/register").status_code == 404
 
 

@@ -1,0 +1,55 @@
+"""Two-factor authentication (TOTP) with Flask-Security: required for admins on demand."""
+from __future__ import annotations
+
+import pytest
+from passlib.totp import TOTP
+
+from tests.conftest import csrf_token_from
+from tests.factories import PASSWORD, make_user
+
+
+@pytest.fixture
+def strict_app(make_app):
+    return make_app(REQUIRE_2FA_FOR_ADMINS=True)
+
+
+def form_login(client, user):
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"email": user.email, "password": PASSWORD,
+                                       "csrf_token": token})
+
+
+def test_admin_without_2fa_is_sent_to_set_it_up(strict_app):
+    admin = make_user("admin")
+    client = strict_app.test_client()
+    response = form_login(client, admin)
+    assert response.status_code == 302 and "/tf-setup" in response.headers["Location"]
+    home = client.get("/").get_data(as_text=True)
+    assert f"logged in as <strong>{admin.username}</strong>" not in home
+
+
+def test_reporters_are_not_forced(strict_app):
+    reporter = make_user("reporter")
+    response = form_login(strict_app.test_client(), reporter)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/")
+
+
+def test_authenticator_setup_then_login_needs_the_code(app):
+    user = make_user("technician")
+    client = app.test_client()
+    form_login(client, user)
+    csrf = client.get("/tf-setup", json={}).get_json()["response"]["csrf_token"]
+    setup = client.post("/tf-setup", json={"setup": "authenticator"},
+                        headers={"X-CSRF-Token": csrf}).get_json()["response"]
+    key = setup["tf_authr_key"]
+    code = TOTP(key=key, format="base32").generate().token
+    confirmed = client.post("/tf-validate", json={"code": code},
+                            headers={"X-CSRF-Token": csrf})
+    assert confirmed.status_code == 200, confirmed.get_json()
+
+    # A new login now stops at the second factor until a valid code is given.
+    other = app.test_client()
+    first = form_login(other, user)
+    assert "/tf-verify" in first.headers["Location"] or "/tf-validate" in first.headers["Location"]
+    assert f"logged in as <strong>{user.username}</strong>" not in \
+        other.get("/").get_data(as_text=True)
