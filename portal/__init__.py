@@ -52,8 +52,10 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from portal import home
+    from portal.security_headers import init_security_headers
 
     app.register_blueprint(home.bp)
+    init_security_headers(app)
 
 
 def register_commands(app: Flask) -> None:
