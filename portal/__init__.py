@@ -51,10 +51,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from api import init_api
     from portal import home
     from portal.security_headers import init_security_headers
 
     app.register_blueprint(home.bp)
+    init_api(app)
     init_security_headers(app)
 
 

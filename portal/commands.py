@@ -10,12 +10,11 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
-from flask_security import hash_password
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from portal.auth.models import RoleName, User
-from portal.auth.security import ensure_roles, user_datastore
+from portal.auth.accounts import ROLE_NAMES, AccountError, create_account
+from portal.auth.security import ensure_roles
 from portal.extensions import db
 from portal.incidents.models import Incident
 from portal.seed import FIXTURES_DIR, FixtureError, load_fixtures
@@ -56,35 +55,19 @@ def seed(directory: Path, if_empty: bool) -> None:
 @click.command("create-user")
 @click.argument("email")
 @click.option("--username", required=True, help="Name shown in the portal.")
-@click.option("--role", required=True, type=click.Choice([r.value for r in RoleName]),
-              help="The user's role.")
+@click.option("--role", required=True, type=click.Choice(ROLE_NAMES), help="The user's role.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="Prompted for when not given.")
 @with_appcontext
 def create_user(email: str, username: str, role: str, password: str) -> None:
     """Create an active user with one role."""
-    from flask_security.proxies import _security
-
     try:
-        email = _security._mail_util.validate(email)
-    except ValueError as exc:
-        raise click.ClickException(f"email {email!r} is not valid: {exc}") from None
-    username_error, username = _security._username_util.validate(username)
-    if username_error:
-        raise click.ClickException(f"username is not valid: {username_error}")
-    problems, password = _security._password_util.validate(
-        password, True, email=email, username=username)
-    if problems:
-        raise click.ClickException(f"password is not valid: {' '.join(problems)}")
-    if db.session.scalar(select(User.id).where(func.lower(User.email) == email.lower())):
-        raise click.ClickException(f"a user with email {email} already exists")
-    if db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
-        raise click.ClickException(f"a user with username {username} already exists")
-    ensure_roles()
-    user_datastore().create_user(email=email, username=username,
-                                 password=hash_password(password), roles=[role])
-    db.session.commit()
-    click.echo(f"Created {role} {username} <{email}>.")
+        user = create_account(email=email, username=username, password=password, roles=[role])
+        db.session.commit()
+    except AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Created {role} {user.username} <{user.email}>.")
 
 
 commands = [init_db, seed, create_user]

@@ -374,6 +374,42 @@ def close(incident: Incident, *, actor: User) -> Incident:
     return incident
 
 
+def change_status(incident: Incident, *, actor: User, status: Any,
+                  resolution_notes: Any = None) -> Incident:
+    """Move ``incident`` to ``status`` through the action that leads there.
+
+    For clients that set a status rather than name an action (the API's PUT and PATCH):
+    ``in_progress`` is *start* or *resume*, ``on_hold`` *hold*, ``resolved`` *resolve*
+    (with the notes), ``closed`` *close*, and ``open``/``assigned`` from ``resolved``
+    *reopen*. Assignment is not a status change: it is ``assign``.
+
+    :raises InvalidTransition: no action leads from the current status to ``status``.
+    """
+    target = _choice(Status, status, "status")
+    current = incident.status
+    if resolution_notes is not None and target is not Status.resolved:
+        raise InvalidValue("resolution_notes can only be given when resolving",
+                           field="resolution_notes")
+    if target is current:
+        return incident
+    if target is Status.resolved:
+        return resolve(incident, actor=actor, resolution_notes=resolution_notes)
+    if target is Status.in_progress and current is Status.on_hold:
+        return resume(incident, actor=actor)
+    moves = {Status.in_progress: start, Status.on_hold: hold, Status.closed: close}
+    if target in moves:
+        return moves[target](incident, actor=actor)
+    if current is Status.resolved and target in (Status.open, Status.assigned):
+        expected = Status.assigned if incident.technician_id else Status.open
+        if target is expected:
+            return reopen(incident, actor=actor)
+    if target is Status.assigned:
+        raise InvalidTransition(f"cannot set {incident.number} to assigned: assign a "
+                                "technician (technician_id) instead")
+    raise InvalidTransition(f"cannot move {incident.number} from {current.value} "
+                            f"to {target.value}")
+
+
 def delete(incident: Incident, *, actor: User) -> None:
     """Remove an incident and its comments (admins only); the deletion stays in the audit."""
     _authorize(incident, actor, Action.delete)
@@ -405,5 +441,5 @@ __all__ = [
     "LifecycleError", "NotVisible", "NotAllowed", "InvalidTransition", "InvalidValue",
     "StaleIncident", "PERMITTED", "TRANSITIONS", "EDITABLE", "allowed_actions",
     "editable_fields", "check_version", "can_see", "create", "update", "assign", "start",
-    "hold", "resume", "resolve", "reopen", "close", "delete", "comment",
+    "hold", "resume", "resolve", "reopen", "close", "change_status", "delete", "comment",
 ]

@@ -349,3 +349,47 @@ def test_stale_version_is_refused(admin, reporter, db):
     db.session.commit()
     with pytest.raises(lifecycle.StaleIncident):
         lifecycle.check_version(incident, seen)
+
+
+# --- setting a status (the API's PUT/PATCH) ---------------------------------------------
+
+@pytest.mark.parametrize("start_at,target,expected,kind", [
+    ("assigned", "in_progress", "in_progress", EventKind.started),
+    ("on_hold", "in_progress", "in_progress", EventKind.resumed),
+    ("in_progress", "on_hold", "on_hold", EventKind.held),
+    ("in_progress", "resolved", "resolved", EventKind.resolved),
+    ("resolved", "closed", "closed", EventKind.closed),
+    ("resolved", "assigned", "assigned", EventKind.reopened),
+])
+def test_change_status_uses_the_matching_action(start_at, target, expected, kind, cast, db):
+    incident = make_incident(reporter=cast["reporter_of_it"], admin=cast["admin"],
+                             technician=cast["technician_on_it"], status=Status(start_at))
+    notes = "Done" if target == "resolved" else None
+    lifecycle.change_status(incident, actor=cast["admin"], status=target,
+                            resolution_notes=notes)
+    assert incident.status == expected and incident.events[-1].kind == kind
+
+
+@pytest.mark.parametrize("start_at,target,error", [
+    ("open", "assigned", InvalidTransition),
+    ("open", "in_progress", InvalidTransition),
+    ("closed", "open", InvalidTransition),
+    ("resolved", "open", InvalidTransition),     # it has a technician: back to assigned
+    ("assigned", "done", InvalidValue),
+])
+def test_change_status_refuses_what_no_action_does(start_at, target, error, cast, db):
+    technician = None if start_at == "open" else cast["technician_on_it"]
+    incident = make_incident(reporter=cast["reporter_of_it"], admin=cast["admin"],
+                             technician=technician, status=Status(start_at))
+    with pytest.raises(error):
+        lifecycle.change_status(incident, actor=cast["admin"], status=target)
+    assert incident.status == start_at
+
+
+def test_resolution_notes_only_with_resolved(cast, db):
+    incident = make_incident(reporter=cast["reporter_of_it"], admin=cast["admin"],
+                             technician=cast["technician_on_it"], status=Status.assigned)
+    with pytest.raises(InvalidValue) as refused:
+        lifecycle.change_status(incident, actor=cast["admin"], status="in_progress",
+                                resolution_notes="early")
+    assert refused.value.field == "resolution_notes"

@@ -1,0 +1,73 @@
+"""The REST API (``/api/v1``), built with flask-smorest over the same models and rules.
+
+``init_api(app)`` binds a per-app ``Api`` (smorest holds a single app), registers the
+resource blueprints, serves Swagger UI from the app's own files, lets clients send their
+token as ``Authorization: Bearer``, and answers API errors in smorest's JSON shape.
+"""
+from __future__ import annotations
+
+from flask import Flask, send_from_directory
+from flask_smorest import Api
+from swagger_ui_bundle import swagger_ui_path
+
+from api.errors import register_error_handlers
+
+API_DESCRIPTION = """\
+The Incident Portal REST API: report, triage, assign and resolve incidents from scripts
+and other tools. Every change goes through the same lifecycle rules as the portal.
+
+Authenticate with a token from `POST /api/v1/auth/token` and send it as
+`Authorization: Bearer <token>` (or `Authentication-Token: <token>`). Errors use one JSON
+shape: `{"code": 409, "status": "Conflict", "message": "..."}`, with `errors` naming the
+fields for 422.
+"""
+
+SWAGGER_UI_STATIC = "/api/docs/static/"
+
+
+class BearerToken:
+    """WSGI middleware: ``Authorization: Bearer <t>`` becomes Flask-Security's
+    ``Authentication-Token: <t>``, so both headers authenticate the same way."""
+
+    def __init__(self, wsgi_app) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip() and \
+                "HTTP_AUTHENTICATION_TOKEN" not in environ:
+            environ["HTTP_AUTHENTICATION_TOKEN"] = token.strip()
+        return self.wsgi_app(environ, start_response)
+
+
+def init_api(app: Flask) -> Api:
+    """Build ``app``'s API: OpenAPI document, Swagger UI, blueprints, error handling."""
+    from api import auth, comments, health, incidents, users
+
+    app.config.setdefault("API_TITLE", "Incident Portal API")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "docs")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", SWAGGER_UI_STATIC)
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "info": {"description": API_DESCRIPTION},
+        "components": {"securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer",
+                           "description": "Token from POST /api/v1/auth/token"},
+            "tokenHeader": {"type": "apiKey", "in": "header", "name": "Authentication-Token"},
+        }},
+        "security": [{"bearerAuth": []}, {"tokenHeader": []}],
+    })
+    app.json.sort_keys = False  # keep the documented field order
+    app.wsgi_app = BearerToken(app.wsgi_app)
+    api = Api(app)
+    for module in (auth, incidents, comments, users):
+        api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")
+    app.register_blueprint(health.bp)
+    app.add_url_rule(f"{SWAGGER_UI_STATIC}<path:filename>", "swagger_ui_static",
+                     lambda filename: send_from_directory(swagger_ui_path, filename))
+    register_error_handlers(app, api)
+    auth.init_token_endpoint(app)
+    return api

@@ -1,0 +1,84 @@
+"""What every endpoint needs: the caller, their visible incidents, ETags and If-Match."""
+from __future__ import annotations
+
+from flask import request
+from flask_security import auth_required, current_user
+from flask_smorest import abort
+from sqlalchemy.orm import joinedload
+
+from portal.auth.models import User
+from portal.extensions import db
+from portal.incidents import lifecycle
+from portal.incidents.access import visible_incidents
+from portal.incidents.models import Incident
+
+#: Token (Bearer or Authentication-Token) or the portal's session; unauthenticated → 401.
+authenticated = auth_required("token", "session")
+
+
+def caller() -> User:
+    return current_user._get_current_object()
+
+
+def with_people(query):
+    """Load reporter and technician in the same statement (no query per row)."""
+    return query.options(joinedload(Incident.reporter), joinedload(Incident.technician))
+
+
+def visible_incident(incident_id: int) -> Incident:
+    """The incident, if the caller may see it; 404 otherwise (it does not exist for them)."""
+    incident = db.session.scalar(with_people(
+        visible_incidents(caller()).where(Incident.id == incident_id)))
+    if incident is None:
+        abort(404, message=f"incident {incident_id} not found")
+    return incident
+
+
+def user_by_id(user_id: int | None, field: str) -> User | None:
+    """The user with ``user_id`` (None stays None); 422 naming ``field`` when absent."""
+    if user_id is None:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(422, message=f"{field}: there is no user {user_id}",
+              errors={"json": {field: [f"there is no user {user_id}"]}})
+    return user
+
+
+def etag_of(incident: Incident) -> str:
+    return f"{incident.id}-{incident.version}"
+
+
+def etag_headers(incident: Incident) -> dict[str, str]:
+    return {"ETag": f'"{etag_of(incident)}"'}
+
+
+def check_if_match(incident: Incident) -> None:
+    """Honour ``If-Match``: a stale tag is refused (412); no header, no check."""
+    if not request.if_match or request.if_match.star_tag:
+        return
+    if request.if_match.contains(etag_of(incident)):
+        return
+    for tag in request.if_match.as_set():
+        number, _, version = tag.rpartition("-")
+        if number == str(incident.id) and version.isdigit():
+            lifecycle.check_version(incident, int(version))
+    raise lifecycle.StaleIncident(
+        f"If-Match does not name {incident.number}'s current version "
+        f'(ETag "{etag_of(incident)}"): read it again')
+
+
+_RESPONSE_NAMES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN",
+                   404: "NOT_FOUND", 409: "CONFLICT", 412: "PRECONDITION_FAILED",
+                   422: "UNPROCESSABLE_ENTITY", 429: "TOO_MANY_REQUESTS"}
+
+
+def error_responses(blueprint):
+    """A decorator factory documenting the error responses an endpoint can give."""
+    def documented(*codes):
+        def decorate(view):
+            for code in codes:
+                view = blueprint.alt_response(code, response=_RESPONSE_NAMES[code])(view)
+            return view
+        return decorate
+    return documented

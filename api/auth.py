@@ -1,0 +1,76 @@
+"""``POST /api/v1/auth/token``: trade an email and password for an API token.
+
+The token is Flask-Security's auth token: it stops working when the user is deactivated
+or changes their password. Accounts with two-factor authentication also send the current
+authenticator ``code``; service accounts are ordinary accounts without a second factor
+(see the README). Attempts are throttled like the portal's login and audited.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, request
+from flask.views import MethodView
+from flask_security.proxies import _security
+from flask_smorest import Blueprint, abort
+from sqlalchemy import func, or_, select
+
+from api.access import error_responses
+from api.schemas import TokenRequestSchema, TokenSchema
+from portal.auth.audit import record
+from portal.auth.models import AccessKind, User
+from portal.auth.throttling import guard
+from portal.extensions import csrf, db
+
+URL_PREFIX = "/auth"
+blp = Blueprint("auth", __name__, description="API tokens")
+blp_errors = error_responses(blp)
+log = logging.getLogger("portal.access")
+
+
+def _refuse(identity: str, user: User | None, reason: str, message: str):
+    log.warning("API token refused for %r from %s (%s)", identity, request.remote_addr, reason)
+    record(AccessKind.login_failed, user=user, identity=identity, detail=f"api token: {reason}")
+    db.session.commit()
+    abort(401, message=message)
+
+
+@blp.route("/token")
+class Token(MethodView):
+
+    @blp.arguments(TokenRequestSchema)
+    @blp.response(200, TokenSchema)
+    @blp.doc(security=[])
+    @blp_errors(401, 422, 429)
+    def post(self, data):
+        """Get an API token
+
+        Send it as `Authorization: Bearer <token>` on every request.
+        """
+        identity = data["email"].strip()
+        user = db.session.scalar(select(User).where(or_(
+            func.lower(User.email) == identity.lower(),
+            func.lower(User.username) == identity.lower())))
+        if user is None or not user.verify_and_update_password(data["password"]):
+            _refuse(identity, user, "wrong password", "wrong email or password")
+        if not user.active:
+            _refuse(identity, user, "inactive", "this account is disabled")
+        if user.tf_primary_method:
+            code = data.get("code")
+            if not code or not _security._totp_factory.verify_totp(
+                    token=code, totp_secret=user.tf_totp_secret, user=user, window=1):
+                _refuse(identity, user, "second factor",
+                        "this account uses two-factor authentication: send the current "
+                        "authenticator code as 'code'")
+        elif user.check_tf_required_setup():
+            _refuse(identity, user, "second factor not set up",
+                    "set up two-factor authentication in the portal first")
+        record(AccessKind.login, user=user, detail="api token")
+        db.session.commit()
+        return {"token": user.get_auth_token(), "user": user}
+
+
+def init_token_endpoint(app: Flask) -> None:
+    """Token requests carry no session, so no CSRF token; they are throttled instead."""
+    csrf.exempt(app.view_functions["auth.Token"])
+    guard(app, "auth.Token")

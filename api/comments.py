@@ -1,0 +1,53 @@
+"""``/api/v1/incidents/<id>/events`` and ``/comments``: an incident's history and talk."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from api.access import authenticated, caller, error_responses, visible_incident
+from api.schemas import CommentCreateSchema, CommentSchema, EventSchema
+from portal.extensions import db
+from portal.incidents import lifecycle
+from portal.incidents.access import visible_comments
+from portal.incidents.models import IncidentEvent
+
+URL_PREFIX = "/incidents"
+blp = Blueprint("comments", __name__, description="History and comments of an incident")
+blp_errors = error_responses(blp)
+
+
+@blp.route("/<int:incident_id>/events")
+class IncidentEvents(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, EventSchema(many=True))
+    @blp_errors(401, 404)
+    def get(self, incident_id):
+        """The incident's history, oldest first"""
+        incident = visible_incident(incident_id)
+        return db.session.scalars(
+            select(IncidentEvent).where(IncidentEvent.incident_id == incident.id)
+            .options(joinedload(IncidentEvent.actor))
+            .order_by(IncidentEvent.created_at, IncidentEvent.id)).all()
+
+
+@blp.route("/<int:incident_id>/comments")
+class IncidentComments(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, CommentSchema(many=True))
+    @blp_errors(401, 404)
+    def get(self, incident_id):
+        """The comments you may read, oldest first (internal ones for staff only)"""
+        return visible_comments(caller(), visible_incident(incident_id))
+
+    @blp.arguments(CommentCreateSchema)
+    @blp.response(201, CommentSchema)
+    @blp_errors(401, 403, 404, 409, 422)
+    def post(self, data, incident_id):
+        """Add a comment (`internal` ones: admins and technicians)"""
+        comment = lifecycle.comment(visible_incident(incident_id), actor=caller(), **data)
+        db.session.commit()
+        return comment

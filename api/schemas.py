@@ -1,0 +1,220 @@
+"""Marshmallow schemas of the REST API: dump schemas read ORM objects, load schemas read
+plain data (never ORM instances), so every write goes through the lifecycle functions.
+
+Input refuses unknown fields (marshmallow's default ``RAISE``), and integers are strict.
+"""
+from __future__ import annotations
+
+from datetime import timezone
+
+import marshmallow as ma
+from marshmallow import fields, validate
+from marshmallow_sqlalchemy import SQLAlchemyAutoSchema, SQLAlchemySchema, auto_field
+
+from portal.auth.accounts import ROLE_NAMES
+from portal.auth.models import User
+from portal.incidents.enums import Category, EventKind, Priority, Status
+from portal.incidents.models import TEXT_MAX, TITLE_MAX, Comment, Incident, IncidentEvent
+
+SORTS = ("created_at", "-created_at", "priority", "-priority", "updated_at", "-updated_at",
+         "due_at")
+
+
+class UTCDateTime(fields.DateTime):
+    """A timestamp as ISO 8601 in UTC with a ``Z``: ``2026-11-22T09:14:03Z``."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _enum(enum_class, **kwargs) -> fields.Enum:
+    return fields.Enum(enum_class, by_value=True, **kwargs)
+
+
+# --- output -----------------------------------------------------------------------------
+
+class UserRefSchema(SQLAlchemySchema):
+    """A user as other records refer to them."""
+
+    class Meta:
+        model = User
+
+    id = auto_field(dump_only=True)
+    username = auto_field(dump_only=True)
+    email = auto_field(dump_only=True)
+
+
+class UserSchema(UserRefSchema):
+    """A user account (the password is write-only and never returned)."""
+
+    active = auto_field(dump_only=True)
+    roles = fields.Method("_role_names", dump_only=True,
+                          metadata={"type": "array", "items": {"type": "string"}})
+    created_at = UTCDateTime(dump_only=True)
+
+    def _role_names(self, user: User) -> list[str]:
+        return sorted(user.role_names)
+
+
+class IncidentSchema(SQLAlchemyAutoSchema):
+    """An incident as DESIGN.md shows it."""
+
+    class Meta:
+        model = Incident
+        fields = ("id", "title", "description", "status", "priority", "category", "reporter",
+                  "technician", "resolution_notes", "created_at", "updated_at", "due_at",
+                  "resolved_at", "closed_at")
+
+    status = _enum(Status, dump_only=True)
+    priority = _enum(Priority, dump_only=True)
+    category = _enum(Category, dump_only=True)
+    reporter = fields.Nested(UserRefSchema, dump_only=True)
+    technician = fields.Nested(UserRefSchema, dump_only=True, allow_none=True)
+    created_at = UTCDateTime(dump_only=True)
+    updated_at = UTCDateTime(dump_only=True)
+    due_at = UTCDateTime(dump_only=True)
+    resolved_at = UTCDateTime(dump_only=True, allow_none=True)
+    closed_at = UTCDateTime(dump_only=True, allow_none=True)
+
+
+class EventSchema(SQLAlchemyAutoSchema):
+    """One entry of an incident's history."""
+
+    class Meta:
+        model = IncidentEvent
+        fields = ("id", "kind", "actor", "from_status", "to_status", "changes", "note",
+                  "created_at")
+
+    kind = _enum(EventKind, dump_only=True)
+    actor = fields.Nested(UserRefSchema, dump_only=True, allow_none=True)
+    from_status = _enum(Status, dump_only=True, allow_none=True)
+    to_status = _enum(Status, dump_only=True, allow_none=True)
+    changes = fields.Dict(dump_only=True)
+    created_at = UTCDateTime(dump_only=True)
+
+
+class CommentSchema(SQLAlchemyAutoSchema):
+    """A comment on an incident."""
+
+    class Meta:
+        model = Comment
+        fields = ("id", "author", "body", "internal", "created_at")
+
+    author = fields.Nested(UserRefSchema, dump_only=True)
+    created_at = UTCDateTime(dump_only=True)
+
+
+# --- input ------------------------------------------------------------------------------
+
+def _title(**kwargs):
+    return fields.String(validate=validate.Length(min=1, max=TITLE_MAX), **kwargs)
+
+
+def _text(**kwargs):
+    return fields.String(validate=validate.Length(min=1, max=TEXT_MAX), **kwargs)
+
+
+def _id(**kwargs):
+    return fields.Integer(strict=True, validate=validate.Range(min=1), **kwargs)
+
+
+class IncidentCreateSchema(ma.Schema):
+    """A new incident; ``reporter_id`` is for admins reporting on someone's behalf."""
+
+    title = _title(required=True)
+    description = _text(required=True)
+    priority = _enum(Priority)
+    category = _enum(Category)
+    reporter_id = _id()
+
+
+class IncidentPatchSchema(ma.Schema):
+    """Changes to an incident; each becomes the lifecycle call that makes it."""
+
+    title = _title()
+    description = _text()
+    priority = _enum(Priority)
+    category = _enum(Category)
+    technician_id = _id(allow_none=True)
+    status = _enum(Status)
+    resolution_notes = _text()
+
+
+class IncidentPutSchema(IncidentPatchSchema):
+    """A full replacement of the editable fields (PUT)."""
+
+    title = _title(required=True)
+    description = _text(required=True)
+    priority = _enum(Priority, required=True)
+    category = _enum(Category, required=True)
+
+
+class IncidentQueryArgsSchema(ma.Schema):
+    """Filters and order of the incident list."""
+
+    status = _enum(Status)
+    priority = _enum(Priority)
+    category = _enum(Category)
+    technician_id = _id()
+    reporter_id = _id()
+    q = fields.String(validate=validate.Length(min=1, max=200),
+                      metadata={"description": "Text in the title or description"})
+    sort = fields.String(load_default="-created_at", validate=validate.OneOf(SORTS))
+
+
+class AssignSchema(ma.Schema):
+    technician_id = _id(required=True, allow_none=True,
+                        metadata={"description": "A technician's (or admin's) id; null "
+                                                 "returns the incident to the queue"})
+
+
+class ResolveSchema(ma.Schema):
+    resolution_notes = _text(required=True)
+
+
+class NoteSchema(ma.Schema):
+    note = _text(metadata={"description": "Why (optional)"})
+
+
+class CommentCreateSchema(ma.Schema):
+    body = _text(required=True)
+    internal = fields.Boolean(truthy={True}, falsy={False}, load_default=False)
+
+
+class TokenRequestSchema(ma.Schema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024),
+                             load_only=True)
+    code = fields.String(validate=validate.Length(min=6, max=8),
+                         metadata={"description": "Authenticator code, for accounts "
+                                                  "with two-factor authentication"})
+
+
+class TokenSchema(ma.Schema):
+    token = fields.String(dump_only=True)
+    user = fields.Nested(UserSchema, dump_only=True)
+
+
+class UserCreateSchema(ma.Schema):
+    email = fields.String(required=True, validate=validate.Length(min=3, max=255))
+    username = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    password = fields.String(required=True, load_only=True,
+                             validate=validate.Length(min=1, max=1024))
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLE_NAMES)), required=True,
+                        validate=validate.Length(min=1))
+    active = fields.Boolean(truthy={True}, falsy={False}, load_default=True)
+
+
+class UserPatchSchema(ma.Schema):
+    email = fields.String(validate=validate.Length(min=3, max=255))
+    username = fields.String(validate=validate.Length(min=1, max=255))
+    password = fields.String(load_only=True, validate=validate.Length(min=1, max=1024))
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLE_NAMES)),
+                        validate=validate.Length(min=1))
+    active = fields.Boolean(truthy={True}, falsy={False})
+
+
+class HealthSchema(ma.Schema):
+    status = fields.String(dump_only=True)

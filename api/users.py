@@ -1,0 +1,89 @@
+"""``/api/v1/users``: the caller, and account management for admins."""
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from api.access import authenticated, caller, error_responses
+from api.schemas import UserCreateSchema, UserPatchSchema, UserSchema
+from portal.auth.accounts import create_account, ensure_may_manage, update_account
+from portal.auth.models import User
+from portal.extensions import db
+
+URL_PREFIX = "/users"
+blp = Blueprint("users", __name__, description="User accounts")
+blp_errors = error_responses(blp)
+
+
+def _user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404, message=f"user {user_id} not found")
+    return user
+
+
+@blp.route("/me")
+class Me(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, UserSchema)
+    @blp_errors(401)
+    def get(self):
+        """Who you are"""
+        return caller()
+
+
+@blp.route("")
+class Users(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, UserSchema(many=True))
+    @blp.paginate(page_size=20, max_page_size=100)
+    @blp_errors(401, 403)
+    def get(self, pagination_parameters):
+        """List accounts (admins)"""
+        ensure_may_manage(caller())
+        pagination_parameters.item_count = db.session.scalar(select(func.count(User.id)))
+        return db.session.scalars(
+            select(User).options(selectinload(User.roles)).order_by(User.id)
+            .offset(pagination_parameters.first_item)
+            .limit(pagination_parameters.page_size)).all()
+
+    @blp.arguments(UserCreateSchema)
+    @blp.response(201, UserSchema)
+    @blp_errors(401, 403, 422)
+    def post(self, data):
+        """Create an account (admins)"""
+        ensure_may_manage(caller())
+        user = create_account(**data)
+        db.session.commit()
+        return user, 201, {"Location": url_for("users.UserById", user_id=user.id,
+                                               _external=True)}
+
+
+@blp.route("/<int:user_id>")
+class UserById(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, UserSchema)
+    @blp_errors(401, 403, 404)
+    def get(self, user_id):
+        """Read an account (admins)"""
+        ensure_may_manage(caller())
+        return _user(user_id)
+
+    @blp.arguments(UserPatchSchema)
+    @blp.response(200, UserSchema)
+    @blp_errors(401, 403, 404, 422)
+    def patch(self, data, user_id):
+        """Change roles, activation, password, email or username (admins)
+
+        A new password or deactivation ends the user's sessions and API tokens.
+        """
+        ensure_may_manage(caller())
+        user = update_account(_user(user_id), actor=caller(), **data)
+        db.session.commit()
+        return user

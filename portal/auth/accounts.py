@@ -1,0 +1,144 @@
+"""Creating and changing user accounts: the one place the rules for accounts live.
+
+The command line, the API and the portal's Users view all call these functions, so an
+account is validated the same way everywhere: Flask-Security normalises and checks the
+email, username and password (its password policy), and hashes the password.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from flask_security import hash_password
+from flask_security.proxies import _security
+from sqlalchemy import func, select
+
+from portal.auth.models import RoleName, User
+from portal.auth.security import ensure_roles, user_datastore
+from portal.extensions import db
+
+ROLE_NAMES = [role.value for role in RoleName]
+
+
+class AccountError(Exception):
+    """An account change is refused; ``field`` names the culprit (422)."""
+
+    http_status = 422
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class AccountForbidden(AccountError):
+    """Only admins manage accounts (403)."""
+
+    http_status = 403
+
+
+def ensure_may_manage(actor: User) -> None:
+    """:raises AccountForbidden: ``actor`` is not an admin."""
+    if not actor.is_admin:
+        raise AccountForbidden("only admins manage user accounts")
+
+
+def _email(value: str, *, exclude: User | None = None) -> str:
+    try:
+        email = _security._mail_util.validate(value)
+    except ValueError as exc:
+        raise AccountError(f"email {value!r} is not valid: {exc}", field="email") from None
+    query = select(User.id).where(func.lower(User.email) == email.lower())
+    if exclude is not None:
+        query = query.where(User.id != exclude.id)
+    if db.session.scalar(query):
+        raise AccountError(f"a user with email {email} already exists", field="email")
+    return email
+
+
+def _username(value: str, *, exclude: User | None = None) -> str:
+    error, username = _security._username_util.validate(value)
+    if error:
+        raise AccountError(f"username is not valid: {error}", field="username")
+    query = select(User.id).where(func.lower(User.username) == username.lower())
+    if exclude is not None:
+        query = query.where(User.id != exclude.id)
+    if db.session.scalar(query):
+        raise AccountError(f"a user with username {username} already exists",
+                           field="username")
+    return username
+
+
+def _password(value: str, *, email: str, username: str, user: User | None = None) -> str:
+    if user is None:
+        problems, password = _security._password_util.validate(
+            value, True, email=email, username=username)
+    else:
+        problems, password = _security._password_util.validate(value, False, user=user)
+    if problems:
+        raise AccountError(f"password is not valid: {' '.join(problems)}", field="password")
+    return hash_password(password)
+
+
+def _roles(values: Iterable[str]) -> list[str]:
+    roles = list(dict.fromkeys(values))
+    unknown = [name for name in roles if name not in ROLE_NAMES]
+    if unknown:
+        raise AccountError(f"unknown role {unknown[0]!r}: choose from {', '.join(ROLE_NAMES)}",
+                           field="roles")
+    if not roles:
+        raise AccountError("an account needs at least one role", field="roles")
+    return roles
+
+
+def create_account(*, email: str, username: str, password: str, roles: Iterable[str],
+                   active: bool = True) -> User:
+    """Create a user; the caller commits.
+
+    :raises AccountError: a bad or taken email or username, a weak password, a bad role.
+    """
+    email = _email(email)
+    username = _username(username)
+    hashed = _password(password, email=email, username=username)
+    ensure_roles()
+    user = user_datastore().create_user(email=email, username=username, password=hashed,
+                                        roles=_roles(roles), active=active)
+    db.session.flush()
+    return user
+
+
+def update_account(user: User, *, actor: User | None, **changes: Any) -> User:
+    """Change ``email``, ``username``, ``password``, ``roles`` or ``active``; caller commits.
+
+    Admins cannot deactivate themselves or drop their own admin role (no lock-out).
+
+    :raises AccountError: as ``create_account``, or a self lock-out.
+    """
+    datastore = user_datastore()
+    if "email" in changes:
+        user.email = _email(changes["email"], exclude=user)
+    if "username" in changes:
+        user.username = _username(changes["username"], exclude=user)
+    if "password" in changes:
+        user.password = _password(changes["password"], email=user.email,
+                                  username=user.username, user=user)
+        datastore.set_uniquifier(user)  # ends the user's sessions and API tokens
+    if "roles" in changes:
+        roles = _roles(changes["roles"])
+        if actor is not None and actor.id == user.id and RoleName.admin.value not in roles \
+                and user.is_admin:
+            raise AccountError("you cannot remove your own admin role", field="roles")
+        ensure_roles()
+        for role in list(user.roles):
+            if role.name not in roles:
+                datastore.remove_role_from_user(user, role)
+        for name in roles:
+            datastore.add_role_to_user(user, name)
+    if "active" in changes and changes["active"] != user.active:
+        if actor is not None and actor.id == user.id and not changes["active"]:
+            raise AccountError("you cannot deactivate your own account", field="active")
+        user.active = bool(changes["active"])
+        if not user.active:
+            from portal.auth.sessions import end_sessions
+            end_sessions(user)
+    db.session.flush()
+    return user
