@@ -1,0 +1,33 @@
+"""API test helpers: bearer headers and a cast of users around one incident."""
+from __future__ import annotations
+
+import pytest
+
+from portal.incidents.enums import Status
+from tests.factories import make_incident, make_user
+
+
+def bearer(user) -> dict[str, str]:
+    return {"Authorization": f"Bearer {user.get_auth_token()}"}
+
+
+@pytest.fixture
+def cast():
+    """One user per part they can play towards an incident."""
+    return {
+        "admin": make_user("admin"),
+        "technician_on_it": make_user("technician"),
+        "other_technician": make_user("technician"),
+        "reporter_of_it": make_user("reporter"),
+        "other_reporter": make_user("reporter"),
+    }
+
+
+@pytest.fixture
+def incident_in(cast):
+    """Build the cast's incident in a given status (assigned to technician_on_it unless open)."""
+    def build(status: str):
+        technician = None if status == "open" else cast["technician_on_it"]
+        return make_incident(reporter=cast["reporter_of_it"], admin=cast["admin"],
+                             technician=technician, status=Status(status))
+    return build
