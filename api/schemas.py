@@ -116,8 +116,9 @@ def _text(**kwargs):
     return fields.String(validate=validate.Length(min=1, max=TEXT_MAX), **kwargs)
 
 
-def _id(**kwargs):
-    return fields.Integer(strict=True, validate=validate.Range(min=1), **kwargs)
+def _id(*, strict: bool = True, **kwargs):
+    # Strict in JSON bodies (2.5 is not an id); query strings are text, so parsed.
+    return fields.Integer(strict=strict, validate=validate.Range(min=1), **kwargs)
 
 
 class IncidentCreateSchema(ma.Schema):
@@ -157,8 +158,8 @@ class IncidentQueryArgsSchema(ma.Schema):
     status = _enum(Status)
     priority = _enum(Priority)
     category = _enum(Category)
-    technician_id = _id()
-    reporter_id = _id()
+    technician_id = _id(strict=False)
+    reporter_id = _id(strict=False)
     q = fields.String(validate=validate.Length(min=1, max=200),
                       metadata={"description": "Text in the title or description"})
     sort = fields.String(load_default="-created_at", validate=validate.OneOf(SORTS))

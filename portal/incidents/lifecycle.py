@@ -153,7 +153,7 @@ def check_version(incident: Incident, expected: int | None) -> None:
     """
     if expected is not None and expected != incident.version:
         raise StaleIncident(f"{incident.number} has changed since you read it "
-                            f"(version {expected}, now {incident.version})")
+                            f"(version {expected}, now {incident.version}): read it again")
 
 
 def allowed_actions(user: User, incident: Incident) -> set[Action]:
