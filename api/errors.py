@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 from flask_security.decorators import default_unauthn_handler
+from flask_security.views import default_render_json
 from flask_smorest import Api, abort
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -37,6 +38,8 @@ def register_error_handlers(app: Flask, api: Api) -> None:
         if not is_api_request():
             return error  # the portal's own (HTML) error page
         body, code, headers = smorest_handler(error)
+        if "message" not in body and error.description != type(error).description:
+            body["message"] = error.description  # e.g. "The CSRF token is missing."
         if isinstance(error, MethodNotAllowed) and error.valid_methods:
             headers = {**(headers or {}), "Allow": ", ".join(sorted(error.valid_methods))}
         return body, code, headers
@@ -69,3 +72,15 @@ def register_error_handlers(app: Flask, api: Api) -> None:
         return default_unauthn_handler(mechanisms, headers)
 
     security.unauthn_handler(unauthenticated)
+
+    def render_json(payload, code, headers=None, user=None):
+        # Flask-Security answers some API failures itself (a session call without its
+        # CSRF token); give those the API's error shape too.
+        if is_api_request() and code >= 400:
+            errors = payload.get("errors") or payload.get("error") or []
+            message = " ".join(errors) if isinstance(errors, list) else str(errors)
+            body, code = _payload(code, message)
+            return body, code, headers or {}
+        return default_render_json(payload, code, headers, user)
+
+    security.render_json(render_json)
