@@ -12,7 +12,9 @@ import logging
 from flask import Flask, request
 from flask.views import MethodView
 from flask_security.proxies import _security
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
+
+from api.blueprint import Blueprint
 from sqlalchemy import func, or_, select
 
 from api.access import error_responses

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from api.blueprint import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 

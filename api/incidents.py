@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from api.blueprint import Blueprint
 from sqlalchemy import func, or_, select
 
 from api.access import (authenticated, caller, check_if_match, error_responses,

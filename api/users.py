@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
+
+from api.blueprint import Blueprint
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 

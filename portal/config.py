@@ -24,6 +24,9 @@ EXAMPLE_SECRETS = {
     "SECURITY_PASSWORD_SALT": "change-me-to-another-long-random-string",
 }
 REQUIRED_SECRETS = tuple(EXAMPLE_SECRETS)
+#: The test suite's fixed secrets (servers it starts use them too, so hashes match).
+TESTING_SECRET_KEY = "testing-secret-key"
+TESTING_PASSWORD_SALT = "testing-salt"
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +176,8 @@ class TestingConfig(Config):
     def __init__(self, environ: Mapping[str, str]) -> None:
         super().__init__(environ)
         self.TESTING = True
-        self.SECRET_KEY = self.SECRET_KEY or "testing-secret-key"
-        self.SECURITY_PASSWORD_SALT = self.SECURITY_PASSWORD_SALT or "testing-salt"
+        self.SECRET_KEY = self.SECRET_KEY or TESTING_SECRET_KEY
+        self.SECURITY_PASSWORD_SALT = self.SECURITY_PASSWORD_SALT or TESTING_PASSWORD_SALT
         self.SQLALCHEMY_DATABASE_URI = database_url(
             environ.get("TEST_DATABASE_URL") or "sqlite://")
         # The suite logs in hundreds of times from one address; throttling tests enable it.
