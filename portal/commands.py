@@ -70,4 +70,27 @@ def create_user(email: str, username: str, role: str, password: str) -> None:
     click.echo(f"Created {role} {user.username} <{user.email}>.")
 
 
-commands = [init_db, seed, create_user]
+@click.command("deliver-mail")
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+@with_appcontext
+def deliver_mail(once: bool) -> None:
+    """Deliver the mail outbox (a worker process beside the web workers)."""
+    import time
+
+    from flask import current_app
+
+    from portal.notifications.deliver import deliver_due, delivery_enabled, next_due_in
+
+    if not delivery_enabled(current_app):
+        raise click.ClickException("MAIL_SERVER is not set: there is nowhere to deliver to")
+    poll = current_app.config["MAIL_POLL_SECONDS"]
+    while True:
+        sent = deliver_due()
+        if once:
+            click.echo(f"Sent {sent} messages.")
+            return
+        db.session.remove()
+        time.sleep(max(1.0, next_due_in(poll)))
+
+
+commands = [init_db, seed, create_user, deliver_mail]

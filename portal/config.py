@@ -144,6 +144,14 @@ class Config:
         self.MAIL_PASSWORD = environ.get("MAIL_PASSWORD") or None
         self.MAIL_DEFAULT_SENDER = environ.get("MAIL_DEFAULT_SENDER", "incident-portal@localhost")
         self.MAIL_TIMEOUT = _int(environ, "MAIL_TIMEOUT", 10)
+        # The outbox: attempts before a message is marked failed, backoff between them,
+        # an optional send rate, and the in-process delivery thread.
+        self.MAIL_MAX_ATTEMPTS = _int(environ, "MAIL_MAX_ATTEMPTS", 8)
+        self.MAIL_RETRY_BASE_SECONDS = _int(environ, "MAIL_RETRY_BASE_SECONDS", 30)
+        self.MAIL_RETRY_MAX_SECONDS = _int(environ, "MAIL_RETRY_MAX_SECONDS", 3600)
+        self.MAIL_MAX_PER_MINUTE = _int(environ, "MAIL_MAX_PER_MINUTE", 0)
+        self.MAIL_POLL_SECONDS = _int(environ, "MAIL_POLL_SECONDS", 30)
+        self.MAIL_DELIVERY_THREAD = _flag(environ, "MAIL_DELIVERY_THREAD", True)
 
     def secure(self) -> None:
         """Fill in missing secrets for development: stored under ``data/`` and warned about."""
@@ -180,6 +188,8 @@ class TestingConfig(Config):
         self.SECURITY_PASSWORD_SALT = self.SECURITY_PASSWORD_SALT or TESTING_PASSWORD_SALT
         self.SQLALCHEMY_DATABASE_URI = database_url(
             environ.get("TEST_DATABASE_URL") or "sqlite://")
+        # Tests deliver explicitly (or start the thread themselves).
+        self.MAIL_DELIVERY_THREAD = False
         # The suite logs in hundreds of times from one address; throttling tests enable it.
         self.RATELIMIT_ENABLED = False
         # argon2 at its cheapest: the suite hashes hundreds of passwords.

@@ -1,6 +1,7 @@
 """Every model in one import, for the factory, Alembic and the shell."""
 from portal.auth.models import AccessEvent, Role, RoleName, User, UserSession
 from portal.incidents.models import Comment, Incident, IncidentEvent
+from portal.notifications.models import OutboxMessage
 
 __all__ = ["AccessEvent", "Role", "RoleName", "User", "UserSession",
-           "Incident", "IncidentEvent", "Comment"]
+           "Incident", "IncidentEvent", "Comment", "OutboxMessage"]

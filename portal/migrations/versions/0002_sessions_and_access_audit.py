@@ -1,6 +1,6 @@
 """sessions and access audit
 
-Revision ID: 0003
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-22 16:44:10.624702
 
@@ -13,7 +13,7 @@ import portal.db_types  # noqa: F401  (autogenerate writes portal.db_types.UTCDa
 
 
 # revision identifiers, used by Alembic.
-revision = '0003'
+revision = '0002'
 down_revision = '0001'
 branch_labels = None
 depends_on = None

@@ -1,0 +1,74 @@
+"""Who is told what about an incident event, and the messages themselves (Jinja
+templates: a plain-text and an HTML part per event, HTML autoescaped)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from flask import current_app, render_template
+from sqlalchemy import select
+
+from portal.auth.models import Role, RoleName, User
+from portal.extensions import db
+from portal.incidents.enums import EventKind
+from portal.incidents.models import Incident, IncidentEvent
+
+NOTIFIED = frozenset({EventKind.created, EventKind.assigned, EventKind.resolved,
+                      EventKind.reopened})
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message to compose: to whom, from which template, with what subject."""
+
+    recipient: User
+    template: str
+    subject: str
+
+
+def _active_admins() -> list[User]:
+    return list(db.session.scalars(
+        select(User).join(User.roles).where(Role.name == RoleName.admin.value,
+                                            User.active.is_(True)).order_by(User.id)))
+
+
+def notices_for(event: IncidentEvent) -> list[Notice]:
+    """The messages an event calls for (DESIGN.md's table), one per active recipient."""
+    incident: Incident = event.incident
+    tag, title = f"[{incident.number}]", _one_line(incident.title)
+    reporter, technician = incident.reporter, incident.technician
+    wanted: list[Notice] = []
+    if event.kind == EventKind.created:
+        wanted = [Notice(admin, "created_admin", f"{tag} New incident: {title}")
+                  for admin in _active_admins() if admin.id != reporter.id]
+        wanted.append(Notice(reporter, "created_reporter",
+                             f"{tag} We have your report: {title}"))
+    elif event.kind == EventKind.assigned and technician is not None:
+        wanted = [Notice(technician, "assigned_technician", f"{tag} Assigned to you: {title}")]
+        if reporter.id != technician.id:
+            wanted.append(Notice(reporter, "assigned_reporter",
+                                 f"{tag} Assigned to {technician.username}: {title}"))
+    elif event.kind == EventKind.resolved:
+        wanted = [Notice(reporter, "resolved_reporter", f"{tag} Resolved: {title}")]
+    elif event.kind == EventKind.reopened:
+        targets = [technician] if technician is not None else _active_admins()
+        wanted = [Notice(user, "reopened", f"{tag} Reopened: {title}") for user in targets]
+    return [notice for notice in wanted if notice.recipient.active]
+
+
+def render(notice: Notice, event: IncidentEvent) -> tuple[str, str]:
+    """The plain-text and HTML bodies of ``notice``."""
+    incident = event.incident
+    context = {
+        "incident": incident, "event": event, "recipient": notice.recipient,
+        "link": f"{current_app.config['PORTAL_BASE_URL']}/incidents/{incident.id}",
+        "due": incident.due_at.strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    return (render_template(f"email/{notice.template}.txt", **context),
+            render_template(f"email/{notice.template}.html", **context))
+
+
+def _one_line(text: str) -> str:
+    """Titles go into a header: no line breaks, bounded length."""
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= 150 else text[:147] + "..."

@@ -1,0 +1,65 @@
+"""Session hooks that turn incident events into outbox rows, in the same transaction.
+
+Registered once, at import, on Flask-SQLAlchemy's ``db.session`` (so only this app's
+sessions are watched):
+
+- ``after_flush`` notes the ``IncidentEvent`` rows just written whose kind calls for mail;
+- ``after_flush_postexec`` composes their messages and adds ``OutboxMessage`` rows, which
+  the same commit writes (the incident has its id by then, for ``INC-42``);
+- ``after_commit`` hands delivery to the deliverer (no SQL there);
+- ``after_rollback`` forgets everything: a rolled-back change sends nothing.
+
+Whatever changes an incident — portal, API, command line, a test calling the lifecycle —
+goes through these hooks, so every path notifies the same way.
+"""
+from __future__ import annotations
+
+from flask import current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from portal.extensions import db
+from portal.incidents.models import IncidentEvent
+from portal.notifications.compose import NOTIFIED, notices_for, render
+from portal.notifications.models import OutboxMessage
+
+PENDING = "notifications.pending_events"
+QUEUED = "notifications.queued"
+
+
+@event.listens_for(db.session, "after_flush")
+def _collect(session: Session, _context) -> None:
+    events = [obj for obj in session.new
+              if isinstance(obj, IncidentEvent) and obj.kind in NOTIFIED]
+    if events:
+        session.info.setdefault(PENDING, []).extend(events)
+
+
+@event.listens_for(db.session, "after_flush_postexec")
+def _write_outbox(session: Session, _context) -> None:
+    events = session.info.pop(PENDING, None)
+    if not events:
+        return
+    with session.no_autoflush:
+        for incident_event in events:
+            for notice in notices_for(incident_event):
+                text, html = render(notice, incident_event)
+                session.add(OutboxMessage(
+                    recipient=notice.recipient.email, subject=notice.subject,
+                    text_body=text, html_body=html, event_kind=incident_event.kind.value,
+                    incident_id=incident_event.incident.id))
+    session.info[QUEUED] = True
+
+
+@event.listens_for(db.session, "after_commit")
+def _hand_off(session: Session) -> None:
+    if session.info.pop(QUEUED, False) and has_app_context():
+        deliverer = current_app.extensions.get("mail_deliverer")
+        if deliverer is not None:
+            deliverer.wake()
+
+
+@event.listens_for(db.session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(PENDING, None)
+    session.info.pop(QUEUED, None)

@@ -1,0 +1,76 @@
+"""A real SMTP server for the mail tests: aiosmtpd on 127.0.0.1 and a free port."""
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import threading
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.servers import free_port
+
+
+class Sink:
+    """Collects every message the server accepts; may be made slow."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.delay = 0.0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[email.message.EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+class SmtpServer:
+    """Start, stop and restart (on the same port) an aiosmtpd server."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.sink = Sink()
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_app(make_app, smtp):
+    """An app that delivers to the test SMTP server (Flask-Mailman's real SMTP backend)."""
+    return make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_BACKEND="smtp",
+                    MAIL_RETRY_BASE_SECONDS=0, MAIL_TIMEOUT=5)
+
+
+@pytest.fixture
+def deliver(mail_app):
+    """Run one delivery round as the mail app; returns how many were sent."""
+    from portal.notifications.deliver import deliver_due
+
+    def run() -> int:
+        with mail_app.app_context():
+            return deliver_due()
+    return run
