@@ -9,7 +9,7 @@ PORT   ?= 5000
 PYTEST := $(PY) -m pytest -c tests/pytest.ini --rootdir .
 PG_DB  := incident_portal_test_$(shell date +%s)
 
-.PHONY: run test test-sqlite test-postgres venv dev-venv clean
+.PHONY: run test test-sqlite test-postgres venv dev-venv clean image image-tar
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,8 +33,8 @@ run: venv
 	@echo "  technician  tom@example.com   tech-demo-2026"
 	@echo "  reporter    rita@example.com  reporter-demo-2026"
 	@echo ""
-	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --no-control-socket \
-		--access-logfile - wsgi:app
+	HOST=$(HOST) PORT=$(PORT) WEB_CONCURRENCY=2 \
+		$(VENV)/bin/gunicorn -c portal/deploy/gunicorn.conf.py wsgi:app
 
 # The whole suite on SQLite, then again on a fresh PostgreSQL database.
 test: dev-venv test-sqlite test-postgres
@@ -54,6 +54,13 @@ test-postgres: dev-venv
 	else \
 		echo "PostgreSQL pass SKIPPED: no server answers on 127.0.0.1:5432."; \
 	fi
+
+# The Docker image, and the same image as a file to carry (docker load -i incident-portal.tar).
+image:
+	docker build -t incident-portal:latest .
+
+image-tar: image
+	docker save -o incident-portal.tar incident-portal:latest
 
 clean:
 	rm -rf $(VENV) .pytest_cache

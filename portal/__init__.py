@@ -6,7 +6,6 @@ owns it.
 """
 from __future__ import annotations
 
-import logging
 import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
@@ -14,9 +13,11 @@ from typing import Any, Mapping
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import load_config
 from portal.extensions import csrf, db, mail, migrate
+from portal.logging_setup import configure_logging
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -26,15 +27,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(load_config(config))
     configure_logging(app)
+    configure_proxy(app)
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
     return app
 
 
-def configure_logging(app: Flask) -> None:
-    logging.basicConfig(level=app.config["LOG_LEVEL"],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def configure_proxy(app: Flask) -> None:
+    """Behind a TLS reverse proxy, trust its X-Forwarded-* headers (one hop)."""
+    if app.config["BEHIND_PROXY"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
 
 
 def register_extensions(app: Flask) -> None:

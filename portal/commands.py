@@ -93,4 +93,28 @@ def deliver_mail(once: bool) -> None:
         time.sleep(max(1.0, next_due_in(poll)))
 
 
-commands = [init_db, seed, create_user, deliver_mail]
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup(path: Path) -> None:
+    """Copy the SQLite database to PATH while the app keeps running (online backup)."""
+    import sqlite3
+
+    if db.engine.dialect.name != "sqlite":
+        raise click.ClickException("backup copies SQLite databases; for PostgreSQL use "
+                                   "pg_dump")
+    source_path = db.engine.url.database
+    if not source_path or source_path == ":memory:":
+        raise click.ClickException("the database is in memory: there is no file to back up")
+    if path.exists():
+        raise click.ClickException(f"{path} already exists: choose a new file name")
+    if not path.parent.is_dir():
+        raise click.ClickException(f"{path.parent} is not a folder")
+    with sqlite3.connect(source_path) as source, sqlite3.connect(path) as target:
+        source.backup(target)  # SQLite's online backup API: consistent while in use
+    source.close()
+    target.close()
+    click.echo(f"Backed up {source_path} to {path}.")
+
+
+commands = [init_db, seed, create_user, deliver_mail, backup]

@@ -75,6 +75,10 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = database_url(environ.get("DATABASE_URL"))
         self.PORTAL_BASE_URL = environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
         self.LOG_LEVEL = environ.get("LOG_LEVEL", "INFO").upper()
+        self.LOG_DIR = environ.get("LOG_DIR", str(PROJECT_ROOT / "logs"))
+        # Behind a TLS reverse proxy: trust X-Forwarded-* (ProxyFix) for scheme and client IP.
+        self.BEHIND_PROXY = _flag(environ, "BEHIND_PROXY", False)
+        self.PREFERRED_URL_SCHEME = environ.get("PREFERRED_URL_SCHEME", "http")
 
         # SLA targets: due_at = created_at + the priority's target.
         self.SLA_HOURS = {
@@ -184,6 +188,7 @@ class TestingConfig(Config):
     def __init__(self, environ: Mapping[str, str]) -> None:
         super().__init__(environ)
         self.TESTING = True
+        self.LOG_DIR = environ.get("TEST_LOG_DIR", "")  # stdout only, unless a test asks
         self.SECRET_KEY = self.SECRET_KEY or TESTING_SECRET_KEY
         self.SECURITY_PASSWORD_SALT = self.SECURITY_PASSWORD_SALT or TESTING_PASSWORD_SALT
         self.SQLALCHEMY_DATABASE_URI = database_url(
@@ -211,7 +216,7 @@ class ProductionConfig(Config):
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_SECURE = True
-        self.PREFERRED_URL_SCHEME = "https"
+        self.PREFERRED_URL_SCHEME = environ.get("PREFERRED_URL_SCHEME", "https")
 
     def secure(self) -> None:
         """Refuse to start without real secrets, naming the key to set.

@@ -38,17 +38,18 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen, timeout: float 
 @contextlib.contextmanager
 def gunicorn(database_url: str, *, workers: int = 2, python: str = sys.executable,
              extra_env: dict[str, str] | None = None, log_path: Path | None = None):
-    """Serve ``wsgi:app`` on a free port; yields the base URL; stops it afterwards."""
+    """Serve ``wsgi:app`` as production does (``portal/deploy/gunicorn.conf.py``) on a
+    free port; yields the base URL; stops it afterwards."""
     port = free_port()
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "APP_ENV": "development",
            "DATABASE_URL": database_url, "SECRET_KEY": TESTING_SECRET_KEY,
            # The suite's salt, so passwords hashed by the tests verify on the server.
            "SECURITY_PASSWORD_SALT": TESTING_PASSWORD_SALT, "LOG_LEVEL": "WARNING",
-           "RATELIMIT_ENABLED": "0", **(extra_env or {})}
+           "RATELIMIT_ENABLED": "0", "LOG_DIR": "", "HOST": "127.0.0.1", "PORT": str(port),
+           "WEB_CONCURRENCY": str(workers), **(extra_env or {})}
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(
-        [python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--no-control-socket", "wsgi:app"],
+        [python, "-m", "gunicorn", "-c", "portal/deploy/gunicorn.conf.py", "wsgi:app"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     try:

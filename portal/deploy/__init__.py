@@ -1,0 +1,1 @@
+"""What runs the app in production: the gunicorn configuration and the container entrypoint."""

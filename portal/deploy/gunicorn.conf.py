@@ -1,0 +1,29 @@
+"""gunicorn settings for Incident Portal (``gunicorn -c portal/deploy/gunicorn.conf.py wsgi:app``).
+
+Everything can be overridden from the environment: ``PORT``/``BIND``, ``WEB_CONCURRENCY``,
+``GUNICORN_TIMEOUT``.
+"""
+import multiprocessing
+import os
+
+bind = os.environ.get("BIND") or f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
+
+# 2 × cores + 1, capped: the app is I/O-light and SQLite prefers few writers.
+workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * multiprocessing.cpu_count() + 1, 9))
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 30
+keepalive = 5
+
+# Access log to stdout; the app's own structured log goes to stdout and logs/ too.
+accesslog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+errorlog = "-"
+
+# gunicorn 27 opens a control socket shared by every server of the same user; several
+# servers on one host (workers in containers, tests, benchmarks) must not collide.
+control_socket_disable = True
+
+# Load the app in the master first: a configuration error (a missing SECRET_KEY in
+# production) stops the server at once with its message instead of crash-looping workers.
+preload_app = True

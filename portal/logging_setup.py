@@ -1,0 +1,78 @@
+"""Structured logs: one ``key=value`` line per event, with the request id and user id,
+to stdout and to a rotating file (``logs/incident_portal.log``).
+
+Every request gets an id (the ``X-Request-ID`` it came with, or a new one), echoed in the
+response, and one access line: method, path, status, duration. Only paths are logged,
+never query strings or bodies, so tokens and passwords stay out of the logs.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+from flask import Flask, Response, g, has_request_context, request
+
+FORMAT = ("%(asctime)s level=%(levelname)s logger=%(name)s request_id=%(request_id)s "
+          "user_id=%(user_id)s %(message)s")
+LOG_FILE_NAME = "incident_portal.log"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+access_log = logging.getLogger("portal.access_log")
+
+
+class RequestContext(logging.Filter):
+    """Adds ``request_id`` and ``user_id`` to every record ("-" outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id, record.user_id = "-", "-"
+        if has_request_context():
+            record.request_id = g.get("request_id", "-")
+            user = g.get("_login_user")  # only if already loaded: never query from a log call
+            if user is not None and getattr(user, "is_authenticated", False):
+                record.user_id = user.id
+        return True
+
+
+def _handlers(app: Flask) -> list[logging.Handler]:
+    formatter = logging.Formatter(FORMAT)
+    stream = logging.StreamHandler(sys.stdout)
+    handlers: list[logging.Handler] = [stream]
+    if app.config.get("LOG_DIR"):
+        directory = Path(app.config["LOG_DIR"])
+        directory.mkdir(parents=True, exist_ok=True)
+        handlers.append(RotatingFileHandler(directory / LOG_FILE_NAME, maxBytes=10_000_000,
+                                            backupCount=5, encoding="utf-8"))
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        handler.addFilter(RequestContext())
+        handler.set_name("portal")
+    return handlers
+
+
+def configure_logging(app: Flask) -> None:
+    """Install the handlers once per process and the per-request id and access line."""
+    root = logging.getLogger()
+    root.setLevel(app.config["LOG_LEVEL"])
+    if not any(handler.get_name() == "portal" for handler in root.handlers):
+        for handler in _handlers(app):
+            root.addHandler(handler)
+    app.before_request(_start_request)
+    app.after_request(_log_request)
+
+
+def _start_request() -> None:
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    g.request_started = time.perf_counter()
+
+
+def _log_request(response: Response) -> Response:
+    duration = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
+    access_log.info("method=%s path=%s status=%s duration_ms=%.1f", request.method,
+                    request.path, response.status_code, duration)
+    response.headers["X-Request-ID"] = g.get("request_id", "-")
+    return response
