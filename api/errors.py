@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from portal.auth.accounts import AccountError
+from portal.errors import error_page
 from portal.extensions import db
 from portal.incidents.lifecycle import LifecycleError
 
@@ -36,7 +37,7 @@ def register_error_handlers(app: Flask, api: Api) -> None:
 
     def handle_http_exception(error: HTTPException):
         if not is_api_request():
-            return error  # the portal's own (HTML) error page
+            return error_page(error)
         body, code, headers = smorest_handler(error)
         if "message" not in body and error.description != type(error).description:
             body["message"] = error.description  # e.g. "The CSRF token is missing."

@@ -142,3 +142,14 @@ def login(client):
                                            "csrf_token": token},
                            follow_redirects=follow_redirects)
     return log_in
+
+
+def signed_in_as(client, headers=None):
+    """The id of the user this client is logged in as (by session or token), or None."""
+    response = client.get("/api/v1/users/me", headers=headers or {})
+    return response.get_json()["id"] if response.status_code == 200 else None
+
+
+def page_csrf_token(client) -> str:
+    """A CSRF token from a portal page of the logged-in client (its logout form)."""
+    return csrf_token_from(client.get("/admin/mine/").get_data(as_text=True))

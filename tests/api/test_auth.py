@@ -5,7 +5,7 @@ import pytest
 
 from portal.auth.models import AccessEvent
 from portal.extensions import db
-from tests.conftest import csrf_token_from
+from tests.conftest import page_csrf_token
 from tests.factories import PASSWORD, make_user
 
 
@@ -85,7 +85,7 @@ def test_portal_session_reads_but_unsafe_calls_need_csrf(client, login):
     body = {"title": "From the browser", "description": "d"}
     refused = client.post("/api/v1/incidents", json=body)
     assert refused.status_code == 400 and "CSRF" in refused.get_json()["message"], refused.get_json()
-    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    token = page_csrf_token(client)
     accepted = client.post("/api/v1/incidents", json=body, headers={"X-CSRF-Token": token})
     assert accepted.status_code == 201
 

@@ -29,13 +29,14 @@ def test_logs_are_structured_with_request_and_user_and_never_the_password(databa
         form = urllib.parse.urlencode({"email": user.email, "password": PASSWORD,
                                        "csrf_token": token}).encode()
         opener.open(urllib.request.Request(f"{base}/login", data=form))
-        request = urllib.request.Request(f"{base}/", headers={"X-Request-ID": "trace-me-42"})
+        request = urllib.request.Request(f"{base}/admin/mine/",
+                                         headers={"X-Request-ID": "trace-me-42"})
         with opener.open(request) as response:
             assert response.headers["X-Request-ID"] == "trace-me-42"
     text = (logs / "incident_portal.log").read_text()
     lines = text.splitlines()
     assert lines and all(LINE.match(line) for line in lines), lines[:3]
-    assert re.search(r"request_id=trace-me-42 user_id=%d .*method=GET path=/ status=200 "
+    assert re.search(r"request_id=trace-me-42 user_id=%d .*method=GET path=/admin/mine/ status=200 "
                      r"duration_ms=\d+\.\d" % user.id, text)
     assert re.search(r"method=POST path=/login status=302", text)
     assert PASSWORD not in text

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from portal.auth.models import AccessEvent, Role
 from portal.auth.security import user_datastore
 from portal.extensions import db
-from tests.conftest import csrf_token_from
+from tests.conftest import csrf_token_from, page_csrf_token
 from tests.factories import PASSWORD, make_user
 
 
@@ -33,7 +33,7 @@ def test_login_failed_login_and_logout_are_recorded_with_ip(client, caplog):
         post_login(client, user.email, "not-my-password-99")
         post_login(client, "ghost@example.com", "guessing-passwords-1")
     post_login(client, user.email, PASSWORD)
-    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    token = page_csrf_token(client)
     client.post("/logout", data={"csrf_token": token}, environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert kinds() == [
         ("login_failed", user.email, "192.0.2.7"),

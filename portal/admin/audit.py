@@ -1,0 +1,96 @@
+"""Read-only trails for admins: incident history, the access audit, and the mail outbox
+(with *retry* for messages that ran out of attempts)."""
+from __future__ import annotations
+
+from flask import current_app, flash
+from flask_admin.actions import action
+from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter, FilterEqual
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from portal.admin.base import ReadOnlyModelView
+from portal.auth.models import AccessEvent, AccessKind
+from portal.extensions import db
+from portal.incidents.enums import EventKind
+from portal.incidents.models import IncidentEvent
+from portal.notifications.deliver import retry
+from portal.notifications.models import OutboxMessage, OutboxStatus
+
+
+def _when(view, context, model, name):
+    return getattr(model, name).strftime("%Y-%m-%d %H:%M:%S") if getattr(model, name) else ""
+
+
+class EventView(ReadOnlyModelView):
+    """Every change of every incident: who, when, from what to what."""
+
+    column_list = ("created_at", "incident", "kind", "actor", "from_status", "to_status",
+                   "changes", "note")
+    column_labels = {"created_at": "When", "from_status": "From", "to_status": "To"}
+    column_formatters = {
+        "created_at": _when,
+        "incident": lambda v, c, m, n: m.incident.number if m.incident else "(deleted)",
+        "kind": lambda v, c, m, n: m.kind.value,
+        "actor": lambda v, c, m, n: m.actor.username if m.actor else "system",
+        "from_status": lambda v, c, m, n: m.from_status.value if m.from_status else "",
+        "to_status": lambda v, c, m, n: m.to_status.value if m.to_status else "",
+        "changes": lambda v, c, m, n: "; ".join(f"{k}: {a} → {b}"
+                                               for k, (a, b) in (m.changes or {}).items()),
+    }
+    column_filters = (
+        FilterEqual(IncidentEvent.kind, "Kind", options=[(k.value, k.value) for k in EventKind]),
+        FilterEqual(IncidentEvent.incident_id, "Incident number"),
+        DateTimeBetweenFilter(IncidentEvent.created_at, "When"),
+    )
+    column_searchable_list = ("note",)
+    column_default_sort = ("created_at", True)
+
+    def get_query(self):
+        return super().get_query().options(joinedload(IncidentEvent.incident),
+                                           joinedload(IncidentEvent.actor))
+
+
+class AccessEventView(ReadOnlyModelView):
+    """Logins, failures, logouts, 2FA, roles and activation, with IP."""
+
+    column_list = ("created_at", "kind", "identity", "user", "actor", "ip", "detail")
+    column_labels = {"created_at": "When", "identity": "Account", "actor": "Changed by"}
+    column_formatters = {
+        "created_at": _when,
+        "user": lambda v, c, m, n: m.user.username if m.user else "",
+        "actor": lambda v, c, m, n: m.actor.username if m.actor else "",
+    }
+    column_filters = ("kind", "identity", "ip",
+                      DateTimeBetweenFilter(AccessEvent.created_at, "When"))
+    column_searchable_list = ("identity", "ip")
+    column_default_sort = ("created_at", True)
+    column_choices = {"kind": [(k.value, k.value) for k in AccessKind]}
+
+
+class OutboxView(ReadOnlyModelView):
+    """The mail outbox: what waits, what went, what failed and why."""
+
+    column_list = ("created_at", "recipient", "subject", "status", "attempts",
+                   "next_attempt_at", "sent_at", "last_error")
+    column_details_list = column_list + ("text_body",)
+    column_labels = {"created_at": "Queued", "next_attempt_at": "Next attempt"}
+    column_formatters = {"created_at": _when, "next_attempt_at": _when, "sent_at": _when}
+    column_filters = ("status", "recipient",
+                      DateTimeBetweenFilter(OutboxMessage.created_at, "Queued"))
+    column_searchable_list = ("recipient", "subject")
+
+    @action("retry", "Retry", "Send the selected failed messages again?")
+    def action_retry(self, ids):
+        messages = db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.id.in_([int(i) for i in ids if str(i).isdigit()]))).all()
+        failed = [m for m in messages if m.status == OutboxStatus.failed.value]
+        for message in failed:
+            retry(message)
+        db.session.commit()
+        deliverer = current_app.extensions.get("mail_deliverer")
+        if failed and deliverer is not None:
+            deliverer.wake()
+        skipped = len(messages) - len(failed)
+        flash(f"{len(failed)} message(s) queued again."
+              + (f" {skipped} skipped: only failed messages are retried." if skipped else ""),
+              "success" if failed else "error")

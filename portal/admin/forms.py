@@ -1,0 +1,52 @@
+"""Forms of the portal's own pages: assigning, resolving, commenting (all CSRF-protected)."""
+from __future__ import annotations
+
+from flask_admin.form import SecureForm
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from portal.incidents.enums import Category, Priority
+from portal.incidents.models import TEXT_MAX, TITLE_MAX
+
+
+def choices(enum_class) -> list[SelectChoice]:
+    return [SelectChoice(member.value, member.value.replace("_", " ").capitalize())
+            for member in enum_class]
+
+
+class IncidentForm(SecureForm):
+    """Reporting or editing an incident: title, description, priority, category only
+    (the view removes the fields the user may not edit)."""
+
+    title = StringField("Title", validators=[DataRequired("Give it a title."),
+                                             Length(max=TITLE_MAX)])
+    description = TextAreaField("Description", render_kw={"rows": 6},
+                                validators=[DataRequired("Describe the problem."),
+                                            Length(max=TEXT_MAX)])
+    priority = SelectField("Priority", choices=choices(Priority), default=Priority.medium.value)
+    category = SelectField("Category", choices=choices(Category), default=Category.other.value)
+
+
+class AssignForm(FlaskForm):
+    ids = HiddenField()
+    technician_id = SelectField("Technician", coerce=int,
+                                validators=[DataRequired("Choose a technician.")])
+
+
+class ResolveForm(FlaskForm):
+    ids = HiddenField()
+    resolution_notes = TextAreaField(
+        "Resolution notes", validators=[DataRequired("Say how it was fixed."),
+                                        Length(max=TEXT_MAX)])
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField("Comment", validators=[DataRequired("Write something first."),
+                                                Length(max=TEXT_MAX)])
+    internal = BooleanField("Internal (admins and technicians only)")
+
+
+class ActionForm(FlaskForm):
+    """A bare POST with a CSRF token: the buttons on an incident's page."""
