@@ -38,7 +38,7 @@ class ReportLink(MenuLink):
 def init_admin(app: Flask) -> Admin:
     admin = Admin(app, name="Incident Portal",
                   index_view=DashboardView(name="Dashboard", url="/admin"),
-                  theme=Bootstrap4Theme(swatch="flatly", fluid=True,
+                  theme=Bootstrap4Theme(swatch="cerulean", fluid=True,
                                         base_template="admin/portal_base.html"),
                   csp_nonce_generator=csp_nonce)
     admin.add_view(IncidentView(Incident, db, name="All incidents", endpoint="all_incidents",

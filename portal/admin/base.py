@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import abort, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.form import SecureForm
 from flask_security import current_user
+from flask_wtf import FlaskForm
 
 from portal.auth.models import RoleName
 
@@ -30,9 +30,11 @@ class SecureView:
 
 
 class SecureModelView(SecureView, ModelView):
-    """A role-guarded model view whose forms carry a CSRF token (SecureForm)."""
+    """A role-guarded model view. Its forms (and Flask-Admin's action form) are Flask-WTF
+    forms, so they carry the same CSRF token as every other form of the app, which
+    CSRFProtect checks on every POST."""
 
-    form_base_class = SecureForm
+    form_base_class = FlaskForm
     page_size = 20
     can_set_page_size = True
 

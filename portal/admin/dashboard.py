@@ -98,8 +98,12 @@ class DashboardView(AdminIndexView):
     @expose("/")
     def index(self):
         figures = dashboard_figures(current_user)
-        chart_data = {"by_status": figures["by_status"], "by_priority": figures["by_priority"],
-                      "per_technician": figures["per_technician"]}
+        # Lists, not objects: the charts keep the lifecycle's and the priorities' order.
+        chart_data = {name: {"labels": list(figures[name]), "values": list(figures[name].values())}
+                      for name in ("by_status", "by_priority")}
+        chart_data["per_technician"] = {
+            "labels": [row["technician"] for row in figures["per_technician"]],
+            "values": [row["open"] for row in figures["per_technician"]]}
         return self.render("admin/dashboard.html", figures=figures, chart_data=chart_data)
 
 

@@ -1,7 +1,6 @@
 """Forms of the portal's own pages: assigning, resolving, commenting (all CSRF-protected)."""
 from __future__ import annotations
 
-from flask_admin.form import SecureForm
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -16,7 +15,7 @@ def choices(enum_class) -> list[SelectChoice]:
             for member in enum_class]
 
 
-class IncidentForm(SecureForm):
+class IncidentForm(FlaskForm):
     """Reporting or editing an incident: title, description, priority, category only
     (the view removes the fields the user may not edit)."""
 

@@ -109,7 +109,8 @@ class IncidentView(SecureModelView):
         "reporter": lambda v, c, m, n: m.reporter.username,
         "technician": lambda v, c, m, n: m.technician.username if m.technician else "",
     }
-    column_sortable_list = ("id", "title", "status", ("priority", "priority_rank"), "category",
+    column_sortable_list = ("id", "title", "status", ("priority", Incident.priority_rank),
+                            "category",
                             ("reporter", "reporter.username"),
                             ("technician", "technician.username"),
                             "created_at", "updated_at", "due_at")
@@ -155,7 +156,7 @@ class IncidentView(SecureModelView):
         """Not visible is "not found" (404), never a hint that it exists."""
         incident = None
         if str(id).isdigit():
-            incident = self.scope(self.session.query(Incident)).filter(
+            incident = self.scope(db.session.query(Incident)).filter(
                 Incident.id == int(id)).options(
                 joinedload(Incident.reporter), joinedload(Incident.technician),
                 selectinload(Incident.events).joinedload(IncidentEvent.actor)).first()
@@ -192,6 +193,10 @@ class IncidentView(SecureModelView):
             return False
         self._on_model_change(form, incident, True)
         return incident
+
+    def get_save_return_url(self, model, is_created=False):
+        """After reporting or editing, show the incident itself: its number and history."""
+        return self._details_url(model)
 
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
@@ -249,7 +254,7 @@ class IncidentView(SecureModelView):
         """Apply ``call`` to each incident; report successes and each refusal with why."""
         done, refused = 0, []
         for incident_id in ids:
-            incident = self.scope(self.session.query(Incident)).filter(
+            incident = self.scope(db.session.query(Incident)).filter(
                 Incident.id == int(incident_id)).first() if str(incident_id).isdigit() else None
             if incident is None:
                 refused.append(f"#{incident_id}: not found")
@@ -341,18 +346,18 @@ class IncidentView(SecureModelView):
     def _numbers(self, ids: str) -> list[str]:
         return [f"INC-{i}" for i in ids.split(",") if i.isdigit()]
 
-    @expose("/act/<name>/", methods=("POST",))
-    def act_view(self, name):
+    @expose("/act/<action_name>/", methods=("POST",))
+    def act_view(self, action_name):
         """A button on the incident page: one lifecycle action on one incident."""
-        if name not in {a.value for a in SIMPLE_ACTIONS}:
+        if action_name not in {a.value for a in SIMPLE_ACTIONS}:
             abort(404)
         incident = self.get_one(request.args.get("id", ""))
         if not ActionForm().validate_on_submit():
             flash("The form expired: please try again.", "error")
             return redirect(self._details_url(incident))
-        self.run_bulk([str(incident.id)], lambda i: getattr(lifecycle, name)(
+        self.run_bulk([str(incident.id)], lambda i: getattr(lifecycle, action_name)(
             i, actor=current_user))
-        if name == Action.delete.value:
+        if action_name == Action.delete.value:
             return redirect(url_for(".index_view"))
         return redirect(self._details_url(incident))
 

@@ -3,9 +3,8 @@ password. Every change goes through ``portal.auth.accounts``; hashes are never s
 from __future__ import annotations
 
 from flask import flash
-from flask_admin.form import SecureForm
 from flask_security import current_user
-from sqlalchemy.orm import selectinload
+from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Optional
@@ -15,7 +14,7 @@ from portal.auth.accounts import ROLE_NAMES, AccountError, create_account, updat
 from portal.extensions import db
 
 
-class UserForm(SecureForm):
+class UserForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired()])
     username = StringField("Username", validators=[DataRequired()])
     roles = SelectMultipleField("Roles", choices=[SelectChoice(n, n) for n in ROLE_NAMES],
@@ -40,9 +39,6 @@ class UserView(SecureModelView):
     can_view_details = True
     can_delete = False  # deactivate instead: history keeps its people
     form = UserForm
-
-    def get_query(self):
-        return super().get_query().options(selectinload(self.model.roles))
 
     def on_form_prefill(self, form, id):
         user = self.get_one(id)

@@ -6,11 +6,11 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from portal.extensions import db
 from portal.incidents.enums import Status
 from tests.api.conftest import bearer
+from tests.conftest import count_statements
 from tests.factories import make_incident, make_user
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -172,19 +172,6 @@ def test_bad_list_arguments_are_422_naming_the_field(client, cast, query, field)
     response = client.get(f"/api/v1/incidents{query}", headers=bearer(cast["admin"]))
     assert response.status_code == 422
     assert field in response.get_json()["errors"]["query"]
-
-
-def count_statements(app, call) -> int:
-    statements = []
-    with app.app_context():
-        engine = db.engine
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        call()
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return len(statements)
 
 
 def test_a_list_page_runs_the_same_statements_whatever_its_size(app, client, cast):
