@@ -1,11 +1,14 @@
 """What every endpoint needs: the caller, their visible incidents, ETags and If-Match."""
 from __future__ import annotations
 
+import functools
+
 from flask import request
 from flask_security import auth_required, current_user
 from flask_smorest import abort
 from sqlalchemy.orm import joinedload
 
+from portal.auth.accounts import ensure_may_manage
 from portal.auth.models import User
 from portal.extensions import db
 from portal.incidents import lifecycle
@@ -18,6 +21,17 @@ authenticated = auth_required("token", "session")
 
 def caller() -> User:
     return current_user._get_current_object()
+
+
+def account_managers_only(view):
+    """Refuse non-admins (403) before the body is read: the answer to someone who may not
+    manage accounts must not depend on what they sent. Goes after ``authenticated`` in a
+    view's ``decorators`` (the later one runs first)."""
+    @functools.wraps(view)
+    def guarded(*args, **kwargs):
+        ensure_may_manage(caller())
+        return view(*args, **kwargs)
+    return guarded
 
 
 def with_people(query):

@@ -9,9 +9,9 @@ from api.blueprint import Blueprint
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from api.access import authenticated, caller, error_responses
+from api.access import account_managers_only, authenticated, caller, error_responses
 from api.schemas import UserCreateSchema, UserPatchSchema, UserSchema
-from portal.auth.accounts import create_account, ensure_may_manage, update_account
+from portal.auth.accounts import create_account, update_account
 from portal.auth.models import User
 from portal.extensions import db
 
@@ -40,14 +40,13 @@ class Me(MethodView):
 
 @blp.route("")
 class Users(MethodView):
-    decorators = [authenticated]
+    decorators = [account_managers_only, authenticated]
 
     @blp.response(200, UserSchema(many=True))
     @blp.paginate(page_size=20, max_page_size=100)
     @blp_errors(401, 403)
     def get(self, pagination_parameters):
         """List accounts (admins)"""
-        ensure_may_manage(caller())
         pagination_parameters.item_count = db.session.scalar(select(func.count(User.id)))
         return db.session.scalars(
             select(User).options(selectinload(User.roles)).order_by(User.id)
@@ -59,7 +58,6 @@ class Users(MethodView):
     @blp_errors(401, 403, 422)
     def post(self, data):
         """Create an account (admins)"""
-        ensure_may_manage(caller())
         user = create_account(**data)
         db.session.commit()
         return user, 201, {"Location": url_for("users.UserById", user_id=user.id,
@@ -68,13 +66,12 @@ class Users(MethodView):
 
 @blp.route("/<int:user_id>")
 class UserById(MethodView):
-    decorators = [authenticated]
+    decorators = [account_managers_only, authenticated]
 
     @blp.response(200, UserSchema)
     @blp_errors(401, 403, 404)
     def get(self, user_id):
         """Read an account (admins)"""
-        ensure_may_manage(caller())
         return _user(user_id)
 
     @blp.arguments(UserPatchSchema)
@@ -85,7 +82,6 @@ class UserById(MethodView):
 
         A new password or deactivation ends the user's sessions and API tokens.
         """
-        ensure_may_manage(caller())
         user = update_account(_user(user_id), actor=caller(), **data)
         db.session.commit()
         return user

@@ -1,7 +1,8 @@
 """The portal's error pages (the API answers JSON instead, see ``api/errors.py``)."""
 from __future__ import annotations
 
-from flask import render_template
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 MESSAGES = {
@@ -16,5 +17,13 @@ def error_page(error: HTTPException):
         # The layout asks who is logged in, which reads the (too large) body again:
         # Werkzeug's own plain page says it without touching the request.
         return error
-    heading, message = MESSAGES.get(error.code, (error.name, error.description))
+    if isinstance(error, CSRFError):
+        heading, message = ("The form expired",
+                            "This form has expired or did not come from the portal: nothing "
+                            "was changed. Go back, reload the page and try again.")
+    else:
+        heading, message = MESSAGES.get(error.code, (error.name, error.description))
+    if request.is_json:  # a script posting JSON to a page (Flask-Security's JSON login)
+        detail = error.description if isinstance(error, CSRFError) else message
+        return jsonify(code=error.code, status=error.name, message=detail), error.code
     return render_template("error.html", heading=heading, message=message), error.code

@@ -30,6 +30,7 @@ OPEN_STATUSES = (Status.open, Status.assigned, Status.in_progress, Status.on_hol
 #: Actions that need no input, with their button labels.
 SIMPLE_ACTIONS = {Action.start: "Start", Action.hold: "Hold", Action.resume: "Resume",
                   Action.reopen: "Reopen", Action.close: "Close", Action.delete: "Delete"}
+ACTION_NAMES = frozenset(action.value for action in Action)
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -170,7 +171,7 @@ class IncidentView(SecureModelView):
 
     @property
     def can_delete(self):
-        return current_user.is_admin
+        return lifecycle.may_ever(current_user, Action.delete)
 
     def get_export_value(self, model, name):
         """Spreadsheets run cells starting with = + - @ as formulas: neutralise them."""
@@ -202,8 +203,8 @@ class IncidentView(SecureModelView):
         form = super().edit_form(obj)
         allowed = lifecycle.editable_fields(current_user, obj) if obj is not None else set()
         for name in list(self.form_columns):
-            if name not in allowed and hasattr(form, name):
-                delattr(form, name)
+            if name not in allowed and getattr(form, name, None) is not None:
+                delattr(form, name)  # WTForms leaves the attribute set to None
         return form
 
     @expose("/edit/", methods=("GET", "POST"))
@@ -216,7 +217,7 @@ class IncidentView(SecureModelView):
 
     def update_model(self, form, model):
         changes = {name: getattr(form, name).data for name in self.form_columns
-                   if hasattr(form, name)}
+                   if getattr(form, name, None) is not None}
         changes = {name: value for name, value in changes.items()
                    if str(getattr(model, name)) != str(value)}
         try:
@@ -242,12 +243,9 @@ class IncidentView(SecureModelView):
     # --- bulk actions -----------------------------------------------------------------
 
     def is_action_allowed(self, name):
-        if name == "delete":
-            return current_user.is_admin
-        if name == "assign":
-            return current_user.is_admin
-        if name in ("start", "hold", "resume", "resolve"):
-            return current_user.is_staff
+        """Offer the bulk actions the user's roles could ever take (the lifecycle says)."""
+        if name in ACTION_NAMES:
+            return lifecycle.may_ever(current_user, name)
         return super().is_action_allowed(name)
 
     def run_bulk(self, ids, call) -> None:
@@ -319,6 +317,8 @@ class IncidentView(SecureModelView):
 
     @expose("/assign/", methods=("GET", "POST"))
     def assign_view(self):
+        if not self.is_action_allowed("assign"):
+            abort(403)  # the form lists the technicians: only for those who may assign
         form = AssignForm(ids=request.args.get("ids", ""))
         form.technician_id.choices = [SelectChoice(user_id, name)
                                       for user_id, name in technician_options()]
@@ -333,6 +333,8 @@ class IncidentView(SecureModelView):
 
     @expose("/resolve/", methods=("GET", "POST"))
     def resolve_view(self):
+        if not self.is_action_allowed("resolve"):
+            abort(403)
         form = ResolveForm(ids=request.args.get("ids", ""))
         if form.validate_on_submit():
             notes = form.resolution_notes.data

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, has_request_context, request
+from flask import Flask, Response, g, has_request_context, request
 from flask_security import current_user
 from flask_login import user_logged_out
 from flask_security.signals import (password_changed, password_reset, tf_disabled,
@@ -56,7 +56,8 @@ def _audit_failed_login(response: Response) -> Response:
         return response
     # A refused credential re-shows the form (200) or answers JSON 400; anything else
     # (a redirect onwards, 413, 429) is not a failed credential check.
-    refused = response.status_code == (400 if request.is_json else 200)
+    refused = response.status_code == (400 if request.is_json else 200) \
+        and not g.get("csrf_refused")
     if not refused:
         return response
     identity = _submitted_identity()

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from flask import Flask
+from flask import Flask, g, request
+from flask_wtf.csrf import CSRFError
 from flask_security import Security, SQLAlchemyUserDatastore
 
 from portal.auth.models import ROLE_DESCRIPTIONS, Role, RoleName, User
-from portal.extensions import db
+from portal.extensions import csrf, db
 
 
 class PortalUserDatastore(SQLAlchemyUserDatastore):
@@ -43,7 +44,21 @@ def init_security(app: Flask) -> Security:
     init_sessions(app)
     init_audit(app)
     init_throttling(app)
+    app.before_request(require_csrf_on_page_changes)
     return security
+
+
+def require_csrf_on_page_changes() -> None:
+    """Every unsafe request to a page carries the CSRF token, whether or not the view
+    behind it validates a form of its own: Flask-Admin's ajax and delete endpoints,
+    Flask-Security's logout and two-factor rescue, and any view added later. The API
+    checks its own (session callers send ``X-CSRF-Token``; token callers need none)."""
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not request.path.startswith("/api/"):
+        try:
+            csrf.protect()
+        except CSRFError:
+            g.csrf_refused = True  # the access audit does not count it as a failed login
+            raise
 
 
 def ensure_roles() -> None:

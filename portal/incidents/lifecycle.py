@@ -82,6 +82,13 @@ PERMITTED: dict[Action, frozenset[Capacity]] = {
     Action.comment: frozenset({Capacity.viewer}),
 }
 
+#: The capacities each role can hold towards some incident.
+ROLE_CAPACITIES: dict[str, frozenset[Capacity]] = {
+    "admin": frozenset({Capacity.admin, Capacity.staff, Capacity.viewer}),
+    "technician": frozenset({Capacity.technician_on_it, Capacity.staff, Capacity.viewer}),
+    "reporter": frozenset({Capacity.reporter_of_it, Capacity.viewer}),
+}
+
 #: From which statuses each action may be taken, and the status it leads to
 #: (``None``: it depends on the incident, see ``assign`` and ``reopen``).
 TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
@@ -154,6 +161,14 @@ def check_version(incident: Incident, expected: int | None) -> None:
     if expected is not None and expected != incident.version:
         raise StaleIncident(f"{incident.number} has changed since you read it "
                             f"(version {expected}, now {incident.version}): read it again")
+
+
+def may_ever(user: User, action: Action | str) -> bool:
+    """Whether ``user``'s roles allow ``action`` on at least some incident: what menus and
+    bulk-action lists offer; each incident is still checked when the action runs."""
+    held = frozenset().union(*(ROLE_CAPACITIES.get(role, frozenset())
+                               for role in user.role_names))
+    return bool(held & PERMITTED[Action(action)])
 
 
 def allowed_actions(user: User, incident: Incident) -> set[Action]:

@@ -276,3 +276,41 @@ def test_dashboard_figures_per_role(client, people):
     log_in(client, people["reporter"])
     page = client.get("/admin/").get_data(as_text=True)
     assert re.search(r"Open critical</div>\s*<div class=\"stat\">1<", page)
+
+
+# --- audit and outbox ------------------------------------------------------------------------
+
+def test_admin_retries_only_failed_mail(client, people):
+    from portal.notifications.models import OutboxMessage, OutboxStatus
+
+    make_incident(reporter=people["reporter"], admin=people["admin"],
+                  technician=people["technician"], status=Status.assigned)
+    failed, pending = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)
+                                         ).all()[:2]
+    failed.status, failed.attempts, failed.last_error = "failed", 5, "550 mailbox unavailable"
+    db.session.commit()
+    log_in(client, people["admin"])
+    page = client.get("/admin/outbox/").get_data(as_text=True)
+    assert "550 mailbox unavailable" in page
+    done = client.post("/admin/outbox/action/", data={
+        "csrf_token": csrf_token_from(page), "action": "retry",
+        "rowid": [str(failed.id), str(pending.id)], "url": "/admin/outbox/"},
+        follow_redirects=True)
+    assert "1 message(s) queued again. 1 skipped: only failed messages are retried." in \
+        done.get_data(as_text=True)
+    db.session.expire_all()
+    again = db.session.get(OutboxMessage, failed.id)
+    assert (again.status, again.attempts) == (OutboxStatus.pending.value, 0)
+
+
+def test_audit_trail_lists_history_and_logins(client, people):
+    incident = make_incident(reporter=people["reporter"], admin=people["admin"],
+                             technician=people["technician"], status=Status.in_progress)
+    log_in(client, people["admin"])
+    started = client.get("/admin/history/?flt0_0=started").get_data(as_text=True)
+    rows = re.findall(r"<tr>(.*?)</tr>", started, re.S)[1:]
+    assert len(rows) == 1 and incident.number in rows[0] and "in_progress" in rows[0]
+    everything = client.get("/admin/history/").get_data(as_text=True)
+    assert len(re.findall(r"<tr>", everything)) - 1 == 3  # created, assigned, started
+    access = client.get("/admin/access/").get_data(as_text=True)
+    assert people["admin"].email in access and "login" in access

@@ -46,6 +46,17 @@ def test_login_failed_login_and_logout_are_recorded_with_ip(client, caplog):
     assert "guessing-passwords-1" not in caplog.text
 
 
+def test_a_login_post_without_csrf_is_refused_and_is_not_a_failed_login(client):
+    user = make_user("reporter")
+    db.session.execute(db.delete(AccessEvent))
+    db.session.commit()
+    response = client.post("/login", json={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 400
+    assert response.get_json()["message"] == "The CSRF token is missing."
+    assert kinds() == []
+    assert client.get("/api/v1/users/me").status_code == 401, "not logged in"
+
+
 @pytest.mark.parametrize("change,kind,detail", [
     (lambda ds, u: ds.add_role_to_user(u, "admin"), "role_added", "role: admin"),
     (lambda ds, u: ds.remove_role_from_user(u, "reporter"), "role_removed", "role: reporter"),

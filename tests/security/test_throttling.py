@@ -53,9 +53,13 @@ def test_other_accounts_from_other_addresses_are_not_blocked(throttled_app):
 def test_json_clients_get_json_429(throttled_app):
     user = make_user("reporter")
     client = throttled_app().test_client()
+    # A JSON client takes its CSRF token from Flask-Security's JSON login page.
+    token = client.get("/login", json={}).get_json()["response"]["csrf_token"]
+    attempt = {"email": user.email, "password": "nope-nope-nope"}
     for _ in range(5):
-        client.post("/login", json={"email": user.email, "password": "nope-nope-nope"})
-    blocked = client.post("/login", json={"email": user.email, "password": "nope-nope-nope"})
+        assert client.post("/login", json=attempt, headers={"X-CSRF-Token": token}
+                           ).status_code == 400
+    blocked = client.post("/login", json=attempt, headers={"X-CSRF-Token": token})
     assert blocked.status_code == 429
     assert blocked.get_json()["code"] == 429 and "Retry-After" in blocked.headers
 
