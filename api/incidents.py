@@ -44,10 +44,37 @@ def filtered(query, args):
         if name in args:
             query = query.where(getattr(Incident, name) == args[name])
     if "q" in args:
-        text = args["q"]
-        query = query.where(or_(Incident.title.icontains(text, autoescape=True),
-                                Incident.description.icontains(text, autoescape=True)))
+        query = query.where(text_search(args["q"]))
     return query
+
+
+def text_search(text: str):
+    """``text`` anywhere in the title or description, ignoring case (``%`` and ``_`` are
+    literal). A scan of every incident for the count (see bench/results/).
+
+    SQLite's LIKE already ignores ASCII case, and its lower() folds nothing more, so there
+    a plain LIKE finds the same rows without lowering every title and description first
+    (30-40 ms instead of 85 ms over 100,000 incidents). PostgreSQL keeps ILIKE: lower()
+    LIKE would scan twice as fast for the count, but PostgreSQL has no statistics on
+    lower(title), so it would also scan the whole table for the page instead of walking
+    the created_at index until the page is full (measured: 60 + 60 ms against 120 + 2).
+    """
+    if db.engine.dialect.name == "sqlite":
+        pattern = "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+        return or_(Incident.title.like(pattern, escape="/"),
+                   Incident.description.like(pattern, escape="/"))
+    return or_(Incident.title.icontains(text, autoescape=True),
+               Incident.description.icontains(text, autoescape=True))
+
+
+def page_of(query, order, pagination_parameters):
+    """One page of ``query``, as one statement in two steps: the page's ids first, read
+    from an index in ``order`` (skipping ``first_item`` rows there costs only index
+    entries, even on page 1000), then those rows with their reporter and technician."""
+    ids = (query.with_only_columns(Incident.id).order_by(*order)
+           .offset(pagination_parameters.first_item).limit(pagination_parameters.page_size))
+    return with_people(select(Incident).where(Incident.id.in_(ids.scalar_subquery()))
+                       .order_by(*order))
 
 
 @blp.route("")
@@ -64,12 +91,12 @@ class Incidents(MethodView):
         Pagination is in the `X-Pagination` header.
         """
         query = filtered(visible_incidents(caller()), args)
+        # count(*) over the list's own FROM and WHERE, nothing else: with no condition
+        # (an admin's unfiltered list) SQLite answers from its smallest index at once.
         pagination_parameters.item_count = db.session.scalar(
-            select(func.count()).select_from(query.order_by(None).subquery()))
-        page = with_people(query.order_by(*ORDER[args["sort"]])
-                           .offset(pagination_parameters.first_item)
-                           .limit(pagination_parameters.page_size))
-        return db.session.scalars(page).unique().all()
+            query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None))
+        return db.session.scalars(page_of(query, ORDER[args["sort"]],
+                                          pagination_parameters)).unique().all()
 
     @blp.arguments(IncidentCreateSchema)
     @blp.response(201, IncidentSchema, headers={

@@ -74,14 +74,25 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(command)
 
 
+#: Per connection. WAL: readers never block the writer. synchronous=NORMAL: in WAL mode a
+#: commit survives an application crash and waits for the disk only at checkpoints.
+#: cache_size: 32 MB of page cache, which holds every index of 100,000 incidents.
+#: mmap_size=0: measured with bench/ (100,000 incidents), a 256 MB memory map made no
+#: scenario faster and raised a worker's peak RSS from 125 to 164 MB, so reads stay
+#: read() calls into the page cache. temp_store: sorts and temporary indexes in memory.
+SQLITE_PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=10000",
+                  "synchronous=NORMAL", "cache_size=-32000", "mmap_size=0",
+                  "temp_store=MEMORY")
+
+
 @event.listens_for(Engine, "connect")
 def _tune_sqlite(dbapi_connection, _record) -> None:
     """SQLite for a web workload: WAL so readers never block the writer, enforced foreign
-    keys, and a busy timeout so concurrent gunicorn workers wait instead of failing."""
+    keys, a busy timeout so concurrent gunicorn workers wait instead of failing, and the
+    caches above (``SQLITE_PRAGMAS``)."""
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=10000",
-                   "synchronous=NORMAL", "cache_size=-32000", "temp_store=MEMORY"):
+    for pragma in SQLITE_PRAGMAS:
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()

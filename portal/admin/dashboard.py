@@ -8,18 +8,19 @@ from datetime import timedelta
 from flask import redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_security import current_user
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from portal.admin.base import has_any_role
 from portal.auth.models import RoleName, User
 from portal.db_types import utcnow
 from portal.extensions import db
-from portal.incidents.access import visibility_clause
+from portal.incidents.access import sees_everything, visibility_clause
 from portal.incidents.enums import Priority, Status
 from portal.incidents.models import Incident, IncidentEvent
 
 ACTIVE = (Status.open, Status.assigned, Status.in_progress, Status.on_hold)
+NOT_CLOSED = (*ACTIVE, Status.resolved)
 
 
 def _seconds_between(start, end):
@@ -29,46 +30,79 @@ def _seconds_between(start, end):
     return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
+def _breakdown(visible: list) -> tuple[dict[Status, int], dict[Priority, int]]:
+    """Incidents (of those ``visible``) by status, and the active ones by priority, from
+    one GROUP BY status, priority."""
+    if visible:  # someone's own incidents: few, counted as they are
+        counts = db.session.execute(
+            select(Incident.status, Incident.priority, func.count()).where(*visible)
+            .group_by(Incident.status, Incident.priority)).all()
+        closed = None
+    else:
+        # Everything: closed incidents are nearly the whole table, and only grow. Count
+        # the other statuses through the (status, priority) index, and take the closed
+        # ones as the rest of the total, which SQLite counts from its smallest index at
+        # once (1 ms instead of a 7 ms pass over 100,000 index entries).
+        counts = db.session.execute(
+            select(Incident.status, Incident.priority, func.count())
+            .where(Incident.status.in_(NOT_CLOSED))
+            .group_by(Incident.status, Incident.priority)).all()
+        total = db.session.scalar(select(func.count()).select_from(Incident))
+        closed = total - sum(count for _, _, count in counts)
+    by_status: dict[Status, int] = {}
+    by_priority: dict[Priority, int] = {}
+    for status, priority, count in counts:
+        by_status[status] = by_status.get(status, 0) + count
+        if status in ACTIVE:
+            by_priority[priority] = by_priority.get(priority, 0) + count
+    if closed is not None:
+        by_status[Status.closed] = closed
+    return by_status, by_priority
+
+
 def dashboard_figures(user: User) -> dict:
-    """Everything the dashboard shows, in a handful of aggregate queries."""
-    visible = visibility_clause(user)
+    """Everything the dashboard shows, in a handful of aggregate queries.
+
+    Each figure reads only the rows it is about, through an index (the active incidents
+    by status and due date, the last 30 days of resolutions by ``resolved_at``), never a
+    pass over every incident with a ``CASE`` per figure: on 100,000 incidents that pass
+    alone took 40 ms.
+    """
+    # Admins see everything: no condition at all, so whole-table counts stay index-only.
+    visible = [] if sees_everything(user) else [visibility_clause(user)]
     now = utcnow()
-    by_status = dict(db.session.execute(
-        select(Incident.status, func.count()).where(visible).group_by(Incident.status)).all())
     active = Incident.status.in_(ACTIVE)
-    by_priority = dict(db.session.execute(
-        select(Incident.priority, func.count()).where(visible, active)
-        .group_by(Incident.priority)).all())
-    overdue_condition = visible & active & (Incident.due_at < now)
-    totals = db.session.execute(select(
-        func.count(case((overdue_condition, 1))),
-        func.count(case((visible & active & (Incident.priority == Priority.critical), 1))),
-        func.avg(case((visible & (Incident.resolved_at >= now - timedelta(days=30)),
-                       _seconds_between(Incident.created_at, Incident.resolved_at)))),
-    )).one()
+    by_status, by_priority = _breakdown(visible)
+    overdue_condition = and_(*visible, active, Incident.due_at < now)
+    overdue_count = select(func.count()).select_from(Incident).where(overdue_condition)
+    resolved_lately = select(func.avg(_seconds_between(Incident.created_at,
+                                                       Incident.resolved_at))).where(
+        *visible, Incident.resolved_at >= now - timedelta(days=30))
+    overdue_total, mttr_seconds = db.session.execute(
+        select(overdue_count.scalar_subquery(), resolved_lately.scalar_subquery())).one()
     technician = aliased(User)
     per_technician = db.session.execute(
         select(technician.username, func.count(Incident.id))
         .join(technician, Incident.technician_id == technician.id)
-        .where(visible, active).group_by(technician.username)
+        .where(*visible, active).group_by(technician.username)
         .order_by(func.count(Incident.id).desc(), technician.username)).all()
     overdue = db.session.scalars(
         select(Incident).where(overdue_condition).order_by(Incident.due_at).limit(10)
         .options(joinedload(Incident.technician))).all()
     critical = db.session.scalars(
-        select(Incident).where(visible, active, Incident.priority == Priority.critical)
+        select(Incident).where(*visible, active, Incident.priority == Priority.critical)
         .order_by(Incident.created_at.desc()).limit(10)
         .options(joinedload(Incident.technician))).all()
     activity = db.session.scalars(
         select(IncidentEvent).join(Incident, IncidentEvent.incident_id == Incident.id)
-        .where(visible).order_by(IncidentEvent.created_at.desc(), IncidentEvent.id.desc())
+        .where(*visible).order_by(IncidentEvent.created_at.desc(), IncidentEvent.id.desc())
         .limit(10).options(joinedload(IncidentEvent.actor),
                            joinedload(IncidentEvent.incident))).all()
-    mttr_seconds = totals[2]
     return {
         "by_status": {status.value: by_status.get(status, 0) for status in Status},
         "by_priority": {p.value: by_priority.get(p, 0) for p in Priority},
-        "overdue_count": totals[0], "critical_count": totals[1],
+        # The active critical incidents are one of the by-priority counts already.
+        "overdue_count": overdue_total, "critical_count": by_priority.get(Priority.critical, 0),
         "mttr_hours": round(mttr_seconds / 3600, 1) if mttr_seconds is not None else None,
         "per_technician": [{"technician": name, "open": count}
                            for name, count in per_technician],

@@ -44,9 +44,19 @@ def visibility_clause(user: User | None) -> ColumnElement[bool]:
     return _visible(Incident, user)
 
 
+def sees_everything(user: User | None) -> bool:
+    """Whether ``user`` is an active admin, for whom no incident is hidden."""
+    return bool(user is not None and user.is_authenticated and user.active and user.is_admin)
+
+
 def visible_incidents(user: User | None) -> Select[tuple[Incident]]:
     """Return a query of the incidents ``user`` may see: admins all; technicians theirs and
     the unassigned queue; everyone the incidents they reported."""
+    if sees_everything(user):
+        # No WHERE at all rather than ``WHERE 1 = 1``: SQLite counts a whole table from
+        # its smallest index only when a count has no condition (0.1 ms instead of 5 on
+        # 100,000 incidents).
+        return select(Incident)
     return select(Incident).where(visibility_clause(user))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import JSON, Enum, ForeignKey, Index, SmallInteger, String, Text, desc
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.auth.models import User
@@ -32,25 +32,45 @@ class Incident(db.Model):
     """One reported problem and where it stands."""
 
     __tablename__ = "incidents"
+    # Every list is "filter, then newest first, one page": each filterable column leads a
+    # composite index with created_at, so the page is read in order from the index and
+    # stops after a page; the count reads the same index (migration 0004).
+    __table_args__ = (
+        Index("ix_incidents_status_created", "status", "created_at"),
+        # The desk's everyday triage filter (status=open&priority=critical) and the
+        # dashboard's open critical incidents: both equalities in one index.
+        Index("ix_incidents_status_priority_created", "status", "priority", "created_at"),
+        Index("ix_incidents_priority_created", "priority", "created_at"),
+        Index("ix_incidents_category_created", "category", "created_at"),
+        Index("ix_incidents_reporter_created", "reporter_id", "created_at"),
+        Index("ix_incidents_technician_created", "technician_id", "created_at"),
+        # The dashboard's active incidents: overdue (status, due_at) and the load per
+        # technician, answered from the index alone.
+        Index("ix_incidents_status_due_technician", "status", "due_at", "technician_id"),
+        # sort=-priority is (rank, id) read backwards; sort=priority (rank ascending, the
+        # newest first within a rank) has its own index below the class, with id DESC.
+        Index("ix_incidents_priority_rank_id", "priority_rank", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     description: Mapped[str] = mapped_column(Text)
     status: Mapped[Status] = mapped_column(_enum(Status, "incidents", "status"),
-                                           default=Status.open, index=True)
+                                           default=Status.open)
     priority: Mapped[Priority] = mapped_column(_enum(Priority, "incidents", "priority"),
                                                default=Priority.medium)
     # Kept beside priority so "sort by priority" is an indexed integer sort, not a CASE.
-    priority_rank: Mapped[int] = mapped_column(SmallInteger, index=True)
+    priority_rank: Mapped[int] = mapped_column(SmallInteger)
     category: Mapped[Category] = mapped_column(_enum(Category, "incidents", "category"),
-                                               default=Category.other, index=True)
-    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    technician_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+                                               default=Category.other)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    technician_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resolution_notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The dashboard's mean time to resolve reads the last 30 days of resolutions only.
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(default=1)
 
@@ -130,3 +150,13 @@ class Comment(db.Model):
 
     incident: Mapped[Incident] = relationship(back_populates="comments")
     author: Mapped[User] = relationship()
+
+
+# Declared on the mapped columns (not as strings) so that Alembic compares the DESC column
+# as a column on SQLite too.
+Index("ix_incidents_priority_rank_id_desc", Incident.priority_rank, desc(Incident.id))
+
+# Flask-Security's roles_users association has no index: every request that loads the
+# caller (their roles are joined in) scanned it. Declared here, beside the other indexes
+# of migration 0004, as portal/auth/models.py does not define the table.
+Index("ix_roles_users_user_id", db.metadata.tables["roles_users"].c.user_id)
