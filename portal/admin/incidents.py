@@ -1,6 +1,6 @@
 """The incident grids (all, my queue, unassigned, my incidents), their actions and the
-incident page. Every query goes through ``visibility_clause``; every change through the
-lifecycle, whose refusals become flash messages."""
+incident page. Every query goes through ``visibility_clause`` (an admin's needs none);
+every change through the lifecycle, whose refusals become flash messages."""
 from __future__ import annotations
 
 from flask import abort, flash, has_app_context, redirect, request, url_for
@@ -20,7 +20,7 @@ from portal.auth.models import Role, RoleName, User
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.incidents import lifecycle
-from portal.incidents.access import visibility_clause, visible_comments
+from portal.incidents.access import sees_everything, visibility_clause, visible_comments
 from portal.incidents.enums import Action, Category, Priority, Status
 from portal.incidents.models import Incident, IncidentEvent
 
@@ -53,11 +53,12 @@ def technician_options() -> list[tuple[int, str]]:
     """Users an incident may be assigned to: active technicians and admins."""
     if not has_app_context():
         return []  # Flask-Admin builds its filters once before any request
-    users = db.session.scalars(
-        select(User).join(User.roles).where(
+    # Two columns, not whole users: it runs on every grid page (the technician filter).
+    rows = db.session.execute(
+        select(User.id, User.username).join(User.roles).where(
             Role.name.in_([RoleName.technician.value, RoleName.admin.value]),
             User.active.is_(True)).order_by(User.username).distinct())
-    return [(user.id, user.username) for user in users]
+    return [(user_id, username) for user_id, username in rows]
 
 
 class ReporterFilter(BaseSQLAFilter):
@@ -144,6 +145,8 @@ class IncidentView(SecureModelView):
 
     def scope(self, query):
         """Narrow a query to what this grid shows (the role filter, then the view's own)."""
+        if sees_everything(current_user):
+            return query  # no condition at all: SQLite then counts from an index at once
         return query.filter(visibility_clause(current_user))
 
     def get_query(self):

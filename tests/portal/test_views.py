@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from portal.auth.models import User
 from portal.extensions import db
-from portal.incidents.enums import Status
-from portal.incidents.models import Incident
+from portal.incidents.enums import EventKind, Status
+from portal.incidents.models import Incident, IncidentEvent
 from tests.conftest import csrf_token_from
 from tests.factories import PASSWORD, make_incident, make_user
 
@@ -180,6 +180,29 @@ def test_bulk_assign_goes_through_the_assign_form(client, people):
     assert f"1 refused — {closed.number}: cannot assign {closed.number}: it is closed" in page
     db.session.expire_all()
     assert {db.session.get(Incident, i).status for i in (first.id, second.id)} == {"assigned"}
+
+
+def test_the_delete_button_on_a_row_deletes_through_the_lifecycle(client, people):
+    """The row's trash button posts the form the grid rendered (its id, return URL and
+    CSRF token); the lifecycle records the deletion."""
+    admin = people["admin"]
+    doomed = make_incident(reporter=people["reporter"], admin=admin)
+    kept = make_incident(reporter=people["reporter"], admin=admin)
+    log_in(client, admin)
+    grid = client.get("/admin/incidents/").get_data(as_text=True)
+    forms = re.findall(r'<form class="icon" method="POST" action="([^"]+)">(.*?)</form>',
+                       grid, re.S)
+    action, fields = next((a, f) for a, f in forms if f'name="id" value="{doomed.id}"' in f)
+    data = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', fields))
+    done = client.post(action, data=data, follow_redirects=True)
+    assert done.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Incident, doomed.id) is None
+    assert db.session.get(Incident, kept.id) is not None
+    assert set(data) == {"id", "url", "csrf_token"}
+    notes = db.session.scalars(select(IncidentEvent.note).where(
+        IncidentEvent.kind == EventKind.deleted)).all()
+    assert notes == [f"{doomed.number} deleted: {doomed.title}"]
 
 
 def test_bulk_start_reports_refusals(client, people):
