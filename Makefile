@@ -9,7 +9,7 @@ PORT   ?= 5000
 PYTEST := $(PY) -m pytest -c tests/pytest.ini --rootdir .
 PG_DB  := incident_portal_test_$(shell date +%s)
 
-.PHONY: run test test-sqlite test-postgres venv dev-venv clean image image-tar
+.PHONY: run test test-sqlite test-postgres venv dev-venv bench clean image image-tar
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ test-postgres: dev-venv
 	else \
 		echo "PostgreSQL pass SKIPPED: no server answers on 127.0.0.1:5432."; \
 	fi
+
+# The benchmark of issue 7 (bench/run.py): 100,000 incidents, the app under gunicorn, wrk;
+# SQLite, then PostgreSQL when a server answers. Options: make bench BENCH_ARGS="--db sqlite --duration 30"
+bench: venv
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 # The Docker image, and the same image as a file to carry (docker load -i incident-portal.tar).
 image:

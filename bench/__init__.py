@@ -1,0 +1,1 @@
+"""Benchmarks of Incident Portal: ``python bench/run.py`` (or ``make bench``)."""
