@@ -18,7 +18,11 @@ def ensure_wrk() -> str:
     if found:
         return found
     print("wrk is missing: apt-get install -y -qq wrk", flush=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+    install = ["apt-get", "install", "-y", "-qq", "wrk"]
+    if subprocess.run(install).returncode != 0:
+        # A fresh machine may have no package lists yet.
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(install, check=True)
     return shutil.which("wrk") or "wrk"
 
 
