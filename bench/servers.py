@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from portal.config import TESTING_PASSWORD_SALT, TESTING_SECRET_KEY
+from tests.servers import free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = "portal/deploy/gunicorn.conf.py"
@@ -28,25 +26,6 @@ def app_environment(database_url: str) -> dict[str, str]:
     return {"APP_ENV": "development", "DATABASE_URL": database_url,
             "SECRET_KEY": TESTING_SECRET_KEY, "SECURITY_PASSWORD_SALT": TESTING_PASSWORD_SALT,
             "LOG_LEVEL": "WARNING", "LOG_DIR": "", "RATELIMIT_ENABLED": "0", **DEAD_SMTP}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer in {timeout} s")
 
 
 @dataclass
@@ -79,7 +58,7 @@ def gunicorn(app_spec: str, environment: dict[str, str], health_path: str, log_p
                                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         server = Server(f"http://127.0.0.1:{port}", process)
         try:
-            _wait_until_up(server.base_url + health_path, process)
+            wait_until_healthy(server.base_url, process, timeout=60, path=health_path)
             yield server
         finally:
             process.terminate()

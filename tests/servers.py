@@ -21,13 +21,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_healthy(base_url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+def wait_until_healthy(base_url: str, process: subprocess.Popen, timeout: float = 30,
+                       path: str = "/healthz") -> None:
+    """Poll ``base_url + path`` until it answers 200; fail if ``process`` exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {process.returncode}")
         try:
-            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
+            with urllib.request.urlopen(f"{base_url}{path}", timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
