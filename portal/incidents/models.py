@@ -160,3 +160,15 @@ Index("ix_incidents_priority_rank_id_desc", Incident.priority_rank, desc(Inciden
 # caller (their roles are joined in) scanned it. Declared here, beside the other indexes
 # of migration 0004, as portal/auth/models.py does not define the table.
 Index("ix_roles_users_user_id", db.metadata.tables["roles_users"].c.user_id)
+
+#: PostgreSQL's trigram indexes for ILIKE search over title and description (index name:
+#: column). Made by migration 0005 alone, and only where pg_trgm can be created, so the
+#: comparison of models and database leaves them out (``managed_by_models``).
+TRIGRAM_INDEXES = {"ix_incidents_title_trgm": "title",
+                   "ix_incidents_description_trgm": "description"}
+
+
+def managed_by_models(_object, name, type_, _reflected, _compare_to) -> bool:
+    """Alembic's ``include_object``: everything but the migration-only indexes."""
+    return not (type_ == "index" and name in TRIGRAM_INDEXES)
+

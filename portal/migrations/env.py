@@ -5,6 +5,8 @@ from flask import current_app
 
 from alembic import context
 
+from portal.incidents.models import managed_by_models
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -87,6 +89,8 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    # Indexes only migrations make (PostgreSQL's trigram search) are not the models' to drop.
+    conf_args.setdefault("include_object", managed_by_models)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
