@@ -9,7 +9,7 @@ Bootstrap 4 theme, CSP nonces for Flask-Admin's scripts, and the views each role
 """
 from __future__ import annotations
 
-from flask import Flask, request, url_for
+from flask import Flask, url_for
 from flask_admin import Admin
 from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme

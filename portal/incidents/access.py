@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Select, false, select, true
+from sqlalchemy import Select, false, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.auth.models import User
@@ -35,29 +35,22 @@ def _visible(target, user: User):
     return own
 
 
-def visibility_clause(user: User | None) -> ColumnElement[bool]:
-    """The SQL condition an incident must meet for ``user`` to see it."""
+def visibility_conditions(user: User | None) -> list[ColumnElement[bool]]:
+    """The SQL conditions an incident must meet for ``user`` to see it: none for an
+    admin. None at all rather than ``WHERE 1 = 1``: SQLite counts a whole table from its
+    smallest index only when a count has no condition (0.1 ms instead of 5 on 100,000
+    incidents)."""
     if user is None or not user.is_authenticated or not user.active:
-        return false()
+        return [false()]
     if user.is_admin:
-        return true()
-    return _visible(Incident, user)
-
-
-def sees_everything(user: User | None) -> bool:
-    """Whether ``user`` is an active admin, for whom no incident is hidden."""
-    return bool(user is not None and user.is_authenticated and user.active and user.is_admin)
+        return []
+    return [_visible(Incident, user)]
 
 
 def visible_incidents(user: User | None) -> Select[tuple[Incident]]:
     """Return a query of the incidents ``user`` may see: admins all; technicians theirs and
     the unassigned queue; everyone the incidents they reported."""
-    if sees_everything(user):
-        # No WHERE at all rather than ``WHERE 1 = 1``: SQLite counts a whole table from
-        # its smallest index only when a count has no condition (0.1 ms instead of 5 on
-        # 100,000 incidents).
-        return select(Incident)
-    return select(Incident).where(visibility_clause(user))
+    return select(Incident).where(*visibility_conditions(user))
 
 
 def can_see(user: User | None, incident: Incident) -> bool:
