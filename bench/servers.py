@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from portal.config import TESTING_PASSWORD_SALT, TESTING_SECRET_KEY
-from tests.servers import free_port, wait_until_healthy
+from tests.servers import free_port, stop, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = "portal/deploy/gunicorn.conf.py"
@@ -61,9 +61,4 @@ def gunicorn(app_spec: str, environment: dict[str, str], health_path: str, log_p
             wait_until_healthy(server.base_url, process, timeout=60, path=health_path)
             yield server
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)

@@ -10,9 +10,8 @@ import re
 from typing import Callable
 
 from flask import Flask
-from sqlalchemy import event
 
-from portal.extensions import db
+from tests.statements import count_statements
 
 
 def _csrf_token(html: str) -> str:
@@ -34,27 +33,9 @@ def logged_in_client(app: Flask, email: str, password: str):
     return client
 
 
-def count(app: Flask, call: Callable[[], object]) -> int:
-    """How many statements ``call()`` sends to the database."""
-    statements = 0
-
-    def listener(*_args):
-        nonlocal statements
-        statements += 1
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        call()
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return statements
-
-
 def per_request(app: Flask, send: Callable[[], object], *, warm: bool = True,
                 requests: int = 1) -> float:
     """Statements per request of ``send`` (which makes ``requests`` requests)."""
     if warm:
         send()
-    return count(app, send) / requests
+    return count_statements(app, send) / requests

@@ -153,19 +153,3 @@ def signed_in_as(client, headers=None):
 def page_csrf_token(client) -> str:
     """A CSRF token from a portal page of the logged-in client (its logout form)."""
     return csrf_token_from(client.get("/admin/mine/").get_data(as_text=True))
-
-
-def count_statements(app, call) -> int:
-    """How many SQL statements ``call()`` sends to the database."""
-    from sqlalchemy import event
-
-    statements = []
-    with app.app_context():
-        engine = _db.engine
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        call()
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return len(statements)

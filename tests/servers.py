@@ -37,6 +37,17 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen, timeout: float 
     raise RuntimeError(f"{base_url} did not become healthy in {timeout} s")
 
 
+
+def stop(process: subprocess.Popen, timeout: float = 20) -> None:
+    """Stop a server gracefully (gunicorn finishes its requests), killing it if it hangs."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextlib.contextmanager
 def gunicorn(database_url: str, *, workers: int = 2, python: str = sys.executable,
              extra_env: dict[str, str] | None = None, log_path: Path | None = None):
@@ -58,11 +69,6 @@ def gunicorn(database_url: str, *, workers: int = 2, python: str = sys.executabl
         wait_until_healthy(base_url, process)
         yield base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         if log_path:
             log.close()

@@ -8,7 +8,7 @@ import pytest
 from portal.extensions import db
 from portal.incidents import lifecycle
 from portal.incidents.enums import Status
-from tests.conftest import count_statements
+from tests.statements import count_statements
 from tests.factories import make_incident, make_user
 from tests.portal.test_views import log_in
 

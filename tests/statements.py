@@ -1,0 +1,29 @@
+"""Counting the SQL statements a piece of work sends: the suite's statement-count tests
+and the benchmark (bench/statements.py) use the same counter. No pytest here, so the
+benchmark runs with the runtime requirements alone."""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import Flask
+from sqlalchemy import event
+
+from portal.extensions import db
+
+
+def count_statements(app: Flask, call: Callable[[], object]) -> int:
+    """How many SQL statements ``call()`` sends to the database."""
+    statements = 0
+
+    def listener(*_args) -> None:
+        nonlocal statements
+        statements += 1
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return statements
