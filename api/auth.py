@@ -14,9 +14,9 @@ from flask.views import MethodView
 from flask_security.proxies import _security
 from flask_smorest import abort
 
-from api.blueprint import Blueprint
 from sqlalchemy import func, or_, select
 
+from api.pagination import Blueprint
 from api.access import error_responses
 from api.schemas import TokenRequestSchema, TokenSchema
 from portal.auth.audit import record

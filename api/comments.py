@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from api.blueprint import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from api.pagination import Blueprint
 from api.access import authenticated, caller, error_responses, visible_incident
 from api.schemas import CommentCreateSchema, CommentSchema, EventSchema
 from portal.extensions import db

@@ -14,10 +14,9 @@ from marshmallow_sqlalchemy import SQLAlchemyAutoSchema, SQLAlchemySchema, auto_
 from portal.auth.accounts import ROLE_NAMES
 from portal.auth.models import User
 from portal.incidents.enums import Category, EventKind, Priority, Status
+from portal.incidents.lifecycle import Needs
+from portal.incidents.listing import CHOICE_FILTERS, DEFAULT_ORDER, ORDER, PERSON_FILTERS
 from portal.incidents.models import TEXT_MAX, TITLE_MAX, Comment, Incident, IncidentEvent
-
-SORTS = ("created_at", "-created_at", "priority", "-priority", "updated_at", "-updated_at",
-         "due_at")
 
 
 class UTCDateTime(fields.DateTime):
@@ -59,7 +58,7 @@ class UserSchema(UserRefSchema):
 
 
 class IncidentSchema(SQLAlchemyAutoSchema):
-    """An incident as DESIGN.md shows it."""
+    """An incident: what it is, where it stands, who reported it and who has it."""
 
     class Meta:
         model = Incident
@@ -152,17 +151,14 @@ class IncidentPutSchema(IncidentPatchSchema):
     category = _enum(Category, required=True)
 
 
-class IncidentQueryArgsSchema(ma.Schema):
-    """Filters and order of the incident list."""
-
-    status = _enum(Status)
-    priority = _enum(Priority)
-    category = _enum(Category)
-    technician_id = _id(strict=False)
-    reporter_id = _id(strict=False)
-    q = fields.String(validate=validate.Length(min=1, max=200),
-                      metadata={"description": "Text in the title or description"})
-    sort = fields.String(load_default="-created_at", validate=validate.OneOf(SORTS))
+IncidentQueryArgsSchema = ma.Schema.from_dict({
+    **{name: _enum(enum_class) for name, enum_class in CHOICE_FILTERS.items()},
+    **{name: _id(strict=False) for name in PERSON_FILTERS},
+    "q": fields.String(validate=validate.Length(min=1, max=200),
+                       metadata={"description": "Text in the title or description"}),
+    "sort": fields.String(load_default=DEFAULT_ORDER, validate=validate.OneOf(list(ORDER))),
+}, name="IncidentQueryArgs")
+IncidentQueryArgsSchema.__doc__ = "Filters and order of the incident list."
 
 
 class AssignSchema(ma.Schema):
@@ -177,6 +173,11 @@ class ResolveSchema(ma.Schema):
 
 class NoteSchema(ma.Schema):
     note = _text(metadata={"description": "Why (optional)"})
+
+
+#: The request body of each kind of lifecycle command (``None``: no body).
+NEEDS_SCHEMAS = {Needs.nothing: None, Needs.technician: AssignSchema,
+                 Needs.resolution_notes: ResolveSchema, Needs.note: NoteSchema}
 
 
 class CommentCreateSchema(ma.Schema):
@@ -216,6 +217,3 @@ class UserPatchSchema(ma.Schema):
                         validate=validate.Length(min=1))
     active = fields.Boolean(truthy={True}, falsy={False})
 
-
-class HealthSchema(ma.Schema):
-    status = fields.String(dump_only=True)

@@ -5,10 +5,10 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import abort
 
-from api.blueprint import Blueprint
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from api.pagination import PAGINATION_HEADERS, Blueprint, pagination_headers
 from api.access import account_managers_only, authenticated, caller, error_responses
 from api.schemas import UserCreateSchema, UserPatchSchema, UserSchema
 from portal.auth.accounts import create_account, update_account
@@ -42,16 +42,17 @@ class Me(MethodView):
 class Users(MethodView):
     decorators = [account_managers_only, authenticated]
 
-    @blp.response(200, UserSchema(many=True))
+    @blp.response(200, UserSchema(many=True), headers=PAGINATION_HEADERS)
     @blp.paginate(page_size=20, max_page_size=100)
     @blp_errors(401, 403)
     def get(self, pagination_parameters):
         """List accounts (admins)"""
         pagination_parameters.item_count = db.session.scalar(select(func.count(User.id)))
-        return db.session.scalars(
+        page = db.session.scalars(
             select(User).options(selectinload(User.roles)).order_by(User.id)
             .offset(pagination_parameters.first_item)
             .limit(pagination_parameters.page_size)).all()
+        return page, pagination_headers(pagination_parameters)
 
     @blp.arguments(UserCreateSchema)
     @blp.response(201, UserSchema)

@@ -27,4 +27,4 @@ def incident(incident_id: int):
     found = db.session.scalar(visible_incidents(current_user).where(Incident.id == incident_id))
     if found is None:
         abort(404)  # not visible is not found
-    return redirect(details_url(found))
+    return redirect(details_url(found, current_user))

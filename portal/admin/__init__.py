@@ -9,7 +9,7 @@ Bootstrap 4 theme, CSP nonces for Flask-Admin's scripts, and the views each role
 """
 from __future__ import annotations
 
-from flask import Flask, url_for
+from flask import Flask
 from flask_admin import Admin
 from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
@@ -17,15 +17,17 @@ from flask_security import current_user
 
 from portal.admin.audit import AccessEventView, EventView, OutboxView
 from portal.admin.base import has_any_role
-from portal.admin.dashboard import DashboardView, start_page
-from portal.admin.incidents import (ALL_ROLES, IncidentView, MyIncidentsView, QueueView,
-                                    UnassignedView)
+from portal.admin.dashboard import DashboardView
+from portal.admin.grids import ALL_ROLES, details_url, grids_for, start_page
+from portal.admin.incidents import GRID_VIEWS
 from portal.admin.users import UserView
 from portal.auth.models import AccessEvent, User
 from portal.extensions import db
-from portal.incidents.models import Incident, IncidentEvent
+from portal.incidents.models import IncidentEvent
 from portal.notifications.models import OutboxMessage
 from portal.security_headers import csp_nonce
+
+REPORT_URL = "/admin/mine/new/"
 
 
 class ReportLink(MenuLink):
@@ -41,12 +43,9 @@ def init_admin(app: Flask) -> Admin:
                   theme=Bootstrap4Theme(swatch="cerulean", fluid=True,
                                         base_template="admin/portal_base.html"),
                   csp_nonce_generator=csp_nonce)
-    admin.add_view(IncidentView(Incident, db, name="All incidents", endpoint="all_incidents",
-                                url="/admin/incidents"))
-    admin.add_view(QueueView(Incident, db, name="My queue", endpoint="queue"))
-    admin.add_view(UnassignedView(Incident, db, name="Unassigned", endpoint="unassigned"))
-    admin.add_view(MyIncidentsView(Incident, db, name="My incidents", endpoint="mine"))
-    admin.add_link(ReportLink(name="Report an incident", url="/admin/mine/new/"))
+    for view_class in GRID_VIEWS:
+        admin.add_view(view_class())
+    admin.add_link(ReportLink(name="Report an incident", url=REPORT_URL))
     admin.add_view(UserView(User, db, name="Users", endpoint="accounts", url="/admin/users"))
     admin.add_view(EventView(IncidentEvent, db, name="Incident history", endpoint="history",
                              category="Audit"))
@@ -55,32 +54,22 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(OutboxView(OutboxMessage, db, name="Mail outbox", endpoint="outbox",
                               category="Audit"))
     app.jinja_env.globals["portal_menu"] = portal_menu
+    app.jinja_env.globals["incident_url"] = lambda incident: details_url(incident, current_user)
     return admin
 
 
 def portal_menu() -> list[tuple[str, str]]:
-    """The navigation of pages outside Flask-Admin, by role (label, endpoint)."""
-    if current_user.is_admin:
-        return [("Dashboard", "admin.index"), ("All incidents", "all_incidents.index_view"),
-                ("Users", "accounts.index_view")]
-    if current_user.is_technician:
-        return [("My queue", "queue.index_view"), ("Unassigned", "unassigned.index_view"),
-                ("Dashboard", "admin.index")]
-    return [("My incidents", "mine.index_view"), ("Report an incident", "mine.create_view"),
-            ("Dashboard", "admin.index")]
+    """The navigation of pages outside Flask-Admin (label, URL): the same grids as the
+    portal's own menu (``portal.admin.grids``), the dashboard and the report form."""
+    from flask import url_for
 
-
-def details_url(incident: Incident) -> str:
-    """The incident's page in the grid where the current user finds it."""
+    items = [(grid.label, url_for(f"{grid.endpoint}.index_view"))
+             for grid in grids_for(current_user)]
+    items.append(("Report an incident", REPORT_URL))
     if current_user.is_admin:
-        endpoint = "all_incidents"
-    elif current_user.is_technician and incident.technician_id == current_user.id:
-        endpoint = "queue"
-    elif incident.reporter_id == current_user.id:
-        endpoint = "mine"
-    else:
-        endpoint = "unassigned"
-    return url_for(f"{endpoint}.details_view", id=incident.id)
+        items.append(("Users", url_for("accounts.index_view")))
+    items.append(("Dashboard", url_for("admin.index")))
+    return items
 
 
 __all__ = ["init_admin", "portal_menu", "details_url", "start_page"]

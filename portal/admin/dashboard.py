@@ -16,11 +16,9 @@ from portal.auth.models import RoleName, User
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.incidents.access import visibility_conditions
-from portal.incidents.enums import Priority, Status
+from portal.incidents.enums import ACTIVE, NOT_CLOSED, Priority, Status
 from portal.incidents.models import Incident, IncidentEvent
 
-ACTIVE = (Status.open, Status.assigned, Status.in_progress, Status.on_hold)
-NOT_CLOSED = (*ACTIVE, Status.resolved)
 
 
 def _seconds_between(start, end):
@@ -73,7 +71,7 @@ def dashboard_figures(user: User) -> dict:
     now = utcnow()
     active = Incident.status.in_(ACTIVE)
     by_status, by_priority = _breakdown(visible)
-    overdue_condition = and_(*visible, active, Incident.due_at < now)
+    overdue_condition = and_(*visible, Incident.is_overdue)
     overdue_count = select(func.count()).select_from(Incident).where(overdue_condition)
     resolved_lately = select(func.avg(_seconds_between(Incident.created_at,
                                                        Incident.resolved_at))).where(
@@ -109,15 +107,6 @@ def dashboard_figures(user: User) -> dict:
         "overdue": overdue, "critical": critical, "activity": activity,
         "open_count": sum(by_status.get(s, 0) for s in ACTIVE),
     }
-
-
-def start_page(user: User) -> str:
-    """Where each role lands after logging in."""
-    if user.is_admin:
-        return url_for("admin.index")
-    if user.is_technician:
-        return url_for("queue.index_view")
-    return url_for("mine.index_view")
 
 
 class DashboardView(AdminIndexView):

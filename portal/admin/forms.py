@@ -1,4 +1,5 @@
-"""Forms of the portal's own pages: assigning, resolving, commenting (all CSRF-protected)."""
+"""Forms of the portal's own pages: reporting, the commands that need something (assign,
+resolve, reopen), commenting (all CSRF-protected)."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -7,12 +8,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from portal.incidents.enums import Category, Priority
+from portal.incidents.lifecycle import Needs
 from portal.incidents.models import TEXT_MAX, TITLE_MAX
 
 
 def choices(enum_class) -> list[SelectChoice]:
-    return [SelectChoice(member.value, member.value.replace("_", " ").capitalize())
-            for member in enum_class]
+    return [SelectChoice(member.value, member.label) for member in enum_class]
 
 
 class IncidentForm(FlaskForm):
@@ -39,6 +40,16 @@ class ResolveForm(FlaskForm):
     resolution_notes = TextAreaField(
         "Resolution notes", validators=[DataRequired("Say how it was fixed."),
                                         Length(max=TEXT_MAX)])
+
+
+class ReopenForm(FlaskForm):
+    ids = HiddenField()
+    note = TextAreaField("Why is it not fixed? (optional)", validators=[Length(max=TEXT_MAX)])
+
+
+#: The form of each kind of command that needs something.
+NEEDS_FORMS = {Needs.technician: AssignForm, Needs.resolution_notes: ResolveForm,
+               Needs.note: ReopenForm}
 
 
 class CommentForm(FlaskForm):

@@ -1,13 +1,21 @@
-"""The incident grids (all, my queue, unassigned, my incidents), their actions and the
-incident page. Every query goes through ``visibility_conditions``; every change through
-the lifecycle, whose refusals become flash messages."""
+"""The incident grids (``portal.admin.grids``), their actions and the incident page.
+
+``IncidentGridView`` is the base of every grid: its rows are the incidents the user may
+see narrowed by its grid's conditions, every change goes through the lifecycle (refusals
+become flash messages), and its bulk actions, buttons and action forms are made from the
+lifecycle's command registry. ``AllIncidentsView`` is the admins' grid.
+"""
 from __future__ import annotations
+
+from datetime import datetime, timezone
 
 from flask import abort, flash, has_app_context, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import (BaseSQLAFilter, DateTimeBetweenFilter,
                                              FilterEqual)
+from flask_admin.helpers import get_redirect_target
+from flask_admin.model import typefmt
 from flask_security import current_user
 from markupsafe import Markup, escape
 from wtforms.fields.choices import SelectChoice
@@ -15,37 +23,59 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.admin.base import SecureModelView
-from portal.admin.forms import ActionForm, AssignForm, CommentForm, IncidentForm, ResolveForm
+from portal.admin.changes import attempt, numbers
+from portal.admin.forms import NEEDS_FORMS, ActionForm, CommentForm, IncidentForm
+from portal.admin.grids import ALL_ROLES, GRIDS, Grid, STAFF
 from portal.auth.models import Role, RoleName, User
-from portal.db_types import utcnow
 from portal.extensions import db
 from portal.incidents import lifecycle
 from portal.incidents.access import visibility_conditions, visible_comments
-from portal.incidents.enums import Action, Category, Priority, Status
+from portal.incidents.enums import Action, Labelled
+from portal.incidents.lifecycle import ACTIONS, ActionSpec, Needs
+from portal.incidents.listing import CHOICE_FILTERS
 from portal.incidents.models import Incident, IncidentEvent
 
-ALL_ROLES = frozenset(role.value for role in RoleName)
-STAFF = frozenset({RoleName.admin.value, RoleName.technician.value})
-OPEN_STATUSES = (Status.open, Status.assigned, Status.in_progress, Status.on_hold)
-#: Actions that need no input, with their button labels.
-SIMPLE_ACTIONS = {Action.start: "Start", Action.hold: "Hold", Action.resume: "Resume",
-                  Action.reopen: "Reopen", Action.close: "Close", Action.delete: "Delete"}
-ACTION_NAMES = frozenset(action.value for action in Action)
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: The largest id a database integer column holds; larger "ids" are simply not found.
+MAX_ID = 2 ** 63 - 1
+GRID_BY_ENDPOINT = {grid.endpoint: grid for grid in GRIDS}
+
+
+def parse_id(text) -> int | None:
+    """An incident id from a query string or form (ASCII digits, in range), else None."""
+    text = str(text)
+    if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID:
+        return int(text)
+    return None
+
+
+# --- how values read -------------------------------------------------------------------
+
+def format_when(view, value: datetime, name) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def format_label(view, value: Labelled, name) -> str:
+    return value.label
+
+
+#: Dates and vocabularies read the same in every grid and on every incident page.
+TYPE_FORMATTERS = {Labelled: format_label, datetime: format_when,
+                   **typefmt.BASE_FORMATTERS}
 
 
 def badge(kind: str):
     def format_badge(view, context, model, name):
-        value = getattr(model, name).value
-        return Markup(f'<span class="badge badge-{kind}-{value}">'
-                      f'{escape(value.replace("_", " "))}</span>')
+        value = getattr(model, name)
+        return Markup(f'<span class="badge badge-{kind}-{value.value}">'
+                      f'{escape(value.label)}</span>')
     return format_badge
 
 
 def format_due(view, context, model, name):
-    text = model.due_at.strftime("%Y-%m-%d %H:%M")
+    text = format_when(view, model.due_at, name)
     if model.is_overdue:
-        return Markup(f'<span class="overdue">{text} (overdue)</span>')
+        return Markup(f'<span class="overdue">{escape(text)} (overdue)</span>')
     return text
 
 
@@ -61,8 +91,21 @@ def technician_options() -> list[tuple[int, str]]:
     return [(user_id, username) for user_id, username in rows]
 
 
+# --- filters: a value a filter does not know is ignored, and the page says so ----------
+
+class ChoiceFilter(FilterEqual):
+    """Equal to one of the filter's options; any other value is refused (not applied)."""
+
+    def validate(self, value) -> bool:
+        options = self.options() if callable(self.options) else self.options or ()
+        return str(value) in {str(key) for key, _ in options}
+
+
 class ReporterFilter(BaseSQLAFilter):
     """Reporter by (part of) their username: a text box, as there may be thousands."""
+
+    def validate(self, value) -> bool:
+        return 0 < len(value) <= 255
 
     def apply(self, query, value, alias=None):
         names = select(User.id).where(User.username.icontains(value, autoescape=True))
@@ -73,34 +116,60 @@ class ReporterFilter(BaseSQLAFilter):
 
 
 class OverdueFilter(BaseSQLAFilter):
-    """Past its SLA target and not yet resolved."""
+    """Past its SLA target and still active (``Incident.is_overdue``)."""
+
+    def validate(self, value) -> bool:
+        return value in ("1", "0")
 
     def apply(self, query, value, alias=None):
-        overdue = (Incident.due_at < utcnow()) & Incident.status.in_(OPEN_STATUSES)
-        return query.filter(overdue if value == "1" else ~overdue)
+        return query.filter(Incident.is_overdue if value == "1" else ~Incident.is_overdue)
 
     def operation(self):
         return "is"
 
 
-class IncidentView(SecureModelView):
-    """All incidents the user may see (the admins' grid); subclasses narrow it."""
+class UTCDateTimeBetweenFilter(DateTimeBetweenFilter):
+    """Flask-Admin's date-time range, read as UTC (the columns hold aware times)."""
 
-    roles = frozenset({RoleName.admin.value})
+    def clean(self, value):
+        return [moment.replace(tzinfo=timezone.utc) for moment in super().clean(value)]
+
+
+def choice_filter(name: str, enum_class) -> ChoiceFilter:
+    return ChoiceFilter(getattr(Incident, name), name.capitalize(),
+                        options=[(member.value, member.label) for member in enum_class])
+
+
+COMMON_FILTERS = (
+    *(choice_filter(name, enum_class) for name, enum_class in CHOICE_FILTERS.items()),
+    UTCDateTimeBetweenFilter(Incident.created_at, "Created"),
+    OverdueFilter(Incident.due_at, "Overdue", options=[("1", "yes"), ("0", "no")]),
+)
+STAFF_FILTERS = (
+    ChoiceFilter(Incident.technician_id, "Technician", options=technician_options),
+    ReporterFilter(Incident.reporter_id, "Reporter"),
+)
+
+
+# --- the grids -------------------------------------------------------------------------
+
+class IncidentGridView(SecureModelView):
+    """The base of every incident grid: ``grid`` says which rows and for whom."""
+
+    grid: Grid
     details_template = "admin/incident_details.html"
     can_view_details = True
     column_list = ("id", "title", "status", "priority", "category", "reporter", "technician",
                    "created_at", "updated_at", "due_at")
     column_labels = {"id": "Number", "created_at": "Created", "updated_at": "Updated",
-                     "due_at": "Due"}
+                     "due_at": "Due", "resolution_notes": "Resolution notes",
+                     "resolved_at": "Resolved", "closed_at": "Closed"}
+    column_type_formatters = TYPE_FORMATTERS
     column_formatters = {
         "id": lambda v, c, m, n: m.number,
         "status": badge("status"), "priority": badge("priority"),
-        "category": lambda v, c, m, n: m.category.value,
         "reporter": lambda v, c, m, n: m.reporter.username,
         "technician": lambda v, c, m, n: m.technician.username if m.technician else "—",
-        "created_at": lambda v, c, m, n: m.created_at.strftime("%Y-%m-%d %H:%M"),
-        "updated_at": lambda v, c, m, n: m.updated_at.strftime("%Y-%m-%d %H:%M"),
         "due_at": format_due,
     }
     column_formatters_export = {
@@ -118,34 +187,43 @@ class IncidentView(SecureModelView):
                             "created_at", "updated_at", "due_at")
     column_default_sort = ("created_at", True)
     column_searchable_list = ("title", "description")
-    column_filters = (
-        FilterEqual(Incident.status, "Status", options=[(s.value, s.value) for s in Status]),
-        FilterEqual(Incident.priority, "Priority",
-                    options=[(p.value, p.value) for p in Priority]),
-        FilterEqual(Incident.category, "Category",
-                    options=[(c.value, c.value) for c in Category]),
-        FilterEqual(Incident.technician_id, "Technician", options=technician_options),
-        ReporterFilter(Incident.reporter_id, "Reporter"),
-        DateTimeBetweenFilter(Incident.created_at, "Created"),
-        OverdueFilter(Incident.due_at, "Overdue", options=[("1", "yes"), ("0", "no")]),
-    )
+    column_filters = COMMON_FILTERS
     column_details_list = ("id", "title", "description", "status", "priority", "category",
                            "reporter", "technician", "resolution_notes", "created_at",
                            "updated_at", "due_at", "resolved_at", "closed_at")
     form = IncidentForm
-    form_columns = ("title", "description", "priority", "category")
+    form_columns = lifecycle.UPDATABLE_FIELDS
     export_types = ["csv"]
     page_size = 20
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("name", self.grid.label)
+        kwargs.setdefault("endpoint", self.grid.endpoint)
+        if self.grid.url:
+            kwargs.setdefault("url", self.grid.url)
+        super().__init__(Incident, db, *args, **kwargs)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return self.grid.roles
+
+    def is_visible(self) -> bool:
+        return self.grid.in_menu
 
     def _get_filter_groups(self):
         self._refresh_filters_cache()  # the technician list changes: read it per page
         return super()._get_filter_groups()
 
+    def get_invalid_value_msg(self, value, filter):
+        return (f"The {filter.name} filter has no value {value[:50]!r}: it was ignored. "
+                "Choose the filter again.")
+
     # --- who sees what ------------------------------------------------------------------
 
     def scope(self, query):
-        """Narrow a query to what this grid shows (the role filter, then the view's own)."""
-        return query.filter(*visibility_conditions(current_user))
+        """Narrow a query to this grid's rows: what the user may see, then the grid's own."""
+        return query.filter(*visibility_conditions(current_user),
+                            *self.grid.conditions(Incident, current_user))
 
     def get_query(self):
         return self.scope(super().get_query()).options(
@@ -154,14 +232,20 @@ class IncidentView(SecureModelView):
     def get_count_query(self):
         return self.scope(super().get_count_query())
 
+    def find(self, incident_id) -> Incident | None:
+        """One of this grid's incidents by id (from a request), or None."""
+        number = parse_id(incident_id)
+        if number is None:
+            return None
+        return self.scope(db.session.query(Incident)).filter(Incident.id == number).first()
+
     def get_one(self, id):
         """Not visible is "not found" (404), never a hint that it exists."""
-        incident = None
-        if str(id).isdigit():
-            incident = self.scope(db.session.query(Incident)).filter(
-                Incident.id == int(id)).options(
-                joinedload(Incident.reporter), joinedload(Incident.technician),
-                selectinload(Incident.events).joinedload(IncidentEvent.actor)).first()
+        number = parse_id(id)
+        incident = None if number is None else self.scope(db.session.query(Incident)).filter(
+            Incident.id == number).options(
+            joinedload(Incident.reporter), joinedload(Incident.technician),
+            selectinload(Incident.events).joinedload(IncidentEvent.actor)).first()
         if incident is None:
             abort(404)
         return incident
@@ -184,17 +268,13 @@ class IncidentView(SecureModelView):
     # --- changes go through the lifecycle ---------------------------------------------
 
     def create_model(self, form):
-        try:
-            incident = lifecycle.create(actor=current_user, title=form.title.data,
-                                        description=form.description.data,
-                                        priority=form.priority.data, category=form.category.data)
-            db.session.commit()
-        except lifecycle.LifecycleError as refused:
-            db.session.rollback()
-            flash(refused.message, "error")
+        outcome = attempt(lambda: lifecycle.create(
+            actor=current_user, title=form.title.data, description=form.description.data,
+            priority=form.priority.data, category=form.category.data))
+        if not outcome.ok:
             return False
-        self._on_model_change(form, incident, True)
-        return incident
+        self._on_model_change(form, outcome.result, True)
+        return outcome.result
 
     def get_save_return_url(self, model, is_created=False):
         """After reporting or editing, show the incident itself: its number and history."""
@@ -219,148 +299,111 @@ class IncidentView(SecureModelView):
     def update_model(self, form, model):
         changes = {name: getattr(form, name).data for name in self.form_columns
                    if getattr(form, name, None) is not None}
-        changes = {name: value for name, value in changes.items()
-                   if str(getattr(model, name)) != str(value)}
-        try:
-            if changes:
-                lifecycle.update(model, actor=current_user, **changes)
-            db.session.commit()
-        except lifecycle.LifecycleError as refused:
-            db.session.rollback()
-            flash(refused.message, "error")
-            return False
-        return True
+        return attempt(lambda: lifecycle.update(model, actor=current_user, **changes)).ok
 
     def delete_model(self, model):
-        try:
-            lifecycle.delete(model, actor=current_user)
-            db.session.commit()
-        except lifecycle.LifecycleError as refused:
-            db.session.rollback()
-            flash(refused.message, "error")
-            return False
-        return True
+        return attempt(lambda: lifecycle.delete(model, actor=current_user)).ok
 
-    # --- bulk actions -----------------------------------------------------------------
+    # --- commands: bulk actions, buttons and their forms, all from the registry -------
 
     def is_action_allowed(self, name):
-        """Offer the bulk actions the user's roles could ever take (the lifecycle says)."""
-        if name in ACTION_NAMES:
+        """Offer the commands the user's roles could ever take (the lifecycle says)."""
+        if name in {spec.name for spec in lifecycle.commands()}:
             return lifecycle.may_ever(current_user, name)
         return super().is_action_allowed(name)
 
-    def run_bulk(self, ids, call) -> None:
-        """Apply ``call`` to each incident; report successes and each refusal with why."""
-        done, refused = 0, []
+    def run_command(self, spec: ActionSpec, ids, value=None) -> None:
+        """Take ``spec`` on each incident; say what happened to which, and each refusal."""
+        done, refused = [], []
         for incident_id in ids:
-            incident = self.scope(db.session.query(Incident)).filter(
-                Incident.id == int(incident_id)).first() if str(incident_id).isdigit() else None
+            incident = self.find(incident_id)
             if incident is None:
-                refused.append(f"#{incident_id}: not found")
+                refused.append(f"#{str(incident_id)[:20]}: not found")
                 continue
-            try:
-                call(incident)
-                db.session.commit()
-                done += 1
-            except lifecycle.LifecycleError as error:
-                db.session.rollback()
-                refused.append(f"{incident.number}: {error.message}")
+            outcome = attempt(lambda: spec.run(incident, actor=current_user, value=value),
+                              report=False)
+            if outcome.ok:
+                done.append(incident)
+            else:
+                refused.append(f"{incident.number}: {outcome.refusal.message}")
         if done:
-            flash(f"{done} incident{'s' if done != 1 else ''} updated.", "success")
+            flash(self._done_message(spec, done, value), "success")
         if refused:
             flash(f"{len(refused)} refused — " + "; ".join(refused), "error")
 
-    def _simple(self, action_name: Action):
-        function = getattr(lifecycle, action_name.value)
-        return lambda ids: self.run_bulk(ids, lambda i: function(i, actor=current_user))
+    @staticmethod
+    def _done_message(spec: ActionSpec, done: list[Incident], value) -> str:
+        what = spec.done.format(technician=value.username if isinstance(value, User)
+                                else "nobody")
+        message = f"{numbers(done)} {what}"
+        if spec.action is not Action.delete:
+            statuses = {incident.status for incident in done}
+            if len(statuses) == 1:
+                message += f" — now {statuses.pop().label}"
+        return message + "."
 
-    @action("assign", "Assign to…")
-    def action_assign(self, ids):
-        return redirect(url_for(".assign_view", ids=",".join(ids), url=self._return_url()))
-
-    @action("start", "Start")
-    def action_start(self, ids):
-        self._simple(Action.start)(ids)
-
-    @action("hold", "Hold")
-    def action_hold(self, ids):
-        self._simple(Action.hold)(ids)
-
-    @action("resume", "Resume")
-    def action_resume(self, ids):
-        self._simple(Action.resume)(ids)
-
-    @action("resolve", "Resolve…")
-    def action_resolve(self, ids):
-        return redirect(url_for(".resolve_view", ids=",".join(ids), url=self._return_url()))
-
-    @action("reopen", "Reopen")
-    def action_reopen(self, ids):
-        self._simple(Action.reopen)(ids)
-
-    @action("close", "Close")
-    def action_close(self, ids):
-        self._simple(Action.close)(ids)
-
-    @action("delete", "Delete", "Delete the selected incidents? This cannot be undone.")
-    def action_delete(self, ids):
-        self._simple(Action.delete)(ids)
-
-    # --- the forms behind "Assign to…" and "Resolve…", and the incident page's buttons ---
+    def bulk(self, spec: ActionSpec, ids):
+        """A bulk action: commands that need nothing run at once, the others ask first."""
+        if spec.needs is Needs.nothing:
+            self.run_command(spec, ids)
+            return None
+        return redirect(url_for(".command_view", command=spec.name, ids=",".join(ids),
+                                url=self._return_url()))
 
     def _return_url(self) -> str:
-        url = request.args.get("url") or request.form.get("url") or ""
-        return url if url.startswith("/") and not url.startswith("//") else \
-            url_for(".index_view")
+        """Where to go back to: a URL of this site only (Flask-Admin's safe check)."""
+        return get_redirect_target(param_name="url") or url_for(".index_view")
 
     def _details_url(self, incident) -> str:
         return url_for(".details_view", id=incident.id)
 
-    @expose("/assign/", methods=("GET", "POST"))
-    def assign_view(self):
-        if not self.is_action_allowed("assign"):
-            abort(403)  # the form lists the technicians: only for those who may assign
-        form = AssignForm(ids=request.args.get("ids", ""))
-        form.technician_id.choices = [SelectChoice(user_id, name)
-                                      for user_id, name in technician_options()]
+    def _command(self, name: str) -> ActionSpec:
+        try:
+            spec = ACTIONS[Action(name)]
+        except ValueError:
+            abort(404)
+        if not spec.is_command:
+            abort(404)
+        return spec
+
+    @expose("/command/<command>/", methods=("GET", "POST"))
+    def command_view(self, command):
+        """The form of a command that needs something (a technician, notes, a reason)."""
+        spec = self._command(command)
+        if spec.needs is Needs.nothing:
+            abort(404)
+        if not self.is_action_allowed(spec.name):
+            abort(403)  # the assign form lists the technicians: only for those who may
+        form = NEEDS_FORMS[spec.needs](ids=request.args.get("ids", ""))
+        if spec.needs is Needs.technician:
+            form.technician_id.choices = [SelectChoice(user_id, name)
+                                          for user_id, name in technician_options()]
+        ids = [i for i in str(form.ids.data or "").split(",") if parse_id(i)]
         if form.validate_on_submit():
-            technician = db.session.get(User, form.technician_id.data)
-            self.run_bulk(form.ids.data.split(","), lambda incident: lifecycle.assign(
-                incident, actor=current_user, technician=technician))
+            self.run_command(spec, ids, self._value_from(spec, form))
             return redirect(self._return_url())
-        return self.render("admin/incident_action_form.html", form=form, title="Assign to…",
-                           numbers=self._numbers(form.ids.data), return_url=self._return_url(),
-                           submit="Assign")
+        return self.render("admin/incident_action_form.html", form=form, title=spec.label,
+                           numbers=[f"INC-{i}" for i in ids], return_url=self._return_url(),
+                           submit=spec.label.rstrip("…"))
 
-    @expose("/resolve/", methods=("GET", "POST"))
-    def resolve_view(self):
-        if not self.is_action_allowed("resolve"):
-            abort(403)
-        form = ResolveForm(ids=request.args.get("ids", ""))
-        if form.validate_on_submit():
-            notes = form.resolution_notes.data
-            self.run_bulk(form.ids.data.split(","), lambda incident: lifecycle.resolve(
-                incident, actor=current_user, resolution_notes=notes))
-            return redirect(self._return_url())
-        return self.render("admin/incident_action_form.html", form=form, title="Resolve",
-                           numbers=self._numbers(form.ids.data), return_url=self._return_url(),
-                           submit="Resolve")
+    @staticmethod
+    def _value_from(spec: ActionSpec, form):
+        if spec.needs is Needs.technician:
+            return db.session.get(User, form.technician_id.data)
+        return getattr(form, spec.needs.value).data
 
-    def _numbers(self, ids: str) -> list[str]:
-        return [f"INC-{i}" for i in ids.split(",") if i.isdigit()]
-
-    @expose("/act/<action_name>/", methods=("POST",))
-    def act_view(self, action_name):
-        """A button on the incident page: one lifecycle action on one incident."""
-        if action_name not in {a.value for a in SIMPLE_ACTIONS}:
+    @expose("/act/<command>/", methods=("POST",))
+    def act_view(self, command):
+        """A button on the incident page: one command that needs nothing, on one incident."""
+        spec = self._command(command)
+        if spec.needs is not Needs.nothing:
             abort(404)
         incident = self.get_one(request.args.get("id", ""))
         if not ActionForm().validate_on_submit():
             flash("The form expired: please try again.", "error")
             return redirect(self._details_url(incident))
-        self.run_bulk([str(incident.id)], lambda i: getattr(lifecycle, action_name)(
-            i, actor=current_user))
-        if action_name == Action.delete.value:
+        self.run_command(spec, [str(incident.id)])
+        if spec.action is Action.delete:
             return redirect(url_for(".index_view"))
         return redirect(self._details_url(incident))
 
@@ -369,14 +412,11 @@ class IncidentView(SecureModelView):
         incident = self.get_one(request.args.get("id", ""))
         form = CommentForm()
         if form.validate_on_submit():
-            try:
-                lifecycle.comment(incident, actor=current_user, body=form.body.data,
-                                  internal=bool(form.internal.data) and current_user.is_staff)
-                db.session.commit()
+            # The lifecycle decides who may post an internal note; a refusal is shown.
+            if attempt(lambda: lifecycle.comment(incident, actor=current_user,
+                                                 body=form.body.data,
+                                                 internal=bool(form.internal.data))).ok:
                 flash("Comment added.", "success")
-            except lifecycle.LifecycleError as refused:
-                db.session.rollback()
-                flash(refused.message, "error")
         else:
             for errors in form.errors.values():
                 flash(" ".join(errors), "error")
@@ -385,39 +425,78 @@ class IncidentView(SecureModelView):
     def render(self, template, **kwargs):
         if template == self.details_template:
             incident = kwargs["model"]
+            allowed = lifecycle.allowed_actions(current_user, incident)
             kwargs.update(
-                allowed=lifecycle.allowed_actions(current_user, incident),
-                simple_actions=SIMPLE_ACTIONS, action_form=ActionForm(),
+                commands=[spec for spec in lifecycle.commands() if spec.action in allowed],
+                allowed=allowed, action_form=ActionForm(),
                 comment_form=CommentForm(), comments=visible_comments(current_user, incident),
                 editable=bool(lifecycle.editable_fields(current_user, incident)))
+        elif template == self.list_template and "data" in kwargs:
+            # Offer only the commands that some row on this page allows.
+            applicable = set().union(*(lifecycle.allowed_actions(current_user, row)
+                                       for row in kwargs["data"]))
+            kwargs["actions"] = [(name, text) for name, text in kwargs.get("actions", [])
+                                 if Action(name) in applicable]
+            kwargs["row_editable"] = lambda row: bool(
+                lifecycle.editable_fields(current_user, row))
         return super().render(template, **kwargs)
 
 
-class QueueView(IncidentView):
+def _bulk_handler(spec: ActionSpec):
+    def handle(self, ids):
+        return self.bulk(spec, ids)
+    handle.__name__ = f"action_{spec.name}"
+    return handle
+
+
+# Flask-Admin finds bulk actions by its @action decorator: one per command.
+for _spec in lifecycle.commands():
+    setattr(IncidentGridView, f"action_{_spec.name}",
+            action(_spec.name, _spec.label, _spec.confirm)(_bulk_handler(_spec)))
+
+
+class AllIncidentsView(IncidentGridView):
+    """Every incident (the admins' grid), with the staff filters and CSV export."""
+
+    grid = GRID_BY_ENDPOINT["all_incidents"]
+    column_filters = COMMON_FILTERS + STAFF_FILTERS
+
+
+class QueueView(IncidentGridView):
     """A technician's queue: assigned to them and not closed."""
 
-    roles = STAFF
-
-    def scope(self, query):
-        return super().scope(query).filter(Incident.technician_id == current_user.id,
-                                           Incident.status != Status.closed)
+    grid = GRID_BY_ENDPOINT["queue"]
+    column_filters = COMMON_FILTERS + STAFF_FILTERS
 
 
-class UnassignedView(IncidentView):
+class UnassignedView(IncidentGridView):
     """The unassigned queue: open, no technician."""
 
-    roles = STAFF
-
-    def scope(self, query):
-        return super().scope(query).filter(Incident.status == Status.open,
-                                           Incident.technician_id.is_(None))
+    grid = GRID_BY_ENDPOINT["unassigned"]
+    column_filters = COMMON_FILTERS + STAFF_FILTERS
 
 
-class MyIncidentsView(IncidentView):
-    """What a reporter reported; where they report new ones."""
+class MyIncidentsView(IncidentGridView):
+    """What a user reported; where reporters report new ones."""
 
-    roles = ALL_ROLES
-    column_filters = IncidentView.column_filters[:3] + IncidentView.column_filters[5:]
+    grid = GRID_BY_ENDPOINT["mine"]
 
-    def scope(self, query):
-        return super().scope(query).filter(Incident.reporter_id == current_user.id)
+
+class IncidentPageView(IncidentGridView):
+    """The read-only fallback: the page of any incident the user may see (not in a menu)."""
+
+    grid = GRID_BY_ENDPOINT["incident"]
+    can_create = False
+    can_edit = False
+
+    @expose("/")
+    def index_view(self):
+        from portal.admin.grids import start_page
+        return redirect(start_page(current_user))
+
+
+#: One view class per grid of the table, in its order.
+GRID_VIEWS = (AllIncidentsView, QueueView, UnassignedView, MyIncidentsView, IncidentPageView)
+assert [view.grid for view in GRID_VIEWS] == list(GRIDS), "a grid without its view"
+
+__all__ = ["ALL_ROLES", "STAFF", "GRID_VIEWS", "IncidentGridView", "parse_id"]

@@ -7,13 +7,17 @@ from enum import StrEnum
 
 from flask import current_app
 from flask_security.models import fsqla_v3 as fsqla
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import db
 
 fsqla.FsModels.set_db_info(db, user_table_name="users", role_table_name="roles")
+
+# Flask-Security defines the roles_users association without an index on user_id: every
+# request that loads the caller's roles would scan it (migration 0004 adds this index).
+Index("ix_roles_users_user_id", db.metadata.tables["roles_users"].c.user_id)
 
 
 class RoleName(StrEnum):

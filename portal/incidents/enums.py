@@ -1,10 +1,20 @@
-"""The vocabularies of an incident: statuses, priorities, categories, actions, events."""
+"""The vocabularies of an incident: statuses, priorities, categories, actions, events,
+and the sets of statuses that rules and pages refer to."""
 from __future__ import annotations
 
 from enum import StrEnum
 
 
-class Status(StrEnum):
+class Labelled(StrEnum):
+    """A vocabulary whose members read as words in pages and mail: ``in_progress`` is
+    "In progress"."""
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Status(Labelled):
     open = "open"
     assigned = "assigned"
     in_progress = "in_progress"
@@ -13,7 +23,13 @@ class Status(StrEnum):
     closed = "closed"
 
 
-class Priority(StrEnum):
+#: Someone still has to work on these: what "active", "overdue" and the queues count.
+ACTIVE = frozenset({Status.open, Status.assigned, Status.in_progress, Status.on_hold})
+#: Everything but the final status.
+NOT_CLOSED = frozenset(Status) - {Status.closed}
+
+
+class Priority(Labelled):
     low = "low"
     medium = "medium"
     high = "high"
@@ -25,7 +41,7 @@ class Priority(StrEnum):
         return list(Priority).index(self) + 1
 
 
-class Category(StrEnum):
+class Category(Labelled):
     hardware = "hardware"
     software = "software"
     network = "network"
@@ -39,6 +55,7 @@ class Action(StrEnum):
     create = "create"
     update = "update"
     assign = "assign"
+    take = "take"
     start = "start"
     hold = "hold"
     resume = "resume"
@@ -49,7 +66,7 @@ class Action(StrEnum):
     comment = "comment"
 
 
-class EventKind(StrEnum):
+class EventKind(Labelled):
     """What an ``IncidentEvent`` records; one per lifecycle action that changes something."""
 
     created = "created"

@@ -7,13 +7,19 @@ and only then changes the incident and writes one ``IncidentEvent``. A refused c
 nothing. The functions flush but never commit: the caller owns the transaction, so the
 notification hooks see one commit per request.
 
-The rules are data: ``PERMITTED`` (who), ``TRANSITIONS`` (from which statuses, to which)
-and ``EDITABLE`` (which fields each capacity may edit).
+The rules are data. ``ACTIONS`` declares every action once, beside its function (the
+``@action`` decorator): who may take it, from which statuses and to which; and, for the
+*commands* (actions taken on one incident by name), what they need, their label and the
+words for what they did. The API's action endpoints, the portal's buttons and bulk
+actions and the seed loader are all read from it. ``EDITABLE`` says which fields each
+capacity may edit.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Any, Callable
 
 from flask import current_app
 
@@ -21,7 +27,7 @@ from portal.auth.models import User
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.incidents.access import Capacity, can_see, capacities
-from portal.incidents.enums import Action, Category, EventKind, Priority, Status
+from portal.incidents.enums import ACTIVE, NOT_CLOSED, Action, Category, EventKind, Priority, Status
 from portal.incidents.models import TEXT_MAX, TITLE_MAX, Comment, Incident, IncidentEvent
 
 
@@ -66,47 +72,93 @@ class StaleIncident(LifecycleError):
     http_status = 412
 
 
-ACTIVE = frozenset({Status.open, Status.assigned, Status.in_progress, Status.on_hold})
+class Needs(StrEnum):
+    """What a command needs besides the incident and the actor: the keyword its function
+    takes (``nothing`` takes none)."""
 
-#: Who may take each action on an existing incident.
-PERMITTED: dict[Action, frozenset[Capacity]] = {
-    Action.update: frozenset({Capacity.admin, Capacity.technician_on_it, Capacity.reporter_of_it}),
-    Action.assign: frozenset({Capacity.admin}),
-    Action.start: frozenset({Capacity.admin, Capacity.technician_on_it}),
-    Action.hold: frozenset({Capacity.admin, Capacity.technician_on_it}),
-    Action.resume: frozenset({Capacity.admin, Capacity.technician_on_it}),
-    Action.resolve: frozenset({Capacity.admin, Capacity.technician_on_it}),
-    Action.reopen: frozenset({Capacity.admin, Capacity.reporter_of_it}),
-    Action.close: frozenset({Capacity.admin, Capacity.reporter_of_it}),
-    Action.delete: frozenset({Capacity.admin}),
-    Action.comment: frozenset({Capacity.viewer}),
-}
+    nothing = "nothing"
+    technician = "technician"               # a user, or None to return it to the queue
+    resolution_notes = "resolution_notes"   # required text
+    note = "note"                           # optional text: why
 
-#: The capacities each role can hold towards some incident.
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One action, declared once: the rule, and for commands how they are presented."""
+
+    action: Action
+    function: Callable[..., Any]
+    #: The capacities that may take it.
+    who: frozenset[Capacity]
+    #: The statuses it may be taken from.
+    allowed_from: frozenset[Status]
+    #: The status it leads to; ``None`` when that depends on the incident.
+    leads_to: Status | None = None
+    #: Commands have a label: a button, a bulk action, ``POST /incidents/<id>/<name>``.
+    label: str | None = None
+    needs: Needs = Needs.nothing
+    #: What it did, after the incident numbers: "started", "assigned to {technician}".
+    done: str = ""
+    #: One line for the API documentation.
+    summary: str = ""
+    confirm: str | None = None
+    #: A client that sets ``status`` (PUT/PATCH) reaches ``leads_to`` through it.
+    moves_status: bool = True
+    #: Has its own ``POST /incidents/<id>/<name>`` (delete is ``DELETE /incidents/<id>``).
+    endpoint: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.action.value
+
+    @property
+    def is_command(self) -> bool:
+        return self.label is not None
+
+    def inputs(self, value: Any) -> dict[str, Any]:
+        """The keyword arguments that hand ``value`` (what it needs) to its function."""
+        return {} if self.needs is Needs.nothing else {self.needs.value: value}
+
+    def run(self, incident: Incident, *, actor: User, value: Any = None) -> Any:
+        """Take the action on ``incident``, with ``value`` for what it needs."""
+        return self.function(incident, actor=actor, **self.inputs(value))
+
+
+#: Every action, in the order pages and documents show them (filled by ``@action``).
+ACTIONS: dict[Action, ActionSpec] = {}
+
+
+def action(name: Action, *, who, allowed_from, **presentation):
+    """Declare ``name``'s rule (and, with a ``label``, its command) for the function below."""
+    def register(function):
+        ACTIONS[name] = ActionSpec(name, function, frozenset(who), frozenset(allowed_from),
+                                   **presentation)
+        return function
+    return register
+
+
+def commands() -> list[ActionSpec]:
+    """The actions taken on one incident by name, in their declared order."""
+    return [spec for spec in ACTIONS.values() if spec.is_command]
+
+
+ADMIN = {Capacity.admin}
+ON_IT = {Capacity.admin, Capacity.technician_on_it}
+REPORTER = {Capacity.admin, Capacity.reporter_of_it}
+EVERY_STATUS = frozenset(Status)
+
+#: The capacities each role can hold towards some incident (what menus may offer;
+#: ``tests/incidents/test_access.py`` checks it against ``capacities()``).
 ROLE_CAPACITIES: dict[str, frozenset[Capacity]] = {
     "admin": frozenset({Capacity.admin, Capacity.staff, Capacity.viewer}),
     "technician": frozenset({Capacity.technician_on_it, Capacity.staff, Capacity.viewer}),
     "reporter": frozenset({Capacity.reporter_of_it, Capacity.viewer}),
 }
 
-#: From which statuses each action may be taken, and the status it leads to
-#: (``None``: it depends on the incident, see ``assign`` and ``reopen``).
-TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
-    Action.update: (frozenset(Status) - {Status.closed}, None),
-    Action.assign: (ACTIVE, None),
-    Action.start: (frozenset({Status.assigned}), Status.in_progress),
-    Action.hold: (frozenset({Status.in_progress}), Status.on_hold),
-    Action.resume: (frozenset({Status.on_hold}), Status.in_progress),
-    Action.resolve: (ACTIVE, Status.resolved),
-    Action.reopen: (frozenset({Status.resolved}), None),
-    Action.close: (frozenset({Status.resolved}), Status.closed),
-    Action.delete: (frozenset(Status), None),
-    Action.comment: (frozenset(Status) - {Status.closed}, None),
-}
-
-#: The fields each capacity may edit with ``update``; reporters only while ``open``.
+#: The fields ``update`` changes, in form order; what each capacity may edit, below.
+UPDATABLE_FIELDS = ("title", "description", "priority", "category")
 EDITABLE: dict[Capacity, frozenset[str]] = {
-    Capacity.admin: frozenset({"title", "description", "priority", "category"}),
+    Capacity.admin: frozenset(UPDATABLE_FIELDS),
     Capacity.technician_on_it: frozenset({"description", "priority"}),
     Capacity.reporter_of_it: frozenset({"title", "description"}),
 }
@@ -116,16 +168,16 @@ REPORTER_EDITS_WHILE = frozenset({Status.open})
 # --- checks ---------------------------------------------------------------------------
 
 def _authorize(incident: Incident, actor: User, action: Action) -> set[Capacity]:
+    spec = ACTIONS[action]
     held = capacities(actor, incident)
     if not held:
         raise NotVisible(f"incident {incident.id} not found")
-    if not held & PERMITTED[action]:
+    if not held & spec.who:
         raise NotAllowed(f"{actor.widest_role or 'a user without a role'} may not "
                          f"{action.value} {incident.number}")
-    allowed_from, _ = TRANSITIONS[action]
-    if incident.status not in allowed_from:
+    if incident.status not in spec.allowed_from:
         raise InvalidTransition(
-            f"cannot {action.value} {incident.number}: it is {incident.status.value}")
+            f"cannot {action.value} {incident.number}: it is {incident.status.label.lower()}")
     return held
 
 
@@ -153,6 +205,15 @@ def _choice(enum_class, value: Any, field: str):
                            field=field) from None
 
 
+#: How ``update`` reads each field it changes.
+_CLEANERS: dict[str, Callable[[Any], Any]] = {
+    "title": lambda v: _text(v, "title", max_length=TITLE_MAX),
+    "description": lambda v: _text(v, "description", max_length=TEXT_MAX),
+    "priority": lambda v: _choice(Priority, v, "priority"),
+    "category": lambda v: _choice(Category, v, "category"),
+}
+
+
 def check_version(incident: Incident, expected: int | None) -> None:
     """Refuse to act on an incident changed since the caller read version ``expected``.
 
@@ -168,19 +229,18 @@ def may_ever(user: User, action: Action | str) -> bool:
     bulk-action lists offer; each incident is still checked when the action runs."""
     held = frozenset().union(*(ROLE_CAPACITIES.get(role, frozenset())
                                for role in user.role_names))
-    return bool(held & PERMITTED[Action(action)])
+    return bool(held & ACTIONS[Action(action)].who)
 
 
 def allowed_actions(user: User, incident: Incident) -> set[Action]:
     """The actions ``user`` may take on ``incident`` now (what the portal offers)."""
     held = capacities(user, incident)
-    allowed = set()
-    for action, who in PERMITTED.items():
-        allowed_from, _ = TRANSITIONS[action]
-        if held & who and incident.status in allowed_from:
-            allowed.add(action)
+    allowed = {spec.action for spec in ACTIONS.values()
+               if held & spec.who and incident.status in spec.allowed_from}
     if Action.update in allowed and not editable_fields(user, incident):
         allowed.discard(Action.update)
+    if Action.take in allowed and not (user.can_be_assigned and incident.technician_id is None):
+        allowed.discard(Action.take)
     return allowed
 
 
@@ -216,6 +276,7 @@ def _user_label(user: User | None) -> str | None:
     return user.username if user is not None else None
 
 
+@action(Action.create, who={Capacity.viewer}, allowed_from=())
 def create(*, actor: User, title: Any, description: Any, priority: Any = None,
            category: Any = None, reporter: User | None = None) -> Incident:
     """Open a new incident reported by ``actor`` (admins may name another ``reporter``).
@@ -244,41 +305,39 @@ def create(*, actor: User, title: Any, description: Any, priority: Any = None,
     return incident
 
 
+@action(Action.update, who={Capacity.admin, Capacity.technician_on_it, Capacity.reporter_of_it},
+        allowed_from=NOT_CLOSED)
 def update(incident: Incident, *, actor: User, **fields: Any) -> Incident:
     """Change some of ``title``, ``description``, ``priority``, ``category``.
 
     A new priority moves ``due_at`` to the new SLA target. Fields equal to their current
-    value are ignored; a call that changes nothing writes no event.
+    value are ignored before anything is checked against them, so sending a whole form
+    back needs no permission for what it does not change; a call that changes nothing
+    writes no event.
 
     :raises NotAllowed: a field the actor's role may not edit (reporters: only while open).
     :raises InvalidValue: an unknown field or a bad value.
     """
     _authorize(incident, actor, Action.update)
-    known = EDITABLE[Capacity.admin]
     for name in fields:
-        if name not in known:
+        if name not in _CLEANERS:
             raise InvalidValue(f"{name} cannot be changed with an update", field=name)
+    changed = {name: value for name, value in fields.items()
+               if not _equals_current(incident, name, value)}
     allowed = editable_fields(actor, incident)
-    for name in fields:
+    for name in changed:
         if name not in allowed:
             if name in EDITABLE[Capacity.reporter_of_it] and \
                     Capacity.reporter_of_it in capacities(actor, incident):
                 raise NotAllowed(f"{name} of {incident.number} can only be edited by its "
-                                 f"reporter while it is open; it is {incident.status.value}")
+                                 f"reporter while it is open; it is "
+                                 f"{incident.status.label.lower()}")
             raise NotAllowed(f"{actor.widest_role} may not edit {name} of {incident.number}")
-    cleaners = {
-        "title": lambda v: _text(v, "title", max_length=TITLE_MAX),
-        "description": lambda v: _text(v, "description", max_length=TEXT_MAX),
-        "priority": lambda v: _choice(Priority, v, "priority"),
-        "category": lambda v: _choice(Category, v, "category"),
-    }
-    new_values = {name: cleaners[name](value) for name, value in fields.items()}
+    new_values = {name: _CLEANERS[name](value) for name, value in changed.items()}
     changes: dict[str, list[Any]] = {}
     for name, value in new_values.items():
-        old = getattr(incident, name)
-        if old != value:
-            changes[name] = [str(old), str(value)]
-            setattr(incident, name, value)
+        changes[name] = [str(getattr(incident, name)), str(value)]
+        setattr(incident, name, value)
     if "priority" in changes:
         old_due, incident.due_at = incident.due_at, _due_at(incident)
         changes["due_at"] = [old_due.isoformat(), incident.due_at.isoformat()]
@@ -289,6 +348,18 @@ def update(incident: Incident, *, actor: User, **fields: Any) -> Incident:
     return incident
 
 
+def _equals_current(incident: Incident, name: str, value: Any) -> bool:
+    """Whether ``value`` is what ``name`` holds already (a value that does not even read
+    as valid is a change, refused later with its reason)."""
+    try:
+        return _CLEANERS[name](value) == getattr(incident, name)
+    except InvalidValue:
+        return False
+
+
+@action(Action.assign, who=ADMIN, allowed_from=ACTIVE, label="Assign to…",
+        needs=Needs.technician, done="assigned to {technician}",
+        summary="Assign to a technician (admins); null technician_id returns it to the queue")
 def assign(incident: Incident, *, actor: User, technician: User | None) -> Incident:
     """Give ``incident`` to ``technician`` (admins only); ``None`` takes it back.
 
@@ -298,6 +369,26 @@ def assign(incident: Incident, *, actor: User, technician: User | None) -> Incid
     :raises InvalidValue: the technician is inactive or holds neither technician nor admin.
     """
     _authorize(incident, actor, Action.assign)
+    return _give(incident, actor=actor, technician=technician)
+
+
+@action(Action.take, who={Capacity.staff}, allowed_from={Status.open}, label="Assign to me",
+        leads_to=Status.assigned, moves_status=False, done="assigned to you",
+        summary="Take an unassigned incident yourself (technicians and admins)")
+def take(incident: Incident, *, actor: User) -> Incident:
+    """Assign an ``open``, unassigned incident to the actor themselves.
+
+    :raises InvalidTransition: someone already has it.
+    :raises InvalidValue: the actor cannot be assigned incidents.
+    """
+    _authorize(incident, actor, Action.take)
+    if incident.technician_id is not None:
+        raise InvalidTransition(f"cannot take {incident.number}: "
+                                f"{incident.technician.username} has it")
+    return _give(incident, actor=actor, technician=actor)
+
+
+def _give(incident: Incident, *, actor: User, technician: User | None) -> Incident:
     if technician is not None and not technician.can_be_assigned:
         reason = "is not active" if not technician.active else "is not a technician"
         raise InvalidValue(f"user {technician.id} ({technician.username}) {reason}",
@@ -321,30 +412,39 @@ def assign(incident: Incident, *, actor: User, technician: User | None) -> Incid
     return incident
 
 
-def _move(incident: Incident, actor: User, action: Action, kind: EventKind) -> Incident:
-    _authorize(incident, actor, action)
+def _move(incident: Incident, actor: User, action_name: Action, kind: EventKind) -> Incident:
+    _authorize(incident, actor, action_name)
     before = incident.status
-    incident.status = TRANSITIONS[action][1]
+    incident.status = ACTIONS[action_name].leads_to
     _record(incident, actor, kind, from_status=before)
     db.session.flush()
     return incident
 
 
+@action(Action.start, who=ON_IT, allowed_from={Status.assigned}, leads_to=Status.in_progress,
+        label="Start", done="started", summary="Start work: assigned → in_progress")
 def start(incident: Incident, *, actor: User) -> Incident:
     """Begin work: ``assigned`` → ``in_progress`` (the technician on it, or an admin)."""
     return _move(incident, actor, Action.start, EventKind.started)
 
 
+@action(Action.hold, who=ON_IT, allowed_from={Status.in_progress}, leads_to=Status.on_hold,
+        label="Hold", done="put on hold", summary="Put on hold: in_progress → on_hold")
 def hold(incident: Incident, *, actor: User) -> Incident:
     """Pause work: ``in_progress`` → ``on_hold``."""
     return _move(incident, actor, Action.hold, EventKind.held)
 
 
+@action(Action.resume, who=ON_IT, allowed_from={Status.on_hold}, leads_to=Status.in_progress,
+        label="Resume", done="resumed", summary="Resume work: on_hold → in_progress")
 def resume(incident: Incident, *, actor: User) -> Incident:
     """Continue work: ``on_hold`` → ``in_progress``."""
     return _move(incident, actor, Action.resume, EventKind.resumed)
 
 
+@action(Action.resolve, who=ON_IT, allowed_from=ACTIVE, leads_to=Status.resolved,
+        label="Resolve…", needs=Needs.resolution_notes, done="resolved",
+        summary="Resolve with notes saying how")
 def resolve(incident: Incident, *, actor: User, resolution_notes: Any) -> Incident:
     """Mark fixed, with notes saying how; sets ``resolved_at``.
 
@@ -361,6 +461,14 @@ def resolve(incident: Incident, *, actor: User, resolution_notes: Any) -> Incide
     return incident
 
 
+def reopened_status(incident: Incident) -> Status:
+    """Where a reopened incident goes: back to its technician, or to the queue."""
+    return Status.assigned if incident.technician_id else Status.open
+
+
+@action(Action.reopen, who=REPORTER, allowed_from={Status.resolved}, label="Reopen…",
+        needs=Needs.note, done="reopened",
+        summary="Reopen a resolved incident (its reporter or an admin)")
 def reopen(incident: Incident, *, actor: User, note: Any = None) -> Incident:
     """Not fixed after all: back to ``assigned`` (or ``open`` with no technician).
 
@@ -369,7 +477,7 @@ def reopen(incident: Incident, *, actor: User, note: Any = None) -> Incident:
     _authorize(incident, actor, Action.reopen)
     note = _text(note, "note", max_length=TEXT_MAX, required=False)
     before, old_notes = incident.status, incident.resolution_notes
-    incident.status = Status.assigned if incident.technician_id else Status.open
+    incident.status = reopened_status(incident)
     incident.resolution_notes = None
     incident.resolved_at = None
     _record(incident, actor, EventKind.reopened, from_status=before,
@@ -378,6 +486,9 @@ def reopen(incident: Incident, *, actor: User, note: Any = None) -> Incident:
     return incident
 
 
+@action(Action.close, who=REPORTER, allowed_from={Status.resolved}, leads_to=Status.closed,
+        label="Close", done="closed",
+        summary="Close a resolved incident, confirming the fix (its reporter or an admin)")
 def close(incident: Incident, *, actor: User) -> Incident:
     """Confirm the fix: ``resolved`` → ``closed`` (final); sets ``closed_at``."""
     _authorize(incident, actor, Action.close)
@@ -389,42 +500,9 @@ def close(incident: Incident, *, actor: User) -> Incident:
     return incident
 
 
-def change_status(incident: Incident, *, actor: User, status: Any,
-                  resolution_notes: Any = None) -> Incident:
-    """Move ``incident`` to ``status`` through the action that leads there.
-
-    For clients that set a status rather than name an action (the API's PUT and PATCH):
-    ``in_progress`` is *start* or *resume*, ``on_hold`` *hold*, ``resolved`` *resolve*
-    (with the notes), ``closed`` *close*, and ``open``/``assigned`` from ``resolved``
-    *reopen*. Assignment is not a status change: it is ``assign``.
-
-    :raises InvalidTransition: no action leads from the current status to ``status``.
-    """
-    target = _choice(Status, status, "status")
-    current = incident.status
-    if resolution_notes is not None and target is not Status.resolved:
-        raise InvalidValue("resolution_notes can only be given when resolving",
-                           field="resolution_notes")
-    if target is current:
-        return incident
-    if target is Status.resolved:
-        return resolve(incident, actor=actor, resolution_notes=resolution_notes)
-    if target is Status.in_progress and current is Status.on_hold:
-        return resume(incident, actor=actor)
-    moves = {Status.in_progress: start, Status.on_hold: hold, Status.closed: close}
-    if target in moves:
-        return moves[target](incident, actor=actor)
-    if current is Status.resolved and target in (Status.open, Status.assigned):
-        expected = Status.assigned if incident.technician_id else Status.open
-        if target is expected:
-            return reopen(incident, actor=actor)
-    if target is Status.assigned:
-        raise InvalidTransition(f"cannot set {incident.number} to assigned: assign a "
-                                "technician (technician_id) instead")
-    raise InvalidTransition(f"cannot move {incident.number} from {current.value} "
-                            f"to {target.value}")
-
-
+@action(Action.delete, who=ADMIN, allowed_from=EVERY_STATUS, label="Delete", done="deleted",
+        confirm="Delete the selected incidents? This cannot be undone.", endpoint=False,
+        moves_status=False)
 def delete(incident: Incident, *, actor: User) -> None:
     """Remove an incident and its comments (admins only); the deletion stays in the audit."""
     _authorize(incident, actor, Action.delete)
@@ -435,6 +513,7 @@ def delete(incident: Incident, *, actor: User) -> None:
     db.session.flush()
 
 
+@action(Action.comment, who={Capacity.viewer}, allowed_from=NOT_CLOSED)
 def comment(incident: Incident, *, actor: User, body: Any, internal: bool = False) -> Comment:
     """Add a comment; ``internal`` ones are only for admins and technicians.
 
@@ -452,9 +531,40 @@ def comment(incident: Incident, *, actor: User, body: Any, internal: bool = Fals
     return new
 
 
+def change_status(incident: Incident, *, actor: User, status: Any,
+                  resolution_notes: Any = None) -> Incident:
+    """Move ``incident`` to ``status`` through the command that leads there from its
+    current status (``ACTIONS``): ``in_progress`` is *start* from assigned and *resume*
+    from on hold, ``resolved`` *resolve* (with the notes), and so on; from ``resolved``,
+    the status *reopen* leads to. For clients that set a status rather than name an
+    action (the API's PUT and PATCH). Assignment is not a status change: it is ``assign``.
+
+    :raises InvalidTransition: no command leads from the current status to ``status``.
+    """
+    target = _choice(Status, status, "status")
+    current = incident.status
+    if resolution_notes is not None and target is not Status.resolved:
+        raise InvalidValue("resolution_notes can only be given when resolving",
+                           field="resolution_notes")
+    if target is current:
+        return incident
+    for spec in commands():
+        if not spec.moves_status or current not in spec.allowed_from:
+            continue
+        leads_to = reopened_status(incident) if spec.action is Action.reopen else spec.leads_to
+        if leads_to is target:
+            return spec.run(incident, actor=actor, value=resolution_notes)
+    if target is Status.assigned:
+        raise InvalidTransition(f"cannot set {incident.number} to assigned: assign a "
+                                "technician (technician_id) instead")
+    raise InvalidTransition(f"cannot move {incident.number} from {current.value} "
+                            f"to {target.value}")
+
+
 __all__ = [
     "LifecycleError", "NotVisible", "NotAllowed", "InvalidTransition", "InvalidValue",
-    "StaleIncident", "PERMITTED", "TRANSITIONS", "EDITABLE", "allowed_actions",
-    "editable_fields", "check_version", "can_see", "create", "update", "assign", "start",
-    "hold", "resume", "resolve", "reopen", "close", "change_status", "delete", "comment",
+    "StaleIncident", "ACTIONS", "ActionSpec", "Needs", "commands", "EDITABLE",
+    "UPDATABLE_FIELDS", "allowed_actions", "editable_fields", "check_version", "can_see",
+    "create", "update", "assign", "take", "start", "hold", "resume", "resolve", "reopen",
+    "close", "change_status", "delete", "comment",
 ]

@@ -8,13 +8,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, SmallInteger, String, Text, desc
+from sqlalchemy import JSON, Enum, ForeignKey, Index, SmallInteger, String, Text, and_, desc
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.auth.models import User
 from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import db
-from portal.incidents.enums import Category, EventKind, Priority, Status
+from portal.incidents.enums import ACTIVE, Category, EventKind, Priority, Status
 
 TITLE_MAX = 200
 TEXT_MAX = 20_000
@@ -96,10 +97,16 @@ class Incident(db.Model):
         """The incident's reference as people say it: ``INC-42``."""
         return f"INC-{self.id}"
 
-    @property
+    @hybrid_property
     def is_overdue(self) -> bool:
-        return (self.status not in (Status.resolved, Status.closed)
-                and self.due_at is not None and self.due_at < utcnow())
+        """Still active and past its SLA target: one rule for pages (Python) and for
+        filters and counts (SQL, below)."""
+        return self.status in ACTIVE and self.due_at is not None and self.due_at < utcnow()
+
+    @is_overdue.inplace.expression
+    @classmethod
+    def _is_overdue_expression(cls):
+        return and_(cls.status.in_(ACTIVE), cls.due_at < utcnow())
 
     def __str__(self) -> str:
         return f"{self.number}: {self.title}"
@@ -155,11 +162,6 @@ class Comment(db.Model):
 # Declared on the mapped columns (not as strings) so that Alembic compares the DESC column
 # as a column on SQLite too.
 Index("ix_incidents_priority_rank_id_desc", Incident.priority_rank, desc(Incident.id))
-
-# Flask-Security's roles_users association has no index: every request that loads the
-# caller (their roles are joined in) scanned it. Declared here, beside the other indexes
-# of migration 0004, as portal/auth/models.py does not define the table.
-Index("ix_roles_users_user_id", db.metadata.tables["roles_users"].c.user_id)
 
 #: PostgreSQL's trigram indexes for ILIKE search over title and description (index name:
 #: column). Made by migration 0005 alone, and only where pg_trgm can be created, so the

@@ -1,0 +1,45 @@
+"""One way for portal views to make a change: run it, commit, and on a lifecycle refusal
+roll back and say why. Nothing is ever half-written, and every refusal reaches the user
+in the lifecycle's own words."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Generic, TypeVar
+
+from flask import flash
+
+from portal.extensions import db
+from portal.incidents.lifecycle import LifecycleError
+
+T = TypeVar("T")
+
+
+@dataclass
+class Outcome(Generic[T]):
+    """What came of one change: its result, or the refusal."""
+
+    result: T | None = None
+    refusal: LifecycleError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.refusal is None
+
+
+def attempt(change: Callable[[], T], *, report: bool = True) -> Outcome[T]:
+    """Run ``change`` and commit; on a refusal roll back and (``report``) flash it."""
+    try:
+        result = change()
+        db.session.commit()
+    except LifecycleError as refused:
+        db.session.rollback()
+        if report:
+            flash(refused.message, "error")
+        return Outcome(refusal=refused)
+    return Outcome(result=result)
+
+
+def numbers(incidents: list[Any]) -> str:
+    """``INC-10``, ``INC-10 and INC-1``, ``INC-10, INC-4 and INC-1``."""
+    labels = [incident.number for incident in incidents]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
