@@ -22,11 +22,18 @@ from portal.db_types import utcnow
 from portal.extensions import db
 from portal.incidents import lifecycle
 from portal.incidents.enums import Category, Priority
+from portal.incidents.lifecycle import Needs
 from portal.incidents.models import Incident
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
-STEP_ACTIONS = ("assign", "start", "hold", "resume", "resolve", "reopen", "close", "comment",
-                "update")
+#: A step is any command of the lifecycle's registry, a comment or an update.
+COMMANDS = {spec.name: spec for spec in lifecycle.commands()}
+STEP_ACTIONS = (*COMMANDS, "comment", "update")
+#: The times a step may set, moved back to when the step happened.
+STAMPS = ("resolved_at", "closed_at")
+#: The step field that holds what each kind of command needs.
+NEEDS_FIELD = {Needs.technician: "technician", Needs.resolution_notes: "notes",
+               Needs.note: "note"}
 
 
 class FixtureError(Exception):
@@ -53,6 +60,7 @@ class StepRecord(Schema):
     at_hours = fields.Float(load_default=None)
     technician = fields.Email(load_default=None)
     notes = fields.String(load_default=None)
+    note = fields.String(load_default=None)
     body = fields.String(load_default=None)
     internal = fields.Boolean(load_default=False)
     changes = fields.Dict(keys=fields.String(), load_default=None)
@@ -179,18 +187,18 @@ def _replay(record: dict[str, Any], reporter: User, user) -> None:
             lifecycle.comment(incident, actor=actor, body=step["body"],
                               internal=step["internal"]).created_at = when
             continue
-        if action == "assign":
-            lifecycle.assign(incident, actor=actor, technician=user(step["technician"],
-                                                                    "technician"))
-        elif action == "resolve":
-            lifecycle.resolve(incident, actor=actor, resolution_notes=step["notes"])
-            incident.resolved_at = when
-        elif action == "close":
-            lifecycle.close(incident, actor=actor)
-            incident.closed_at = when
-        elif action == "update":
+        stamped = {stamp: getattr(incident, stamp) for stamp in STAMPS}
+        if action == "update":
             lifecycle.update(incident, actor=actor, **(step["changes"] or {}))
         else:
-            getattr(lifecycle, action)(incident, actor=actor)
+            spec = COMMANDS[action]
+            value = step.get(NEEDS_FIELD.get(spec.needs, ""))
+            if spec.needs is Needs.technician:
+                value = user(value, "technician")
+            spec.run(incident, actor=actor, value=value)
+        # The step happened at ``when``: so did whatever time it stamped.
+        for stamp, before in stamped.items():
+            if getattr(incident, stamp) not in (None, before):
+                setattr(incident, stamp, when)
         incident.events[-1].created_at = incident.updated_at = when
     db.session.flush()

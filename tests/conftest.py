@@ -18,7 +18,8 @@ from sqlalchemy import delete
 from portal import create_app
 from portal.auth.security import ensure_roles
 from portal.extensions import db as _db
-from tests.factories import make_user
+from tests.clients import csrf_token_from, log_in, page_csrf_token, signed_in_as  # noqa: F401 (re-exported)
+from tests.factories import PASSWORD, make_user
 
 
 def pytest_report_header(config):
@@ -121,35 +122,9 @@ def reporter():
     return make_user("reporter")
 
 
-def csrf_token_from(html: str) -> str:
-    """The CSRF token of the first form on a page."""
-    import re
-
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or \
-        re.search(r'value="([^"]+)"[^>]*name="csrf_token"', html)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
-
-
 @pytest.fixture
 def login(client):
-    """Log ``user`` in through the real login form; returns the response."""
-    from tests.factories import PASSWORD
-
-    def log_in(user, password: str = PASSWORD, follow_redirects: bool = False):
-        token = csrf_token_from(client.get("/login").get_data(as_text=True))
-        return client.post("/login", data={"email": user.email, "password": password,
-                                           "csrf_token": token},
-                           follow_redirects=follow_redirects)
-    return log_in
-
-
-def signed_in_as(client, headers=None):
-    """The id of the user this client is logged in as (by session or token), or None."""
-    response = client.get("/api/v1/users/me", headers=headers or {})
-    return response.get_json()["id"] if response.status_code == 200 else None
-
-
-def page_csrf_token(client) -> str:
-    """A CSRF token from a portal page of the logged-in client (its logout form)."""
-    return csrf_token_from(client.get("/admin/mine/").get_data(as_text=True))
+    """Log ``user`` in on the test client through the real login form (``log_in``)."""
+    def log_in_client(user, password: str = PASSWORD, follow_redirects: bool = False):
+        return log_in(client, user, password=password, follow_redirects=follow_redirects)
+    return log_in_client

@@ -105,7 +105,7 @@ def dashboard_figures(user: User) -> dict:
         "per_technician": [{"technician": name, "open": count}
                            for name, count in per_technician],
         "overdue": overdue, "critical": critical, "activity": activity,
-        "open_count": sum(by_status.get(s, 0) for s in ACTIVE),
+        "active_count": sum(by_status.get(s, 0) for s in ACTIVE),
     }
 
 

@@ -140,15 +140,15 @@ def choice_filter(name: str, enum_class) -> ChoiceFilter:
                         options=[(member.value, member.label) for member in enum_class])
 
 
-COMMON_FILTERS = (
-    *(choice_filter(name, enum_class) for name, enum_class in CHOICE_FILTERS.items()),
-    UTCDateTimeBetweenFilter(Incident.created_at, "Created"),
-    OverdueFilter(Incident.due_at, "Overdue", options=[("1", "yes"), ("0", "no")]),
-)
-STAFF_FILTERS = (
-    ChoiceFilter(Incident.technician_id, "Technician", options=technician_options),
-    ReporterFilter(Incident.reporter_id, "Reporter"),
-)
+def incident_filters(*, staff: bool) -> tuple:
+    """The grid filters, in the order their ``flt`` numbers keep (bookmarks hold them):
+    the vocabularies, the people (for staff), the creation date and overdue."""
+    people = (ChoiceFilter(Incident.technician_id, "Technician", options=technician_options),
+              ReporterFilter(Incident.reporter_id, "Reporter")) if staff else ()
+    return (*(choice_filter(name, enum_class) for name, enum_class in CHOICE_FILTERS.items()),
+            *people,
+            UTCDateTimeBetweenFilter(Incident.created_at, "Created"),
+            OverdueFilter(Incident.due_at, "Overdue", options=[("1", "yes"), ("0", "no")]))
 
 
 # --- the grids -------------------------------------------------------------------------
@@ -187,7 +187,7 @@ class IncidentGridView(SecureModelView):
                             "created_at", "updated_at", "due_at")
     column_default_sort = ("created_at", True)
     column_searchable_list = ("title", "description")
-    column_filters = COMMON_FILTERS
+    column_filters = incident_filters(staff=False)
     column_details_list = ("id", "title", "description", "status", "priority", "category",
                            "reporter", "technician", "resolution_notes", "created_at",
                            "updated_at", "due_at", "resolved_at", "closed_at")
@@ -459,21 +459,21 @@ class AllIncidentsView(IncidentGridView):
     """Every incident (the admins' grid), with the staff filters and CSV export."""
 
     grid = GRID_BY_ENDPOINT["all_incidents"]
-    column_filters = COMMON_FILTERS + STAFF_FILTERS
+    column_filters = incident_filters(staff=True)
 
 
 class QueueView(IncidentGridView):
     """A technician's queue: assigned to them and not closed."""
 
     grid = GRID_BY_ENDPOINT["queue"]
-    column_filters = COMMON_FILTERS + STAFF_FILTERS
+    column_filters = incident_filters(staff=True)
 
 
 class UnassignedView(IncidentGridView):
     """The unassigned queue: open, no technician."""
 
     grid = GRID_BY_ENDPOINT["unassigned"]
-    column_filters = COMMON_FILTERS + STAFF_FILTERS
+    column_filters = incident_filters(staff=True)
 
 
 class MyIncidentsView(IncidentGridView):

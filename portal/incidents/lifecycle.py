@@ -148,11 +148,13 @@ REPORTER = {Capacity.admin, Capacity.reporter_of_it}
 EVERY_STATUS = frozenset(Status)
 
 #: The capacities each role can hold towards some incident (what menus may offer;
-#: ``tests/incidents/test_access.py`` checks it against ``capacities()``).
+#: ``tests/incidents/test_access.py`` checks it against ``capacities()``). Every role
+#: reports incidents, so every role can be the reporter of one.
+_REPORTS = frozenset({Capacity.reporter_of_it, Capacity.viewer})
 ROLE_CAPACITIES: dict[str, frozenset[Capacity]] = {
-    "admin": frozenset({Capacity.admin, Capacity.staff, Capacity.viewer}),
-    "technician": frozenset({Capacity.technician_on_it, Capacity.staff, Capacity.viewer}),
-    "reporter": frozenset({Capacity.reporter_of_it, Capacity.viewer}),
+    "admin": _REPORTS | {Capacity.admin, Capacity.staff},
+    "technician": _REPORTS | {Capacity.technician_on_it, Capacity.staff},
+    "reporter": _REPORTS,
 }
 
 #: The fields ``update`` changes, in form order; what each capacity may edit, below.

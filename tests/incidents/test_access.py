@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from portal.extensions import db
-from portal.incidents.access import can_see, visible_comments, visible_incidents
+from portal.incidents.access import can_see, capacities, visible_comments, visible_incidents
 from portal.incidents import lifecycle
 from portal.incidents.enums import Status
 from tests.factories import make_incident, make_user
@@ -70,3 +70,19 @@ def test_reporters_never_see_internal_comments(admin, technician, reporter):
     assert [c.body for c in visible_comments(reporter, incident)] == ["On my way"]
     assert [c.body for c in visible_comments(technician, incident)] == \
         ["Suspect the PSU", "On my way"]
+
+
+@pytest.mark.parametrize("role", ["admin", "technician", "reporter"])
+def test_role_capacities_are_what_capacities_can_give(role, db):
+    """``ROLE_CAPACITIES`` (what menus offer) is exactly the union of the capacities a
+    user of that role holds towards the incidents of every kind they can meet."""
+    from portal.incidents.lifecycle import ROLE_CAPACITIES
+
+    user, admin, other = make_user(role), make_user("admin"), make_user("reporter")
+    technician = user if role != "reporter" else make_user("technician")
+    incidents = [make_incident(reporter=reporter, admin=admin, technician=tech, status=status)
+                 for reporter in (user, other) for tech in (technician, None)
+                 for status in (Status.open, Status.assigned) if (tech is None) ==
+                 (status == Status.open)]
+    held = set().union(*(capacities(user, incident) for incident in incidents))
+    assert held == ROLE_CAPACITIES[role]

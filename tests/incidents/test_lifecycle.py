@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from portal.incidents import lifecycle
-from portal.incidents.enums import EventKind, Status
+from portal.incidents.enums import Action, EventKind, Status
 from portal.incidents.lifecycle import InvalidTransition, InvalidValue, NotAllowed, NotVisible
 from tests.factories import make_incident, make_user
 
@@ -18,6 +18,8 @@ ALLOWED = {
     ("assign", "assigned", "admin"): "assigned",
     ("assign", "in_progress", "admin"): "in_progress",
     ("assign", "on_hold", "admin"): "on_hold",
+    ("take", "open", "admin"): "assigned",
+    ("take", "open", "other_technician"): "assigned",
     ("start", "assigned", "admin"): "in_progress",
     ("start", "assigned", "technician_on_it"): "in_progress",
     ("hold", "in_progress", "admin"): "on_hold",
@@ -39,6 +41,7 @@ ALLOWED = {
 # Which actor kinds may take an action at all (from some status).
 MAY = {
     "assign": {"admin"},
+    "take": {"admin", "technician_on_it", "other_technician"},
     "start": {"admin", "technician_on_it"},
     "hold": {"admin", "technician_on_it"},
     "resume": {"admin", "technician_on_it"},
@@ -105,6 +108,8 @@ def test_transition_table(action, status, actor, cast, db):
         db.session.commit()
         assert incident.status == expected
         assert incident.events[-1].actor_id == cast[actor].id
+        if action == "take":
+            assert incident.technician == cast[actor]
 
 
 @pytest.mark.parametrize("actor", ACTORS)
@@ -393,3 +398,70 @@ def test_resolution_notes_only_with_resolved(cast, db):
         lifecycle.change_status(incident, actor=cast["admin"], status="in_progress",
                                 resolution_notes="early")
     assert refused.value.field == "resolution_notes"
+
+
+# --- the registry and the rules read from it --------------------------------------------
+
+@pytest.mark.parametrize("field,value", [("title", "Mail is down"),
+                                         ("description", "No mail since 9:00"),
+                                         ("category", "other"), ("title", "  Mail is down ")])
+def test_update_ignores_unchanged_fields_before_checking_rights(field, value, admin,
+                                                                technician, reporter, db):
+    """A technician may not edit title or category, but sending them back unchanged (a
+    whole form, a PUT) is not an edit: nothing is refused and no event is written."""
+    incident = make_incident(reporter=reporter, admin=admin, technician=technician,
+                             status=Status.in_progress)
+    events = len(incident.events)
+    lifecycle.update(incident, actor=technician, **{field: value, "priority": "high"})
+    db.session.commit()
+    assert incident.priority == "high"
+    assert len(incident.events) == events + 1
+    assert set(incident.events[-1].changes) == {"priority", "due_at"}
+
+
+def test_update_still_refuses_a_changed_field_the_role_may_not_edit(admin, technician,
+                                                                    reporter, db):
+    incident = make_incident(reporter=reporter, admin=admin, technician=technician,
+                             status=Status.in_progress)
+    with pytest.raises(NotAllowed, match="may not edit title"):
+        lifecycle.update(incident, actor=technician, title="Something else")
+
+
+@pytest.mark.parametrize("role", ["admin", "technician", "reporter", None])
+@pytest.mark.parametrize("action", list(lifecycle.ACTIONS))
+def test_may_ever_answers_every_action(action, role, db):
+    """Menus ask may_ever about every action, create included (it used to raise)."""
+    user = make_user(role)
+    expected = bool(lifecycle.ROLE_CAPACITIES.get(role or "", frozenset())
+                    & lifecycle.ACTIONS[action].who)
+    assert lifecycle.may_ever(user, action) is expected
+
+
+def test_every_command_leads_somewhere_a_status_change_can_reach(admin, technician,
+                                                                 reporter, db):
+    """change_status finds its moves in the registry: each status a command leads to from
+    a status is reachable by setting it (take and delete are commands by name only)."""
+    for status, steps in {"assigned": "in_progress", "in_progress": "on_hold",
+                          "on_hold": "in_progress", "resolved": "closed"}.items():
+        incident = make_incident(reporter=reporter, admin=admin, technician=technician,
+                                 status=Status(status))
+        lifecycle.change_status(incident, actor=admin, status=steps)
+        assert incident.status == steps
+    incident = make_incident(reporter=reporter, admin=admin, technician=technician,
+                             status=Status.resolved)
+    lifecycle.change_status(incident, actor=reporter, status="assigned")  # reopen
+    assert incident.events[-1].kind == EventKind.reopened
+    with pytest.raises(InvalidTransition, match="assign a technician"):
+        lifecycle.change_status(make_incident(reporter=reporter, admin=admin),
+                                actor=technician, status="assigned")
+
+
+def test_take_refuses_an_incident_someone_has(admin, technician, reporter, db):
+    other = make_user("technician")
+    incident = make_incident(reporter=reporter, admin=admin, technician=technician,
+                             status=Status.assigned)
+    with pytest.raises(NotVisible):
+        lifecycle.take(incident, actor=other)
+    with pytest.raises(InvalidTransition):
+        lifecycle.take(incident, actor=technician)
+    assert Action.take not in lifecycle.allowed_actions(reporter, incident)

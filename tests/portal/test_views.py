@@ -307,7 +307,7 @@ def test_dashboard_figures_per_role(client, people):
     make_incident(reporter=people["other_reporter"], admin=admin, priority="critical")
     log_in(client, people["reporter"])
     page = client.get("/admin/").get_data(as_text=True)
-    assert re.search(r"Open critical</div>\s*<div class=\"stat\">1<", page)
+    assert re.search(r"Active critical</div>\s*<div class=\"stat\">1<", page)
 
 
 # --- audit and outbox ------------------------------------------------------------------------
