@@ -50,7 +50,8 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     mail.init_app(app)
     init_delivery(app)
-    # CSRFProtect before Security, so Flask-Security defers to it (see STACK.md).
+    # CSRFProtect before Security: Flask-Security sees it registered and defers its own
+    # CSRF checks to it, so forms, session and token calls are checked once, consistently.
     csrf.init_app(app)
     init_security(app)
 

@@ -107,7 +107,8 @@ class Config:
         self.SECURITY_EMAIL_VALIDATOR_ARGS = {"check_deliverability": False}
         self.SECURITY_POST_LOGIN_VIEW = "/"
         self.SECURITY_POST_LOGOUT_VIEW = "/"
-        # CSRF for forms, session API calls and token API calls together (see STACK.md).
+        # CSRF for forms, session API calls and token API calls together: Flask-WTF checks
+        # forms, Flask-Security checks session calls (X-CSRF-Token); token calls need none.
         self.WTF_CSRF_CHECK_DEFAULT = False
         self.SECURITY_CSRF_PROTECT_MECHANISMS = ["session", "basic"]
         # Login and registration forms are CSRF-protected too; the API's token endpoint is

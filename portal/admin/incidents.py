@@ -22,6 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from portal.admin.adapters import FreshFilterOptions
 from portal.admin.base import SecureModelView
 from portal.admin.changes import attempt, numbers
 from portal.admin.forms import NEEDS_FORMS, ActionForm, CommentForm, IncidentForm
@@ -153,7 +154,7 @@ def incident_filters(*, staff: bool) -> tuple:
 
 # --- the grids -------------------------------------------------------------------------
 
-class IncidentGridView(SecureModelView):
+class IncidentGridView(FreshFilterOptions, SecureModelView):
     """The base of every incident grid: ``grid`` says which rows and for whom."""
 
     grid: Grid
@@ -209,10 +210,6 @@ class IncidentGridView(SecureModelView):
 
     def is_visible(self) -> bool:
         return self.grid.in_menu
-
-    def _get_filter_groups(self):
-        self._refresh_filters_cache()  # the technician list changes: read it per page
-        return super()._get_filter_groups()
 
     def get_invalid_value_msg(self, value, filter):
         return (f"The {filter.name} filter has no value {value[:50]!r}: it was ignored. "
@@ -271,10 +268,7 @@ class IncidentGridView(SecureModelView):
         outcome = attempt(lambda: lifecycle.create(
             actor=current_user, title=form.title.data, description=form.description.data,
             priority=form.priority.data, category=form.category.data))
-        if not outcome.ok:
-            return False
-        self._on_model_change(form, outcome.result, True)
-        return outcome.result
+        return outcome.result if outcome.ok else False
 
     def get_save_return_url(self, model, is_created=False):
         """After reporting or editing, show the incident itself: its number and history."""

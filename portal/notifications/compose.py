@@ -33,7 +33,10 @@ def _active_admins() -> list[User]:
 
 
 def notices_for(event: IncidentEvent) -> list[Notice]:
-    """The messages an event calls for (DESIGN.md's table), one per active recipient."""
+    """The messages an event calls for, one per active recipient: a new incident to every
+    admin and an acknowledgement to its reporter; an assignment to the technician and the
+    reporter; a resolution to the reporter; a reopening to the technician (or the admins
+    when none is set)."""
     incident: Incident = event.incident
     tag, title = f"[{incident.number}]", _one_line(incident.title)
     reporter, technician = incident.reporter, incident.technician

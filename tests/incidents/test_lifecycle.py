@@ -1,5 +1,5 @@
-"""The lifecycle rules of DESIGN.md, as tables: who may take which action from which
-status, what it leads to, and what every refusal answers."""
+"""The lifecycle rules, written out independently as tables: who may take which action
+from which status, what it leads to, and what every refusal answers."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -11,7 +11,7 @@ from portal.incidents.enums import Action, EventKind, Status
 from portal.incidents.lifecycle import InvalidTransition, InvalidValue, NotAllowed, NotVisible
 from tests.factories import make_incident, make_user
 
-# The transitions DESIGN.md allows, written out: (action, from, actor) -> resulting status.
+# The transitions the rules allow: (action, from, actor) -> resulting status.
 # Every (action, status, actor) not listed is refused; `refusal` says with what.
 ALLOWED = {
     ("assign", "open", "admin"): "assigned",
