@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from portal.config import TESTING_PASSWORD_SALT, TESTING_SECRET_KEY
-from tests.servers import free_port, stop, wait_until_healthy
+from harness.servers import free_port, stop, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = "portal/deploy/gunicorn.conf.py"

@@ -6,28 +6,18 @@ after a first, warming request (caches that fill once per process are not per re
 """
 from __future__ import annotations
 
-import re
 from typing import Callable
 
 from flask import Flask
 
-from tests.statements import count_statements
-
-
-def _csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or \
-        re.search(r'value="([^"]+)"[^>]*name="csrf_token"', html)
-    if not match:
-        raise RuntimeError("the login page has no CSRF token")
-    return match.group(1)
+from harness.clients import post_login_form
+from harness.statements import count_statements
 
 
 def logged_in_client(app: Flask, email: str, password: str):
     """A test client logged in through the real login form (session cookie)."""
     client = app.test_client()
-    token = _csrf_token(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"email": email, "password": password,
-                                           "csrf_token": token})
+    response = post_login_form(client, email, password)
     if response.status_code != 302:
         raise RuntimeError(f"in-process login as {email} answered {response.status_code}")
     return client

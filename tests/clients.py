@@ -1,29 +1,25 @@
 """What tests do with a test client, once each: read a page's CSRF token, log in through
-the real login form, ask who the client is signed in as."""
+the real login form, ask who the client is signed in as (the form helpers live in
+``harness.clients``, which the benchmark shares)."""
 from __future__ import annotations
 
-import re
-
+from harness.clients import csrf_token_from, post_login_form
 from tests.factories import PASSWORD
 
+__all__ = ["bearer", "csrf_token_from", "log_in", "signed_in_as", "page_csrf_token"]
 
-def csrf_token_from(html: str) -> str:
-    """The CSRF token of the first form on a page."""
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or \
-        re.search(r'value="([^"]+)"[^>]*name="csrf_token"', html)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
+
+def bearer(user) -> dict[str, str]:
+    """The API headers of ``user``'s token."""
+    return {"Authorization": f"Bearer {user.get_auth_token()}"}
 
 
 def log_in(client, user=None, *, identity: str | None = None, password: str = PASSWORD,
            environ: dict | None = None, follow_redirects: bool = False):
-    """Post the login form as ``user`` (or any ``identity`` typed in the email box) with
-    the form's own CSRF token; returns the response (302 onwards when it worked)."""
-    environ = environ or {}
-    token = csrf_token_from(client.get("/login", environ_base=environ).get_data(as_text=True))
-    return client.post("/login", data={"email": identity or user.email, "password": password,
-                                       "csrf_token": token},
-                       environ_base=environ, follow_redirects=follow_redirects)
+    """Log in as ``user`` (or any ``identity`` typed in the email box) through the real
+    login form; returns the response (302 onwards when it worked)."""
+    return post_login_form(client, identity or user.email, password, environ=environ,
+                           follow_redirects=follow_redirects)
 
 
 def signed_in_as(client, headers=None):

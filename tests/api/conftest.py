@@ -1,14 +1,10 @@
-"""API test helpers: bearer headers and a cast of users around one incident."""
+"""API test fixtures: a cast of users around one incident."""
 from __future__ import annotations
 
 import pytest
 
 from portal.incidents.enums import Status
 from tests.factories import make_incident, make_user
-
-
-def bearer(user) -> dict[str, str]:
-    return {"Authorization": f"Bearer {user.get_auth_token()}"}
 
 
 @pytest.fixture

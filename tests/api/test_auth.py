@@ -5,7 +5,7 @@ import pytest
 
 from portal.auth.models import AccessEvent
 from portal.extensions import db
-from tests.conftest import page_csrf_token
+from tests.clients import page_csrf_token
 from tests.factories import PASSWORD, make_user
 
 

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.incidents.models import Incident
-from tests.api.conftest import bearer
+from tests.clients import bearer
 from tests.factories import PASSWORD, make_incident, make_user
-from tests.servers import gunicorn
+from harness.servers import gunicorn
 
 
 def test_two_clients_with_the_same_etag_one_gets_412(client, cast, incident_in):

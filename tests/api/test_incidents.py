@@ -9,8 +9,8 @@ import pytest
 
 from portal.extensions import db
 from portal.incidents.enums import Status
-from tests.api.conftest import bearer
-from tests.statements import count_statements
+from tests.clients import bearer
+from harness.statements import count_statements
 from tests.factories import make_incident, make_user
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import bearer
+from tests.clients import bearer
 
 A, TO, OT, RO, OR = ("admin", "technician_on_it", "other_technician", "reporter_of_it",
                      "other_reporter")

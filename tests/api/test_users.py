@@ -5,7 +5,7 @@ import pytest
 
 from portal.auth.models import User
 from portal.extensions import db
-from tests.api.conftest import bearer
+from tests.clients import bearer
 from tests.factories import make_user
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from portal.auth.models import User
 from portal.extensions import db
-from tests.conftest import csrf_token_from, signed_in_as
+from tests.clients import csrf_token_from, signed_in_as
 from tests.factories import PASSWORD, make_user
 
 

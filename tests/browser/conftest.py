@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from portal.seed import load_fixtures
-from tests.servers import gunicorn
+from harness.servers import gunicorn
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

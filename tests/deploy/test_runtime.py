@@ -11,7 +11,7 @@ import venv
 
 import pytest
 from tests.factories import PASSWORD, make_user
-from tests.servers import ROOT, gunicorn, wait_until_healthy, free_port
+from harness.servers import ROOT, gunicorn, wait_until_healthy, free_port
 
 LINE = re.compile(r"^\S+ \S+ level=\w+ logger=\S+ request_id=\S+ user_id=\S+ ")
 

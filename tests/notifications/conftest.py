@@ -9,7 +9,7 @@ import threading
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.servers import free_port
+from harness.servers import free_port
 
 
 class Sink:

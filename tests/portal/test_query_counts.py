@@ -8,9 +8,9 @@ import pytest
 from portal.extensions import db
 from portal.incidents import lifecycle
 from portal.incidents.enums import Status
-from tests.statements import count_statements
+from harness.statements import count_statements
 from tests.factories import make_incident, make_user
-from tests.portal.test_views import log_in
+from tests.clients import log_in
 
 #: (who, path) of the pages a service desk keeps open all day; {id} is an incident.
 PAGES = [

@@ -13,7 +13,7 @@ from portal.auth.models import User
 from portal.extensions import db
 from portal.incidents.enums import EventKind, Status
 from portal.incidents.models import Incident, IncidentEvent
-from tests.conftest import csrf_token_from
+from tests.clients import csrf_token_from, log_in
 from tests.factories import PASSWORD, make_incident, make_user
 
 ROLES = ["admin", "technician", "reporter"]
@@ -24,14 +24,6 @@ def people():
     return {"admin": make_user("admin"), "technician": make_user("technician"),
             "reporter": make_user("reporter"), "other_reporter": make_user("reporter"),
             "other_technician": make_user("technician")}
-
-
-def log_in(client, user):
-    token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                           "csrf_token": token})
-    assert response.status_code == 302
-    return response
 
 
 # --- pages and menus by role ----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Start the real app under gunicorn on a free loopback port, for tests that need a server."""
+"""Start the real app under gunicorn on a free loopback port, for tests and the benchmark."""
 from __future__ import annotations
 
 import contextlib

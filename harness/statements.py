@@ -1,6 +1,5 @@
 """Counting the SQL statements a piece of work sends: the suite's statement-count tests
-and the benchmark (bench/statements.py) use the same counter. No pytest here, so the
-benchmark runs with the runtime requirements alone."""
+and the benchmark (bench/statements.py) use the same counter."""
 from __future__ import annotations
 
 from typing import Callable
