@@ -5,7 +5,7 @@ recipient. Modes: ``accept`` (250), ``421``, ``451``, ``550`` (answered at DATA)
 ``drop`` (the message is received, then the connection dropped before the answer: the
 sender cannot know it arrived), ``drop-every-N`` (every Nth message's connection dropped
 before it is received), ``slow`` (``delay`` seconds before 250), ``hold`` (no answer until
-``release()``). ``silent()`` starts a plain TCP listener that accepts and never speaks.
+``release()``, the message received already). ``silent()`` starts a plain TCP listener that accepts and never speaks.
 Every message received is kept with its ``Message-ID``; events are counted in order.
 """
 from __future__ import annotations
@@ -48,9 +48,13 @@ class FaultHandler:
         if mode == "slow":
             await asyncio.sleep(server.delay)
         if mode == "hold":
+            # Received (queued, as a real server would) but not yet answered: a sender
+            # that dies or times out now cannot know that it arrived.
+            server.received(envelope)
             server.holding.set()
             while not server.released.is_set():
                 await asyncio.sleep(0.01)
+            return "250 Message accepted for delivery"
         server.received(envelope)
         if mode == "drop":
             smtp.transport.close()

@@ -80,9 +80,9 @@ def app_env(database_url: str, **extra: str) -> dict[str, str]:
 
 
 def start_process(args: list[str], env: dict[str, str], log_path) -> subprocess.Popen:
-    log = open(log_path, "wb")
-    return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
 
 
 def kill(process: subprocess.Popen) -> None:
