@@ -10,6 +10,8 @@ Two ways a database error reaches a response:
   good token (and the portal's session loader would send people to the login page). An
   engine ``handle_error`` listener notes any connection-level database error of the
   request, and a failure answered after one (any status from 300 up) becomes the 503.
+
+Within a request, only the first connection attempt waits for the connect timeout.
 """
 from __future__ import annotations
 
@@ -40,6 +42,16 @@ def _note_database_error(context) -> None:
         return
     if isinstance(context.sqlalchemy_exception, UNAVAILABLE) or context.is_disconnect:
         g.setdefault(NOTED, _describe(context.original_exception))
+
+
+@event.listens_for(Engine, "do_connect")
+def _fail_fast_after_an_outage(dialect, _record, _cargs, _cparams):
+    """Once a connection-level error was met in this request, later connection attempts
+    of the same request fail at once instead of each waiting for the connect timeout."""
+    if has_request_context() and g.get(NOTED):
+        raise dialect.loaded_dbapi.OperationalError(
+            "not retried: the database was unavailable earlier in this request")
+    return None  # connect as usual
 
 
 def _describe(exc: BaseException) -> str:

@@ -4,8 +4,9 @@
 recipient. Modes: ``accept`` (250), ``421``, ``451``, ``550`` (answered at DATA),
 ``drop`` (the message is received, then the connection dropped before the answer: the
 sender cannot know it arrived), ``drop-every-N`` (every Nth message's connection dropped
-before it is received), ``slow`` (``delay`` seconds before 250), ``hold`` (no answer until
-``release()``, the message received already). ``silent()`` starts a plain TCP listener that accepts and never speaks.
+before it is received), ``slow`` (``delay`` seconds before 250), ``hold`` (received, then
+no answer until released: ``hold(recipient)``, ``release()``). ``silent()`` starts a
+plain TCP listener that accepts and never speaks.
 Every message received is kept with its ``Message-ID``; events are counted in order.
 """
 from __future__ import annotations
@@ -24,6 +25,16 @@ from tests.servers import free_port
 ANSWERS = {"421": "421 4.3.2 Service not available, closing channel",
            "451": "451 4.3.0 Requested action aborted: try again later",
            "550": "550 5.1.1 Mailbox unavailable"}
+
+
+class Hold:
+    """One held answer: ``reached`` once the message is in, answered after ``release``."""
+
+    def __init__(self) -> None:
+        self.reached, self.released = threading.Event(), threading.Event()
+
+    def release(self) -> None:
+        self.released.set()
 
 
 class FaultHandler:
@@ -51,8 +62,9 @@ class FaultHandler:
             # Received (queued, as a real server would) but not yet answered: a sender
             # that dies or times out now cannot know that it arrived.
             server.received(envelope)
-            server.holding.set()
-            while not server.released.is_set():
+            hold = server.holds.get(recipient) or server.default_hold
+            hold.reached.set()
+            while not hold.released.is_set():
                 await asyncio.sleep(0.01)
             return "250 Message accepted for delivery"
         server.received(envelope)
@@ -74,7 +86,9 @@ class FaultSmtp:
         self.events: list[tuple[str, str]] = []
         self.data_commands = 0
         self.lock = threading.Lock()
-        self.holding, self.released = threading.Event(), threading.Event()
+        self.default_hold = Hold()
+        self.holding = self.default_hold.reached
+        self.holds: dict[str, Hold] = {}
         self.controller: Controller | None = None
         self._silent: socket.socket | None = None
         self.silent_connections: list[socket.socket] = []
@@ -85,8 +99,17 @@ class FaultSmtp:
             self.messages.append(message)
         self.events.append(("accepted", message["Message-ID"]))
 
+    def hold(self, recipient: str) -> Hold:
+        """Hold the answer to the next message for ``recipient`` (received, unanswered)."""
+        self.holds[recipient] = Hold()
+        self.rules[recipient] = "hold"
+        return self.holds[recipient]
+
     def release(self) -> None:
-        self.released.set()
+        """Answer every held message (and any held later)."""
+        self.default_hold.release()
+        for hold in self.holds.values():
+            hold.release()
 
     def start(self) -> FaultSmtp:
         self.controller = Controller(FaultHandler(self), hostname="127.0.0.1", port=self.port)
@@ -94,7 +117,7 @@ class FaultSmtp:
         return self
 
     def stop(self) -> None:
-        self.released.set()
+        self.release()
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
