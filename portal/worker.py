@@ -113,12 +113,13 @@ class PostgresWaker:
         self.app = app
         self.channels = {job.channel: job.name for job in jobs if job.channel}
         self.connection = None
+        self.retry_at = 0.0  # after a failure, reconnect no sooner than this
 
     def _connect(self):
         with self.app.app_context():
             pooled = db.engine.raw_connection()
+        connection = pooled.driver_connection  # the psycopg connection
         pooled.detach()  # ours for good, outside the pool
-        connection = pooled.driver_connection
         connection.autocommit = True
         for channel in self.channels:
             connection.execute(f"LISTEN {channel}")
@@ -127,6 +128,9 @@ class PostgresWaker:
     def wait(self, timeout: float) -> set[str]:
         """Block up to ``timeout`` seconds; return the names of the jobs notified."""
         if not self.channels:
+            time.sleep(timeout)
+            return set()
+        if self.connection is None and time.monotonic() < self.retry_at:
             time.sleep(timeout)
             return set()
         try:
@@ -140,9 +144,10 @@ class PostgresWaker:
                       for notice in self.connection.notifies(timeout=0)}
             return woken - {None}
         except Exception as exc:  # noqa: BLE001 - the database went away: retry later
-            log.warning("worker: cannot listen for new work: %s", type(exc).__name__)
+            log.warning("worker: cannot listen for new work (jobs still run on their "
+                        "schedule): %s: %s", type(exc).__name__, str(exc).strip()[:200])
             self.close()
-            time.sleep(min(timeout, ERROR_PAUSE))
+            self.retry_at = time.monotonic() + ERROR_PAUSE
             return set()
 
     def close(self) -> None:
