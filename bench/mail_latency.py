@@ -12,7 +12,6 @@ answering at once: the figures are the app's own delay, not a mail server's.
 from __future__ import annotations
 
 import argparse
-import asyncio  # noqa: F401  (aiosmtpd's handlers are coroutines)
 import json
 import statistics
 import subprocess

@@ -141,7 +141,9 @@ def worker(names: tuple[str, ...]) -> None:
                                    f"{', '.join(sorted(JOBS))}")
     jobs = enabled_jobs(current_app, list(names))
     if not jobs:
-        raise click.ClickException("no job to run here (mail delivery needs MAIL_SERVER)")
+        # Not an error: a compose worker must not crash-loop because mail is not set up.
+        click.echo("No job to run yet (mail delivery needs MAIL_SERVER): waiting until "
+                   "stopped.", err=True)
     Worker(current_app._get_current_object(), jobs).run()
 
 

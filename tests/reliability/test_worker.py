@@ -107,3 +107,29 @@ def test_an_exclusive_job_runs_in_one_worker_at_a_time(app):
     for thread in threads:
         thread.join(10)
     assert rounds and most[0] == 1
+
+
+def test_the_worker_without_mail_server_idles_and_stops_on_sigterm(database_url, processes,
+                                                                    tmp_path):
+    """A compose worker must not crash-loop while mail is not configured; SIGTERM ends it
+    cleanly (exit 0)."""
+    import signal
+    import subprocess
+
+    log = tmp_path / "worker.log"
+    worker = start_process(["worker"], app_env(database_url, MAIL_SERVER=""), log)
+    processes.append(worker)
+    deadline = time.monotonic() + 30
+    while "No job to run yet" not in log.read_text() and time.monotonic() < deadline:
+        assert worker.poll() is None, log.read_text()
+        time.sleep(0.1)
+    worker.send_signal(signal.SIGTERM)
+    try:
+        assert worker.wait(10) == 0, log.read_text()
+    except subprocess.TimeoutExpired:
+        pytest.fail("the worker did not stop on SIGTERM")
+
+
+def test_unknown_job_is_one_line(runner):
+    result = runner.invoke(args=["worker", "--job", "nope"])
+    assert result.exit_code == 1 and "no job named 'nope'" in result.output
