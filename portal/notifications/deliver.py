@@ -458,6 +458,7 @@ class Deliverer:
                 except Exception:  # noqa: BLE001 - the thread must outlive a bad moment
                     log.exception("mail delivery round failed")
                     db.session.rollback()
+                    wait = min(poll, 5)  # a database blip: try again soon
                 finally:
                     db.session.remove()
                     self.rounds += 1
