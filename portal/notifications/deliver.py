@@ -308,7 +308,10 @@ def _send_batch(batch: list[OutboxMessage], token: str) -> tuple[int, bool]:
                     sent += 1
             except Unreachable as exc:
                 _failed(message, str(exc), permanent=False)
-                _postpone(batch[position + 1:], token, message.next_attempt_at, str(exc))
+                # Even when this message has just run out of attempts, the server is down:
+                # the rest wait a backoff, not a busy loop.
+                _postpone(batch[position + 1:], token,
+                          utcnow() + _backoff(max(message.attempts, 1)), str(exc))
                 return sent, False
             finally:
                 message.claimed_at = message.claimed_by = None
