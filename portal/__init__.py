@@ -44,9 +44,11 @@ def register_extensions(app: Flask) -> None:
     # Models must be imported before Flask-Migrate and Flask-Security look at the metadata.
     from portal import models  # noqa: F401
     from portal.auth.security import init_security
+    from portal.db_errors import init_database_errors
     from portal.notifications.deliver import init_delivery
 
     db.init_app(app)
+    init_database_errors(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     mail.init_app(app)
     init_delivery(app)

@@ -1,17 +1,20 @@
-"""The command line (``python manage.py ...``): init-db, seed, create-user.
+"""The command line (``python manage.py ...``): init-db, seed, create-user, worker,
+deliver-mail, backup.
 
 Every failure a user can cause ends in one line on stderr and a non-zero exit
 (``click.ClickException``), never a traceback.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
-from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from portal.auth.accounts import ROLE_NAMES, AccountError, create_account
 from portal.auth.security import ensure_roles
@@ -20,16 +23,69 @@ from portal.incidents.models import Incident
 from portal.seed import FIXTURES_DIR, FixtureError, load_fixtures
 
 
+#: The advisory lock (PostgreSQL) that serialises concurrent ``init-db`` runs.
+SCHEMA_LOCK_KEY = 0x1DC1DE17
+
+
+@contextlib.contextmanager
+def schema_lock():
+    """Hold the schema lock: a second ``init-db`` waits here, then finds the schema current.
+    PostgreSQL: a session advisory lock; SQLite: a lock file beside the database."""
+    engine = db.engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"),
+                                   {"key": SCHEMA_LOCK_KEY})
+                connection.commit()
+        return
+    path = engine.url.database
+    if not path or path == ":memory:":
+        yield
+        return
+    with open(f"{path}.init-db.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _no_statement_timeout(dbapi_connection, _record) -> None:
+    """Migrations may build large indexes: no statement timeout for them."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 0")
+    dbapi_connection.commit()  # a SET inside a rolled-back transaction would be undone
+
+
+def first_line(exc: BaseException) -> str:
+    text_ = str(getattr(exc, "orig", None) or exc).strip()
+    return text_.splitlines()[0] if text_ else type(exc).__name__
+
+
 @click.command("init-db")
 @with_appcontext
 def init_db() -> None:
-    """Create the database schema, or upgrade it to the latest migration."""
+    """Create the database schema, or upgrade it to the latest migration.
+
+    Safe to run from several containers at once: runs are serialised by a lock, and the
+    later ones find the schema current."""
+    if db.engine.dialect.name == "postgresql":
+        event.listen(db.engine, "connect", _no_statement_timeout)
     try:
-        upgrade()
-        ensure_roles()
-        db.session.commit()
+        with schema_lock():
+            upgrade()
+            ensure_roles()
+            db.session.commit()
     except OperationalError as exc:
-        raise click.ClickException(f"cannot reach the database: {exc.orig}") from None
+        raise click.ClickException(f"cannot reach the database: {first_line(exc)}") from None
+    except DBAPIError as exc:
+        raise click.ClickException(f"the database refused the schema: {first_line(exc)}") \
+            from None
     click.echo("Database is up to date.")
 
 
@@ -70,27 +126,43 @@ def create_user(email: str, username: str, role: str, password: str) -> None:
     click.echo(f"Created {role} {user.username} <{user.email}>.")
 
 
+@click.command("worker")
+@click.option("--job", "names", multiple=True, help="Run only this job (repeatable).")
+@with_appcontext
+def worker(names: tuple[str, ...]) -> None:
+    """Run the background jobs (mail delivery, and whatever else registers) until stopped."""
+    from flask import current_app
+
+    from portal.worker import JOBS, Worker, enabled_jobs
+
+    unknown = [name for name in names if name not in JOBS]
+    if unknown:
+        raise click.ClickException(f"no job named {unknown[0]!r}: jobs are "
+                                   f"{', '.join(sorted(JOBS))}")
+    jobs = enabled_jobs(current_app, list(names))
+    if not jobs:
+        # Not an error: a compose worker must not crash-loop because mail is not set up.
+        click.echo("No job to run yet (mail delivery needs MAIL_SERVER): waiting until "
+                   "stopped.", err=True)
+    Worker(current_app._get_current_object(), jobs).run()
+
+
 @click.command("deliver-mail")
 @click.option("--once", is_flag=True, help="Send what is due now, then exit.")
 @with_appcontext
 def deliver_mail(once: bool) -> None:
-    """Deliver the mail outbox (a worker process beside the web workers)."""
-    import time
-
+    """Deliver the mail outbox (the worker's mail job alone)."""
     from flask import current_app
 
-    from portal.notifications.deliver import deliver_due, delivery_enabled, next_due_in
+    from portal.notifications.deliver import deliver_due, delivery_enabled
+    from portal.worker import JOBS, Worker
 
     if not delivery_enabled(current_app):
         raise click.ClickException("MAIL_SERVER is not set: there is nowhere to deliver to")
-    poll = current_app.config["MAIL_POLL_SECONDS"]
-    while True:
-        sent = deliver_due()
-        if once:
-            click.echo(f"Sent {sent} messages.")
-            return
-        db.session.remove()
-        time.sleep(max(1.0, next_due_in(poll)))
+    if once:
+        click.echo(f"Sent {deliver_due()} messages.")
+        return
+    Worker(current_app._get_current_object(), [JOBS["mail"]]).run()
 
 
 @click.command("backup")
@@ -117,4 +189,4 @@ def backup(path: Path) -> None:
     click.echo(f"Backed up {source_path} to {path}.")
 
 
-commands = [init_db, seed, create_user, deliver_mail, backup]
+commands = [init_db, seed, create_user, worker, deliver_mail, backup]

@@ -52,16 +52,63 @@ def _int(environ: Mapping[str, str], key: str, default: int) -> int:
         raise ConfigError(f"{key} must be a whole number, not {value!r}") from None
 
 
-def database_url(raw: str | None) -> str:
-    """Return the SQLAlchemy URL: the SQLite default, or PostgreSQL through psycopg 3."""
+def _float(environ: Mapping[str, str], key: str, default: float) -> float:
+    value = environ.get(key)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{key} must be a number, not {value!r}") from None
+
+
+#: The databases the app is built and tested for (SQLAlchemy dialect+driver).
+SUPPORTED_DATABASES = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+
+
+def database_url(raw: str | None, key: str = "DATABASE_URL") -> str:
+    """Return the SQLAlchemy URL: the SQLite default, or PostgreSQL through psycopg 3.
+
+    :raises ConfigError: a malformed URL or a database other than SQLite and PostgreSQL.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     if not raw:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{DATA_DIR / 'incident_portal.db'}"
+    url = raw.strip()
     # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants a driver named.
     for prefix in ("postgres://", "postgresql://"):
-        if raw.startswith(prefix):
-            return "postgresql+psycopg://" + raw[len(prefix):]
-    return raw
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix):]
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 - a port that is not a number raises here
+    except (ArgumentError, ValueError):
+        # The URL may hold a password: name the setting, never echo the value.
+        raise ConfigError(f"{key} is not a database URL (expected sqlite:///PATH or "
+                          "postgresql://USER:PASSWORD@HOST/NAME)") from None
+    if parsed.drivername not in SUPPORTED_DATABASES:
+        raise ConfigError(f"{key} names {parsed.drivername!r}: Incident Portal runs on "
+                          "SQLite (sqlite:///PATH) or PostgreSQL (postgresql://...)")
+    return url
+
+
+def engine_options(config: Any) -> dict[str, Any]:
+    """Pool and driver options: a stale pooled connection is replaced (pre-ping), and on
+    PostgreSQL a server that accepts TCP but never answers fails the connection after
+    ``DATABASE_CONNECT_TIMEOUT`` seconds, a statement after ``DATABASE_STATEMENT_TIMEOUT``
+    (SQLite waits at most its busy timeout, see ``SQLITE_PRAGMAS`` in ``portal``)."""
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if config.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
+        statement_ms = int(config.DATABASE_STATEMENT_TIMEOUT * 1000)
+        options["connect_args"] = {
+            "connect_timeout": max(1, int(config.DATABASE_CONNECT_TIMEOUT)),
+            "options": f"-c statement_timeout={statement_ms}",
+        }
+        options["pool_timeout"] = config.DATABASE_POOL_TIMEOUT
+    return options
 
 
 class Config:
@@ -142,7 +189,12 @@ class Config:
         # Bodies above this answer 413 (a description is at most 20,000 characters).
         self.MAX_CONTENT_LENGTH = _int(environ, "MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
 
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # Engine options follow from these (``engine_options``, after overrides).
+        self.DATABASE_CONNECT_TIMEOUT = _int(environ, "DATABASE_CONNECT_TIMEOUT", 5)
+        self.DATABASE_STATEMENT_TIMEOUT = _float(environ, "DATABASE_STATEMENT_TIMEOUT", 30)
+        self.DATABASE_POOL_TIMEOUT = _int(environ, "DATABASE_POOL_TIMEOUT", 10)
+        # A database error answers 503 with this Retry-After (seconds).
+        self.DATABASE_RETRY_AFTER = _int(environ, "DATABASE_RETRY_AFTER", 5)
 
         # Mail (Flask-Mailman): delivery is off while MAIL_SERVER is empty.
         self.MAIL_SERVER = environ.get("MAIL_SERVER", "")
@@ -152,7 +204,9 @@ class Config:
         self.MAIL_USERNAME = environ.get("MAIL_USERNAME") or None
         self.MAIL_PASSWORD = environ.get("MAIL_PASSWORD") or None
         self.MAIL_DEFAULT_SENDER = environ.get("MAIL_DEFAULT_SENDER", "incident-portal@localhost")
-        self.MAIL_TIMEOUT = _int(environ, "MAIL_TIMEOUT", 10)
+        # Seconds to reach the server (TCP, greeting, login), then to wait for each answer.
+        self.MAIL_CONNECT_TIMEOUT = _float(environ, "MAIL_CONNECT_TIMEOUT", 5)
+        self.MAIL_TIMEOUT = _float(environ, "MAIL_TIMEOUT", 10)
         # The outbox: attempts before a message is marked failed, backoff between them,
         # an optional send rate, and the in-process delivery thread.
         self.MAIL_MAX_ATTEMPTS = _int(environ, "MAIL_MAX_ATTEMPTS", 8)
@@ -161,6 +215,10 @@ class Config:
         self.MAIL_MAX_PER_MINUTE = _int(environ, "MAIL_MAX_PER_MINUTE", 0)
         self.MAIL_POLL_SECONDS = _int(environ, "MAIL_POLL_SECONDS", 30)
         self.MAIL_DELIVERY_THREAD = _flag(environ, "MAIL_DELIVERY_THREAD", True)
+        # A claim not refreshed for this long (its deliverer died) is taken over.
+        self.MAIL_CLAIM_TIMEOUT_SECONDS = _float(environ, "MAIL_CLAIM_TIMEOUT_SECONDS", 60)
+        # The worker on SQLite looks for new mail this often (PostgreSQL is notified).
+        self.WORKER_WAKE_POLL_SECONDS = _float(environ, "WORKER_WAKE_POLL_SECONDS", 0.5)
 
     def secure(self) -> None:
         """Fill in missing secrets for development: stored under ``data/`` and warned about."""
@@ -197,7 +255,7 @@ class TestingConfig(Config):
         self.SECRET_KEY = self.SECRET_KEY or TESTING_SECRET_KEY
         self.SECURITY_PASSWORD_SALT = self.SECURITY_PASSWORD_SALT or TESTING_PASSWORD_SALT
         self.SQLALCHEMY_DATABASE_URI = database_url(
-            environ.get("TEST_DATABASE_URL") or "sqlite://")
+            environ.get("TEST_DATABASE_URL") or "sqlite://", "TEST_DATABASE_URL")
         # Tests deliver explicitly (or start the thread themselves).
         self.MAIL_DELIVERY_THREAD = False
         # The suite logs in hundreds of times from one address; throttling tests enable it.
@@ -261,6 +319,8 @@ def load_config(overrides: Mapping[str, Any] | None = None,
     config = config_class(environ)
     for key, value in overrides.items():
         setattr(config, key, value)
+    if "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+        config.SQLALCHEMY_ENGINE_OPTIONS = engine_options(config)
     config.APP_ENV = app_env
     config.secure()
     return {key: getattr(config, key) for key in dir(config) if key.isupper()}

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Container entrypoint: migrate, optionally seed demo data, then run the given command
-# (gunicorn by default; the compose worker runs `python manage.py deliver-mail`).
+# (gunicorn by default; the compose worker runs `python manage.py worker`).
 set -e
 python manage.py init-db
 if [ "${SEED_DEMO:-0}" = "1" ]; then

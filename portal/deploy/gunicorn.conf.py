@@ -27,3 +27,11 @@ control_socket_disable = True
 # Load the app in the master first: a configuration error (a missing SECRET_KEY in
 # production) stops the server at once with its message instead of crash-looping workers.
 preload_app = True
+
+
+def post_worker_init(worker):
+    """Start each worker's mail deliverer after the fork (threads do not survive it), so
+    mail already waiting goes out without waiting for new mail."""
+    from portal.notifications.deliver import start_delivery
+
+    start_delivery(worker.wsgi)

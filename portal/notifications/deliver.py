@@ -1,18 +1,42 @@
-"""Delivering the outbox: claim due messages atomically, send them with Flask-Mailman,
-retry failures with capped exponential backoff, give up after ``MAIL_MAX_ATTEMPTS``.
+"""Delivering the outbox: claim due messages, send them with Flask-Mailman, retry temporary
+failures with capped exponential backoff, end permanent ones at once.
 
-Any number of deliverers may run at once (gunicorn workers' threads, ``manage.py
-deliver-mail`` workers): a message is claimed by exactly one of them — with
-``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL and a conditional ``UPDATE ... WHERE
-claimed_at IS NULL`` on SQLite — so none is sent twice. A claim older than
-``CLAIM_TIMEOUT`` (its deliverer died mid-send) is taken over.
+**Delivery is at-least-once.** Any number of deliverers may run at once (gunicorn
+workers' threads, ``manage.py worker`` processes). A message is claimed by one of them —
+``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, a conditional ``UPDATE ... WHERE
+claimed_at IS NULL ... RETURNING`` on SQLite — so with no fault none is sent twice. But a
+deliverer that dies (or loses its database) after the SMTP server accepted a message and
+before its commit recorded it leaves the message pending, and it is sent again. Every
+message therefore carries its stored ``Message-ID`` on each attempt, so receivers can drop
+the second copy.
+
+Claims and how they end:
+
+- a claim names its deliverer (``host:pid:token``); a live deliverer keeps its claims
+  fresh with a heartbeat (every third of ``MAIL_CLAIM_TIMEOUT_SECONDS``) and re-stamps each
+  message just before sending it, skipping one another deliverer took over meanwhile;
+- a claim not refreshed for ``MAIL_CLAIM_TIMEOUT_SECONDS`` (60 s by default: its deliverer
+  died, or its database went away) is taken over by any deliverer;
+- a claim whose process is gone from this host (``kill -9``) is released at the start of
+  the next round on that host, without waiting for the timeout.
+
+Failures: a 5xx answer ends the message as ``failed`` with the server's words; a 4xx, a
+timeout or a dropped connection retries with backoff. A connection the server dropped is
+closed and reopened before the next message, and an attempt is counted only when a fresh
+connection reached the server. When the server cannot be reached at all the round stops
+and the messages it claimed wait for the backoff of the first.
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
+import os
+import smtplib
+import socket
 import threading
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 from flask_mailman import EmailMultiAlternatives
@@ -23,36 +47,118 @@ from portal.extensions import db, mail
 from portal.notifications.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
-CLAIM_TIMEOUT = timedelta(minutes=10)
-BATCH = 20
+#: Messages claimed at a time: a short batch keeps a slow server from holding many claims.
+BATCH = 10
+#: This host in claims, hashed to a fixed length (claims hold ``host:pid:token``).
+HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:12]
 
 
-def _due(now):
+def claim_timeout() -> timedelta:
+    return timedelta(seconds=current_app.config["MAIL_CLAIM_TIMEOUT_SECONDS"])
+
+
+def _due(now: datetime, timeout: timedelta):
     return ((OutboxMessage.status == OutboxStatus.pending.value)
             & (OutboxMessage.next_attempt_at <= now)
             & or_(OutboxMessage.claimed_at.is_(None),
-                  OutboxMessage.claimed_at < now - CLAIM_TIMEOUT))
+                  OutboxMessage.claimed_at < now - timeout))
 
 
-def claim(limit: int, now=None) -> list[OutboxMessage]:
-    """Claim up to ``limit`` messages due at ``now`` for this deliverer; commits the claim."""
-    now, token = now or utcnow(), uuid.uuid4().hex
-    due_ids = select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.id).limit(limit)
+def new_claim_token() -> str:
+    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
+
+
+def claim(limit: int, now: datetime | None = None) -> tuple[list[OutboxMessage], str]:
+    """Claim up to ``limit`` messages due at ``now``; commits the claim. Returns the
+    messages and the claim's token."""
+    now, token = now or utcnow(), new_claim_token()
+    due = _due(now, claim_timeout())
+    due_ids = (select(OutboxMessage.id).where(due)
+               .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
+    stamp = dict(claimed_at=utcnow(), claimed_by=token)
     if db.engine.dialect.name == "postgresql":
         ids = list(db.session.scalars(due_ids.with_for_update(skip_locked=True)))
         if ids:
             db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                               .values(claimed_at=now, claimed_by=token))
+                               .values(**stamp))
     else:
         # One UPDATE under SQLite's write lock: the due condition is checked again as rows
         # are claimed, so a row another deliverer just claimed is skipped.
-        db.session.execute(update(OutboxMessage)
-                           .where(OutboxMessage.id.in_(due_ids.scalar_subquery()), _due(now))
-                           .values(claimed_at=now, claimed_by=token)
-                           .execution_options(synchronize_session=False))
+        ids = list(db.session.scalars(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(due_ids.scalar_subquery()), due)
+            .values(**stamp).returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)))
     db.session.commit()
+    if not ids:
+        return [], token
     return list(db.session.scalars(select(OutboxMessage).where(
-        OutboxMessage.claimed_by == token).order_by(OutboxMessage.id)))
+        OutboxMessage.id.in_(ids)).order_by(OutboxMessage.next_attempt_at,
+                                            OutboxMessage.id))), token
+
+
+def _process_gone(pid: int) -> bool:
+    """Whether ``pid`` no longer runs on this host (a zombie counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def release_dead_claims() -> int:
+    """Release the claims of this host's deliverers whose process is gone; commits."""
+    owners = db.session.scalars(select(OutboxMessage.claimed_by).distinct().where(
+        OutboxMessage.status == OutboxStatus.pending.value,
+        OutboxMessage.claimed_by.like(f"{HOST}:%"))).all()
+    dead = [owner for owner in owners
+            if owner.split(":")[1].isdigit() and _process_gone(int(owner.split(":")[1]))]
+    if not dead:
+        return 0
+    released = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.claimed_by.in_(dead),
+                                    OutboxMessage.status == OutboxStatus.pending.value)
+        .values(claimed_at=None, claimed_by=None)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    log.warning("released %d mail claims of deliverers that died", released)
+    return released
+
+
+class Heartbeat:
+    """Keeps a claim fresh from a thread of its own (its own connection) while a batch is
+    being sent, so no other deliverer takes it over however slow the SMTP server is."""
+
+    def __init__(self, token: str, interval: float) -> None:
+        self.token, self.interval = token, interval
+        self.engine = db.engine
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mail-claim-heartbeat",
+                                        daemon=True)
+
+    def _run(self) -> None:
+        table = OutboxMessage.__table__
+        while not self._stop.wait(self.interval):
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(update(table).where(table.c.claimed_by == self.token)
+                                       .values(claimed_at=utcnow()))
+            except Exception as exc:  # noqa: BLE001 - the claim then simply times out
+                log.warning("mail claim heartbeat failed: %s", type(exc).__name__)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -66,9 +172,69 @@ def send(message: OutboxMessage, connection) -> None:
         subject=message.subject, body=message.text_body,
         from_email=current_app.config["MAIL_DEFAULT_SENDER"], to=[message.recipient],
         connection=connection,
-        headers={"X-Incident-Portal-Message": str(message.id)})
+        headers={"Message-ID": message.message_id,
+                 "X-Incident-Portal-Message": str(message.id)})
     email.attach_alternative(message.html_body, "text/html")
     email.send(fail_silently=False)
+
+
+class Unreachable(Exception):
+    """The SMTP server could not be reached (refused, timed out, no greeting, login)."""
+
+
+class Connection:
+    """One SMTP connection for a round, opened on demand with a connect timeout
+    (``MAIL_CONNECT_TIMEOUT``), then reading with ``MAIL_TIMEOUT``; closed and forgotten
+    after any failure, so the next message gets a fresh one."""
+
+    def __init__(self) -> None:
+        self.backend = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.backend is not None
+
+    def open(self):
+        if self.backend is None:
+            config = current_app.config
+            backend = mail.get_connection(fail_silently=False,
+                                          timeout=config["MAIL_CONNECT_TIMEOUT"])
+            try:
+                backend.open()
+            except Exception as exc:  # noqa: BLE001 - whatever stops us reaching it
+                _close_quietly(backend)
+                raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+            # The SMTP backend's smtplib connection (public attributes of both): from
+            # here on each read waits MAIL_TIMEOUT, not the connect timeout.
+            smtp = getattr(backend, "connection", None)
+            if smtp is not None and getattr(smtp, "sock", None) is not None:
+                smtp.sock.settimeout(config["MAIL_TIMEOUT"])
+            self.backend = backend
+        return self.backend
+
+    def reset(self) -> None:
+        if self.backend is not None:
+            _close_quietly(self.backend)
+            self.backend = None
+
+
+def _close_quietly(backend) -> None:
+    with contextlib.suppress(Exception):
+        backend.close()
+    if getattr(backend, "connection", None) is not None:
+        backend.connection = None  # a dead socket must never be reused
+
+
+def is_permanent(exc: Exception) -> bool:
+    """A 5xx answer: the server refused this message for good."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    return isinstance(exc, smtplib.SMTPResponseException) and 500 <= exc.smtp_code < 600
+
+
+def _dropped(exc: Exception) -> bool:
+    return isinstance(exc, (smtplib.SMTPServerDisconnected, ConnectionError))
 
 
 def _room_this_minute() -> int:
@@ -86,52 +252,154 @@ def deliver_due() -> int:
     Each message is tried at most once per call: a retry is scheduled after ``started``.
     """
     sent, started = 0, utcnow()
+    release_dead_claims()
+    interval = current_app.config["MAIL_CLAIM_TIMEOUT_SECONDS"] / 3
     while (room := _room_this_minute()) > 0:
-        batch = claim(room, now=started)
+        batch, token = claim(room, now=started)
         if not batch:
             break
-        connection = mail.get_connection(fail_silently=False)
         try:
-            sent += _send_batch(batch, connection)
-        finally:
-            connection.close()
+            with Heartbeat(token, interval):
+                count, reachable = _send_batch(batch, token)
+        except Exception:
+            _release(token)
+            raise
+        sent += count
+        if not reachable:
+            break
     return sent
 
 
-def _send_batch(batch: list[OutboxMessage], connection) -> int:
-    sent = 0
-    for message in batch:
-        message.attempts += 1
-        try:
-            send(message, connection)
-        except Exception as exc:  # noqa: BLE001 - any SMTP or network failure is retried
-            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if message.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
-                message.status = OutboxStatus.failed.value
-                log.error("mail %s to %s failed for good after %d attempts: %s",
-                          message.id, message.recipient, message.attempts,
-                          message.last_error)
-            else:
-                message.next_attempt_at = utcnow() + _backoff(message.attempts)
-                log.warning("mail %s to %s failed (attempt %d), retrying at %s: %s",
-                            message.id, message.recipient, message.attempts,
-                            message.next_attempt_at.isoformat(), message.last_error)
-        else:
-            message.status, message.sent_at = OutboxStatus.sent.value, utcnow()
-            sent += 1
-            log.info("mail %s sent to %s", message.id, message.recipient)
-        message.claimed_at = message.claimed_by = None
+def _release(token: str) -> None:
+    """Best effort after a failed round: give back what this claim still holds (a message
+    sent but not recorded goes again, with its Message-ID)."""
+    try:
+        db.session.rollback()
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.claimed_by == token)
+                           .values(claimed_at=None, claimed_by=None)
+                           .execution_options(synchronize_session=False))
         db.session.commit()
-    return sent
+    except Exception:  # noqa: BLE001 - the database is away: the claim times out instead
+        db.session.rollback()
+
+
+def _still_ours(message: OutboxMessage, token: str) -> bool:
+    """Re-stamp the claim just before sending; False when another deliverer took the
+    message over (or it is no longer pending)."""
+    taken = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message.id,
+                                    OutboxMessage.claimed_by == token,
+                                    OutboxMessage.status == OutboxStatus.pending.value)
+        .values(claimed_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return taken == 1
+
+
+def _send_batch(batch: list[OutboxMessage], token: str) -> tuple[int, bool]:
+    """Send a claimed batch; returns (sent, whether the server could be reached)."""
+    sent, connection = 0, Connection()
+    try:
+        for position, message in enumerate(batch):
+            if not _still_ours(message, token):
+                log.info("mail %s was taken over by another deliverer", message.id)
+                continue
+            try:
+                if _attempt(message, connection):
+                    sent += 1
+            except Unreachable as exc:
+                _failed(message, str(exc), permanent=False)
+                # Even when this message has just run out of attempts, the server is down:
+                # the rest wait a backoff, not a busy loop.
+                _postpone(batch[position + 1:], token,
+                          utcnow() + _backoff(max(message.attempts, 1)), str(exc))
+                return sent, False
+            finally:
+                message.claimed_at = message.claimed_by = None
+                db.session.commit()
+    finally:
+        connection.reset()
+    return sent, True
+
+
+def _attempt(message: OutboxMessage, connection: Connection) -> bool:
+    """One counted attempt at ``message``; True when the server accepted it."""
+    reused = connection.is_open
+    try:
+        send(message, connection.open())
+    except Unreachable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any SMTP or network failure
+        connection.reset()
+        if not (reused and _dropped(exc)):
+            _failed(message, f"{type(exc).__name__}: {exc}", permanent=is_permanent(exc))
+            return False
+        # The connection kept from the previous message had died: that was not this
+        # message's attempt. Once more on a fresh connection.
+        try:
+            send(message, connection.open())
+        except Unreachable:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            connection.reset()
+            _failed(message, f"{type(exc).__name__}: {exc}", permanent=is_permanent(exc))
+            return False
+    message.attempts += 1
+    message.status, message.sent_at = OutboxStatus.sent.value, utcnow()
+    log.info("mail %s sent to %s", message.id, message.recipient)
+    return True
+
+
+def _failed(message: OutboxMessage, error: str, *, permanent: bool) -> None:
+    message.attempts += 1
+    message.last_error = error[:2000]
+    if permanent or message.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+        message.status = OutboxStatus.failed.value
+        log.error("mail %s to %s failed for good after %d attempts: %s", message.id,
+                  message.recipient, message.attempts, message.last_error)
+    else:
+        message.next_attempt_at = utcnow() + _backoff(message.attempts)
+        log.warning("mail %s to %s failed (attempt %d), retrying at %s: %s", message.id,
+                    message.recipient, message.attempts, message.next_attempt_at.isoformat(),
+                    message.last_error)
+
+
+def _postpone(rest: list[OutboxMessage], token: str, until: datetime, error: str) -> None:
+    """The server is unreachable: the rest of the batch waits as long as the message that
+    found it so, without spending an attempt."""
+    ids = [message.id for message in rest]
+    if ids:
+        db.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids),
+                                        OutboxMessage.claimed_by == token)
+            .values(claimed_at=None, claimed_by=None, next_attempt_at=until,
+                    last_error=f"not tried: {error}"[:2000])
+            .execution_options(synchronize_session=False))
 
 
 def next_due_in(default: float) -> float:
-    """Seconds until the next pending message is due (``default`` when none waits)."""
-    due = db.session.scalar(select(func.min(OutboxMessage.next_attempt_at)).where(
-        OutboxMessage.status == OutboxStatus.pending.value))
-    if due is None:
+    """Seconds until there may be work: the next pending message due, the moment a claim
+    held by someone else would expire, or a free place under ``MAIL_MAX_PER_MINUTE``
+    (``default`` when nothing waits). Never 0 for a message merely claimed elsewhere."""
+    now, timeout = utcnow(), claim_timeout()
+    moments = []
+    unclaimed = db.session.scalar(select(func.min(OutboxMessage.next_attempt_at)).where(
+        OutboxMessage.status == OutboxStatus.pending.value,
+        OutboxMessage.claimed_at.is_(None)))
+    if unclaimed is not None:
+        moments.append(unclaimed)
+    for next_attempt_at, claimed_at in db.session.execute(
+            select(OutboxMessage.next_attempt_at, OutboxMessage.claimed_at).where(
+                OutboxMessage.status == OutboxStatus.pending.value,
+                OutboxMessage.claimed_at.is_not(None))):
+        moments.append(max(next_attempt_at, claimed_at + timeout))
+    if moments and _room_this_minute() == 0:
+        oldest = db.session.scalar(select(func.min(OutboxMessage.sent_at)).where(
+            OutboxMessage.sent_at >= now - timedelta(minutes=1)))
+        if oldest is not None:
+            moments = [max(moment, oldest + timedelta(minutes=1)) for moment in moments]
+    if not moments:
         return default
-    return max(0.0, min(default, (due - utcnow()).total_seconds()))
+    return max(0.0, min(default, (min(moments) - now).total_seconds()))
 
 
 def retry(message: OutboxMessage) -> None:
@@ -147,8 +415,9 @@ def delivery_enabled(app: Flask) -> bool:
 
 
 class Deliverer:
-    """The in-process deliverer: a daemon thread woken after each commit that queued mail,
-    and every ``MAIL_POLL_SECONDS`` for retries. Requests never wait for it."""
+    """The in-process deliverer: a daemon thread started with the server's worker process
+    (``start``), woken after each commit that queued mail, and otherwise sleeping until the
+    next message is due (at most ``MAIL_POLL_SECONDS``). Requests never wait for it."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -156,15 +425,22 @@ class Deliverer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.rounds = 0  # delivery rounds run (tests count them)
 
-    def wake(self) -> None:
+    def start(self) -> None:
+        """Start the thread (once per process): the backlog and due retries go out
+        without waiting for new mail."""
         if not self.app.config["MAIL_DELIVERY_THREAD"]:
             return
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
                 self._thread = threading.Thread(target=self._run, name="mail-deliverer",
                                                 daemon=True)
                 self._thread.start()
+
+    def wake(self) -> None:
+        self.start()
         self._wake.set()
 
     def stop(self, timeout: float = 10) -> None:
@@ -185,9 +461,12 @@ class Deliverer:
                 except Exception:  # noqa: BLE001 - the thread must outlive a bad moment
                     log.exception("mail delivery round failed")
                     db.session.rollback()
+                    wait = min(poll, 5)  # a database blip: try again soon
                 finally:
                     db.session.remove()
-            self._wake.wait(wait)
+                    self.rounds += 1
+            # A floor, so a message due "now" that cannot be sent yet never spins a core.
+            self._wake.wait(max(wait, 0.05))
 
 
 def init_delivery(app: Flask) -> None:
@@ -199,3 +478,36 @@ def init_delivery(app: Flask) -> None:
                     "not sent")
         return
     app.extensions["mail_deliverer"] = Deliverer(app)
+
+
+def start_delivery(app: Flask) -> None:
+    """Start the in-process deliverer of a serving process (gunicorn's ``post_worker_init``
+    calls it in each worker, after the fork)."""
+    deliverer = app.extensions.get("mail_deliverer")
+    if deliverer is not None:
+        deliverer.start()
+
+
+def _mail_ready() -> bool:
+    """Whether unclaimed mail is due now (an indexed lookup on ``ix_mail_outbox_due``)."""
+    return db.session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.status == OutboxStatus.pending.value,
+        OutboxMessage.next_attempt_at <= utcnow(),
+        OutboxMessage.claimed_at.is_(None)).limit(1)) is not None
+
+
+def _deliver_round() -> float:
+    deliver_due()
+    return next_due_in(current_app.config["MAIL_POLL_SECONDS"])
+
+
+def _register_mail_job() -> None:
+    from portal.notifications.hooks import CHANNEL
+    from portal.worker import Job, register
+
+    register(Job(name="mail", interval=lambda app: app.config["MAIL_POLL_SECONDS"],
+                 run=_deliver_round, channel=CHANNEL, ready=_mail_ready,
+                 enabled=delivery_enabled))
+
+
+_register_mail_job()

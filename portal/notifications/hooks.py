@@ -3,10 +3,13 @@
 Registered once, at import, on Flask-SQLAlchemy's ``db.session`` (so only this app's
 sessions are watched):
 
-- ``after_flush`` notes the ``IncidentEvent`` rows just written whose kind calls for mail;
+- ``after_flush`` notes the ``IncidentEvent`` rows just written whose kind calls for mail,
+  and whether any ``OutboxMessage`` was written (by these hooks or any other code): if so,
+  on PostgreSQL, a ``NOTIFY mail_outbox`` that the server delivers to listening workers
+  when (and only if) the transaction commits;
 - ``after_flush_postexec`` composes their messages and adds ``OutboxMessage`` rows, which
   the same commit writes (the incident has its id by then, for ``INC-42``);
-- ``after_commit`` hands delivery to the deliverer (no SQL there);
+- ``after_commit`` hands delivery to the in-process deliverer (no SQL there);
 - ``after_rollback`` forgets everything: a rolled-back change sends nothing.
 
 Whatever changes an incident — portal, API, command line, a test calling the lifecycle —
@@ -15,7 +18,7 @@ goes through these hooks, so every path notifies the same way.
 from __future__ import annotations
 
 from flask import current_app, has_app_context
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
@@ -25,6 +28,8 @@ from portal.notifications.models import OutboxMessage
 
 PENDING = "notifications.pending_events"
 QUEUED = "notifications.queued"
+#: The PostgreSQL channel a commit that queued mail notifies (``portal.worker`` listens).
+CHANNEL = "mail_outbox"
 
 
 @event.listens_for(db.session, "after_flush")
@@ -33,6 +38,11 @@ def _collect(session: Session, _context) -> None:
               if isinstance(obj, IncidentEvent) and obj.kind in NOTIFIED]
     if events:
         session.info.setdefault(PENDING, []).extend(events)
+    # Outbox rows from any writer (these hooks' rows arrive in the commit's next flush).
+    if not session.info.get(QUEUED) and any(isinstance(obj, OutboxMessage)
+                                            for obj in session.new):
+        notify_workers(session)
+        session.info[QUEUED] = True
 
 
 @event.listens_for(db.session, "after_flush_postexec")
@@ -48,7 +58,13 @@ def _write_outbox(session: Session, _context) -> None:
                     recipient=notice.recipient.email, subject=notice.subject,
                     text_body=text, html_body=html, event_kind=incident_event.kind.value,
                     incident_id=incident_event.incident.id))
-    session.info[QUEUED] = True
+
+
+def notify_workers(session: Session) -> None:
+    """Wake the workers when this transaction commits (PostgreSQL; SQLite workers poll)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"NOTIFY {CHANNEL}"))
 
 
 @event.listens_for(db.session, "after_commit")

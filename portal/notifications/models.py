@@ -1,7 +1,14 @@
 """``OutboxMessage``: one email to one recipient, written in the transaction of the change
-that caused it and delivered after the commit."""
+that caused it and delivered after the commit.
+
+Delivery is at-least-once: a message the SMTP server accepted may be sent again when the
+commit that records it fails or its deliverer dies first. Each row therefore carries its
+``Message-ID``, made when the row is written and sent unchanged on every attempt, so a
+receiver can drop the second copy.
+"""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import StrEnum
 
@@ -10,6 +17,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import db
+
+
+def new_message_id() -> str:
+    """A globally unique ``Message-ID`` (RFC 5322), in the domain of the portal's sender
+    address when an app is at hand."""
+    from flask import current_app, has_app_context
+
+    domain = "incident-portal.invalid"
+    if has_app_context():
+        sender = current_app.config.get("MAIL_DEFAULT_SENDER") or ""
+        domain = sender.rpartition("@")[2].strip("> ") or domain
+    return f"<{uuid.uuid4().hex}@{domain}>"
 
 
 class OutboxStatus(StrEnum):
@@ -41,6 +60,9 @@ class OutboxMessage(db.Model):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The ``Message-ID`` header, the same on every attempt (receivers drop duplicates by it;
+    #: replies thread back to the incident through ``In-Reply-To``).
+    message_id: Mapped[str] = mapped_column(String(255), default=new_message_id, unique=True)
 
     def __str__(self) -> str:
         return f"#{self.id} to {self.recipient}: {self.subject}"

@@ -58,7 +58,7 @@ def test_compose_services():
     assert web["ports"] == ["5000:5000"] and web["env_file"] == ".env"
     assert web["restart"] and "healthz" in " ".join(web["healthcheck"]["test"])
     assert "portal-data:/app/data" in web["volumes"]
-    assert services["worker"]["command"] == ["python", "manage.py", "deliver-mail"]
+    assert services["worker"]["command"] == ["python", "manage.py", "worker"]
     assert services["postgres"]["profiles"] == ["postgres"]
     assert services["postgres"]["image"].startswith("postgres:")
     assert "healthcheck" in services["postgres"]

@@ -13,19 +13,30 @@ from harness.servers import free_port
 
 
 class Sink:
-    """Collects every message the server accepts; may be made slow."""
+    """Collects every message the server accepts; may be made slow, or hold its answer
+    until ``released`` is set (at most ``hold_limit`` seconds). ``events`` records, in
+    order, "accepted" for each message (tests add their own events beside it)."""
 
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
+        self.events: list[str] = []
         self.delay = 0.0
+        self.hold, self.hold_limit = False, 10.0
+        self.released = threading.Event()
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.hold:
+            for _ in range(int(self.hold_limit * 100)):
+                if self.released.is_set():
+                    break
+                await asyncio.sleep(0.01)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(message)
+            self.events.append("accepted")
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[email.message.EmailMessage]:

@@ -1,0 +1,123 @@
+"""Fixtures for the fault tests: the fault-mode SMTP server, an app that delivers to it,
+outbox rows, worker processes and a private PostgreSQL cluster."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import select
+
+from portal.config import TESTING_PASSWORD_SALT, TESTING_SECRET_KEY
+from portal.extensions import db
+from portal.notifications.models import OutboxMessage
+from tests import pg_cluster
+from tests.servers import ROOT
+from tests.smtp_faults import FaultSmtp
+
+
+def missing(reason: str):
+    """A component the test needs is missing: fail under CI, skip (saying why) locally."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def smtp():
+    server = FaultSmtp().start()
+    yield server
+    server.stop()
+
+
+#: Short timeouts so the fault tests take seconds (production defaults are in config.py).
+FAST_MAIL = {"MAIL_BACKEND": "smtp", "MAIL_CONNECT_TIMEOUT": 1, "MAIL_TIMEOUT": 1,
+             "MAIL_RETRY_BASE_SECONDS": 60}
+
+
+@pytest.fixture
+def mail_app(make_app, smtp):
+    return make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, **FAST_MAIL)
+
+
+@pytest.fixture
+def deliver(mail_app):
+    """One delivery round as the mail app; returns how many were sent."""
+    from portal.notifications.deliver import deliver_due
+
+    def run() -> int:
+        with mail_app.app_context():
+            return deliver_due()
+    return run
+
+
+@pytest.fixture
+def queue():
+    """Write ``n`` outbox rows (to user0@..., user1@...); returns them."""
+    def write(n: int, **values) -> list[OutboxMessage]:
+        rows = [OutboxMessage(recipient=f"user{i}@example.com", subject=f"Message {i}",
+                              text_body="text", html_body="<p>html</p>",
+                              event_kind="created", **values) for i in range(n)]
+        db.session.add_all(rows)
+        db.session.commit()
+        return rows
+    return write
+
+
+def outbox() -> list[OutboxMessage]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def app_env(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a portal process (worker, command) started by a test."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "APP_ENV": "development",
+            "DATABASE_URL": database_url, "SECRET_KEY": TESTING_SECRET_KEY,
+            "SECURITY_PASSWORD_SALT": TESTING_PASSWORD_SALT, "LOG_LEVEL": "INFO",
+            "LOG_DIR": "", **extra}
+
+
+def start_process(args: list[str], env: dict[str, str], log_path) -> subprocess.Popen:
+    with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+
+
+def kill(process: subprocess.Popen) -> None:
+    """``kill -9``: no cleanup, no goodbye; reaped so its pid is gone."""
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGKILL)
+    process.wait(10)
+
+
+@pytest.fixture
+def processes():
+    """Processes a test starts; killed afterwards whatever happened."""
+    started: list[subprocess.Popen] = []
+    yield started
+    for process in started:
+        kill(process)
+
+
+@pytest.fixture(scope="session")
+def private_postgres():
+    """A private PostgreSQL cluster (started); tests may stop and start it."""
+    reason = pg_cluster.available()
+    if reason:
+        missing(f"private PostgreSQL cluster: {reason}")
+    cluster = pg_cluster.PrivateCluster()
+    cluster.start()
+    yield cluster
+    cluster.remove()
+
+
+@pytest.fixture
+def running_postgres(private_postgres):
+    """The private cluster, started again after the test if the test stopped it."""
+    yield private_postgres
+    try:
+        private_postgres.start()
+    except subprocess.CalledProcessError:
+        pass  # already running
