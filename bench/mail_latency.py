@@ -26,7 +26,7 @@ from aiosmtpd.controller import Controller
 
 from bench.databases import fresh_database
 from bench.servers import ROOT, app_environment, gunicorn
-from tests.servers import free_port, stop
+from harness.servers import free_port, stop
 
 
 class Arrivals:

@@ -18,7 +18,7 @@ from sqlalchemy import delete
 from portal import create_app
 from portal.auth.security import ensure_roles
 from portal.extensions import db as _db
-from tests.clients import csrf_token_from, log_in, page_csrf_token, signed_in_as  # noqa: F401 (re-exported)
+from tests.clients import log_in
 from tests.factories import PASSWORD, make_user
 
 

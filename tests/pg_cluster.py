@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.servers import free_port
+from harness.servers import free_port
 
 
 def _bin_dir() -> Path | None:

@@ -20,7 +20,7 @@ import threading
 
 from aiosmtpd.controller import Controller
 
-from tests.servers import free_port
+from harness.servers import free_port
 
 ANSWERS = {"421": "421 4.3.2 Service not available, closing channel",
            "451": "451 4.3.0 Requested action aborted: try again later",

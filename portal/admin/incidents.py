@@ -166,6 +166,7 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
                      "due_at": "Due", "resolution_notes": "Resolution notes",
                      "resolved_at": "Resolved", "closed_at": "Closed"}
     column_type_formatters = TYPE_FORMATTERS
+    column_type_formatters_detail = TYPE_FORMATTERS
     column_formatters = {
         "id": lambda v, c, m, n: m.number,
         "status": badge("status"), "priority": badge("priority"),

@@ -14,7 +14,7 @@ from portal.config import TESTING_PASSWORD_SALT, TESTING_SECRET_KEY
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from tests import pg_cluster
-from tests.servers import ROOT
+from harness.servers import ROOT
 from tests.smtp_faults import FaultSmtp
 
 

@@ -16,10 +16,10 @@ from flask_migrate import upgrade
 from portal import create_app
 from portal.auth.security import ensure_roles
 from portal.extensions import db
-from tests.conftest import csrf_token_from
+from tests.clients import csrf_token_from
 from tests.factories import PASSWORD, make_user
 from tests.reliability.conftest import app_env, missing
-from tests.servers import ROOT
+from harness.servers import ROOT
 
 pytestmark = pytest.mark.slow
 

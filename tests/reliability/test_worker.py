@@ -15,7 +15,7 @@ from portal.notifications.deliver import deliver_due
 from portal.worker import Job, Worker
 from tests.factories import make_user
 from tests.reliability.conftest import app_env, kill, outbox, start_process
-from tests.servers import gunicorn
+from harness.servers import gunicorn
 
 pytestmark = pytest.mark.slow
 

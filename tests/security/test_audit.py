@@ -9,7 +9,7 @@ from sqlalchemy import select
 from portal.auth.models import AccessEvent, Role
 from portal.auth.security import user_datastore
 from portal.extensions import db
-from tests.conftest import csrf_token_from, page_csrf_token
+from tests.clients import csrf_token_from, page_csrf_token
 from tests.factories import PASSWORD, make_user
 
 

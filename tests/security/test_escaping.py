@@ -18,7 +18,7 @@ from portal.incidents import lifecycle
 from portal.incidents.enums import Status
 from tests.factories import make_incident, make_user
 from tests.notifications.conftest import deliver, mail_app, smtp  # noqa: F401 (fixtures)
-from tests.portal.test_views import log_in
+from tests.clients import log_in
 
 PAYLOADS = {
     "script": '<script>alert("xss")</script>',

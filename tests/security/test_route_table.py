@@ -13,9 +13,9 @@ from portal.auth.models import User
 from portal.extensions import db
 from portal.incidents.enums import Status
 from portal.incidents.models import Comment, Incident, IncidentEvent
-from tests.conftest import csrf_token_from
+from tests.clients import csrf_token_from
 from tests.factories import make_incident, make_user
-from tests.portal.test_views import log_in
+from tests.clients import log_in
 from tests.security.route_table import LOGIN, ROUTES
 
 ROLES = ("anonymous", "reporter", "technician", "admin")

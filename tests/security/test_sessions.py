@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from portal.auth.models import UserSession
 from portal.extensions import db
-from tests.conftest import csrf_token_from, page_csrf_token, signed_in_as
+from tests.clients import csrf_token_from, page_csrf_token, signed_in_as
 from tests.factories import PASSWORD, make_user
 
 

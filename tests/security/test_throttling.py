@@ -7,7 +7,7 @@ import uuid
 import pytest
 import redis
 
-from tests.conftest import csrf_token_from
+from tests.clients import csrf_token_from
 from tests.factories import make_user
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from passlib.totp import TOTP
 
-from tests.conftest import csrf_token_from, signed_in_as
+from tests.clients import csrf_token_from, signed_in_as
 from tests.factories import PASSWORD, make_user
 
 
