@@ -18,6 +18,7 @@ from api.schemas import (AssignSchema, IncidentCreateSchema, IncidentPatchSchema
 from portal.extensions import db
 from portal.incidents import lifecycle
 from portal.incidents.access import visible_incidents
+from portal.incidents.enums import Action
 from portal.incidents.models import Incident
 
 URL_PREFIX = "/incidents"
@@ -103,7 +104,9 @@ class Incidents(MethodView):
 
         Admins may report on someone's behalf with `reporter_id`.
         """
-        reporter = user_by_id(data.pop("reporter_id", None), "reporter_id")
+        reporter_id = data.pop("reporter_id", None)
+        reporter = user_by_id(reporter_id, "reporter_id",  # admins report for others
+                              allowed=reporter_id == caller().id or caller().is_admin)
         incident = lifecycle.create(actor=caller(), reporter=reporter, **data)
         db.session.commit()
         headers = {"Location": url_for("incidents.IncidentById", incident_id=incident.id,
@@ -119,7 +122,8 @@ def apply_changes(incident: Incident, data: dict) -> Incident:
     if fields:
         lifecycle.update(incident, actor=actor, **fields)
     if "technician_id" in data and data["technician_id"] != incident.technician_id:
-        technician = user_by_id(data["technician_id"], "technician_id")
+        technician = user_by_id(data["technician_id"], "technician_id",
+                                allowed=lifecycle.may_ever(actor, Action.assign))
         lifecycle.assign(incident, actor=actor, technician=technician)
     if "status" in data or "resolution_notes" in data:
         lifecycle.change_status(incident, actor=actor,
@@ -196,7 +200,9 @@ def _action(name: str, schema, call, doc: str, codes=(401, 403, 404, 409, 412, 4
 
 _action("assign", AssignSchema,
         lambda i, actor, d: lifecycle.assign(
-            i, actor=actor, technician=user_by_id(d["technician_id"], "technician_id")),
+            i, actor=actor, technician=user_by_id(
+                d["technician_id"], "technician_id",
+                allowed=lifecycle.may_ever(actor, Action.assign))),
         "Assign to a technician (admins); null technician_id returns it to the queue")
 _action("start", None, lambda i, actor, d: lifecycle.start(i, actor=actor),
         "Start work: assigned → in_progress")

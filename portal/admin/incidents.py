@@ -6,19 +6,20 @@ from __future__ import annotations
 from flask import abort, flash, has_app_context, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.filters import (BaseSQLAFilter, DateTimeBetweenFilter,
-                                             FilterEqual)
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_security import current_user
 from markupsafe import Markup, escape
 from wtforms.fields.choices import SelectChoice
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.admin.base import SecureModelView
+from portal.admin.base import SecureModelView, safe_return_url
+from portal.admin.filters import Equal, UTCBetween
 from portal.admin.forms import ActionForm, AssignForm, CommentForm, IncidentForm, ResolveForm
 from portal.auth.models import Role, RoleName, User
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.ids import parse_id
 from portal.incidents import lifecycle
 from portal.incidents.access import visibility_conditions, visible_comments
 from portal.incidents.enums import Action, Category, Priority, Status
@@ -72,7 +73,7 @@ class ReporterFilter(BaseSQLAFilter):
         return "contains"
 
 
-class OverdueFilter(BaseSQLAFilter):
+class OverdueFilter(Equal):
     """Past its SLA target and not yet resolved."""
 
     def apply(self, query, value, alias=None):
@@ -119,14 +120,12 @@ class IncidentView(SecureModelView):
     column_default_sort = ("created_at", True)
     column_searchable_list = ("title", "description")
     column_filters = (
-        FilterEqual(Incident.status, "Status", options=[(s.value, s.value) for s in Status]),
-        FilterEqual(Incident.priority, "Priority",
-                    options=[(p.value, p.value) for p in Priority]),
-        FilterEqual(Incident.category, "Category",
-                    options=[(c.value, c.value) for c in Category]),
-        FilterEqual(Incident.technician_id, "Technician", options=technician_options),
+        Equal(Incident.status, "Status", options=[(s.value, s.value) for s in Status]),
+        Equal(Incident.priority, "Priority", options=[(p.value, p.value) for p in Priority]),
+        Equal(Incident.category, "Category", options=[(c.value, c.value) for c in Category]),
+        Equal(Incident.technician_id, "Technician", options=technician_options),
         ReporterFilter(Incident.reporter_id, "Reporter"),
-        DateTimeBetweenFilter(Incident.created_at, "Created"),
+        UTCBetween(Incident.created_at, "Created"),
         OverdueFilter(Incident.due_at, "Overdue", options=[("1", "yes"), ("0", "no")]),
     )
     column_details_list = ("id", "title", "description", "status", "priority", "category",
@@ -156,10 +155,10 @@ class IncidentView(SecureModelView):
 
     def get_one(self, id):
         """Not visible is "not found" (404), never a hint that it exists."""
-        incident = None
-        if str(id).isdigit():
+        incident, number = None, parse_id(id)
+        if number is not None:
             incident = self.scope(db.session.query(Incident)).filter(
-                Incident.id == int(id)).options(
+                Incident.id == number).options(
                 joinedload(Incident.reporter), joinedload(Incident.technician),
                 selectinload(Incident.events).joinedload(IncidentEvent.actor)).first()
         if incident is None:
@@ -253,8 +252,9 @@ class IncidentView(SecureModelView):
         """Apply ``call`` to each incident; report successes and each refusal with why."""
         done, refused = 0, []
         for incident_id in ids:
+            number = parse_id(incident_id)
             incident = self.scope(db.session.query(Incident)).filter(
-                Incident.id == int(incident_id)).first() if str(incident_id).isdigit() else None
+                Incident.id == number).first() if number is not None else None
             if incident is None:
                 refused.append(f"#{incident_id}: not found")
                 continue
@@ -309,9 +309,7 @@ class IncidentView(SecureModelView):
     # --- the forms behind "Assign to…" and "Resolve…", and the incident page's buttons ---
 
     def _return_url(self) -> str:
-        url = request.args.get("url") or request.form.get("url") or ""
-        return url if url.startswith("/") and not url.startswith("//") else \
-            url_for(".index_view")
+        return safe_return_url(url_for(".index_view"))
 
     def _details_url(self, incident) -> str:
         return url_for(".details_view", id=incident.id)
@@ -347,7 +345,7 @@ class IncidentView(SecureModelView):
                            submit="Resolve")
 
     def _numbers(self, ids: str) -> list[str]:
-        return [f"INC-{i}" for i in ids.split(",") if i.isdigit()]
+        return [f"INC-{number}" for number in map(parse_id, ids.split(",")) if number]
 
     @expose("/act/<action_name>/", methods=("POST",))
     def act_view(self, action_name):
