@@ -10,6 +10,7 @@ from flask import Flask, send_from_directory
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
+from api.bounds import BoundsPlugin, init_bounds
 from api.errors import register_error_handlers
 
 API_DESCRIPTION = """\
@@ -17,7 +18,9 @@ The Incident Portal REST API: report, triage, assign and resolve incidents from 
 and other tools. Every change goes through the same lifecycle rules as the portal.
 
 Authenticate with a token from `POST /api/v1/auth/token` and send it as
-`Authorization: Bearer <token>` (or `Authentication-Token: <token>`). Errors use one JSON
+`Authorization: Bearer <token>` (or `Authentication-Token: <token>`; when both are sent,
+`Authorization: Bearer` wins). Tokens are accepted on `/api/` only, and only in these
+headers. Errors use one JSON
 shape: `{"code": 409, "status": "Conflict", "message": "..."}`, with `errors` naming the
 fields for 422.
 """
@@ -26,16 +29,27 @@ SWAGGER_UI_STATIC = "/api/docs/static/"
 
 
 class BearerToken:
-    """WSGI middleware: ``Authorization: Bearer <t>`` becomes Flask-Security's
-    ``Authentication-Token: <t>``, so both headers authenticate the same way."""
+    """WSGI middleware: where API tokens count, and which header wins.
+
+    - Tokens authenticate ``/api/`` requests only: elsewhere (the portal's pages,
+      Flask-Security's ``/verify``, ``/change``, ``/mf-recovery-codes``) the token header
+      is dropped, so a token never opens a page or changes a password.
+    - One scheme per request: ``Authorization: Bearer <t>`` wins when sent; otherwise
+      Flask-Security's ``Authentication-Token: <t>``. The loser is ignored, so a junk
+      second header cannot spoil a valid first one.
+    - Never from the query string or a JSON body (``SECURITY_TOKEN_AUTHENTICATION_KEY``
+      is unset), where they would reach access logs and browser histories.
+    """
 
     def __init__(self, wsgi_app) -> None:
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ, start_response):
+        if not environ.get("PATH_INFO", "").startswith("/api/"):
+            environ.pop("HTTP_AUTHENTICATION_TOKEN", None)
+            return self.wsgi_app(environ, start_response)
         scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-        if scheme.lower() == "bearer" and token.strip() and \
-                "HTTP_AUTHENTICATION_TOKEN" not in environ:
+        if scheme.lower() == "bearer":
             environ["HTTP_AUTHENTICATION_TOKEN"] = token.strip()
         return self.wsgi_app(environ, start_response)
 
@@ -62,7 +76,8 @@ def init_api(app: Flask) -> Api:
     })
     app.json.sort_keys = False  # keep the documented field order
     app.wsgi_app = BearerToken(app.wsgi_app)
-    api = Api(app)
+    api = Api(app, spec_kwargs={"extra_plugins": [BoundsPlugin()]})
+    init_bounds(app, api)  # before the blueprints: their paths use the bounded converter
     for module in (auth, incidents, comments, users):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")
     app.register_blueprint(health.bp)

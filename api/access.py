@@ -48,10 +48,17 @@ def visible_incident(incident_id: int) -> Incident:
     return incident
 
 
-def user_by_id(user_id: int | None, field: str) -> User | None:
-    """The user with ``user_id`` (None stays None); 422 naming ``field`` when absent."""
+def user_by_id(user_id: int | None, field: str, *, allowed: bool = True) -> User | None:
+    """The user with ``user_id`` (None stays None); 422 naming ``field`` when absent.
+
+    ``allowed``: whether the caller may name a user in ``field`` at all. When not, the
+    refusal (403) comes before the look-up, so it does not tell which ids exist.
+    """
     if user_id is None:
         return None
+    if not allowed:
+        raise lifecycle.NotAllowed(f"{field}: your role may not name a user here",
+                                   field=field)
     user = db.session.get(User, user_id)
     if user is None:
         abort(422, message=f"{field}: there is no user {user_id}",

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask.views import MethodView
-from flask_security.proxies import _security
+from flask_security import hash_password, verify_password
 from flask_smorest import abort
 
 from sqlalchemy import func, or_, select
@@ -21,7 +21,8 @@ from api.access import error_responses
 from api.schemas import TokenRequestSchema, TokenSchema
 from portal.auth.audit import record
 from portal.auth.models import AccessKind, User
-from portal.auth.throttling import guard
+from portal.auth.security import security
+from portal.auth.throttling import find_account, guard
 from portal.extensions import csrf, db
 
 URL_PREFIX = "/auth"
@@ -50,17 +51,22 @@ class Token(MethodView):
         Send it as `Authorization: Bearer <token>` on every request.
         """
         identity = data["email"].strip()
-        user = db.session.scalar(select(User).where(or_(
-            func.lower(User.email) == identity.lower(),
-            func.lower(User.username) == identity.lower())))
-        if user is None or not user.verify_and_update_password(data["password"]):
+        user = find_account(identity)  # as the portal's login finds it
+        if user is None:
+            # The same work as for a real account, so the answer's timing does not tell
+            # which addresses have one.
+            verify_password(data["password"], _dummy_hash())
+            _refuse(identity, user, "unknown account", "wrong email or password")
+        if not user.verify_and_update_password(data["password"]):
             _refuse(identity, user, "wrong password", "wrong email or password")
         if not user.active:
             _refuse(identity, user, "inactive", "this account is disabled")
         if user.tf_primary_method:
             code = data.get("code")
-            if not code or not _security._totp_factory.verify_totp(
-                    token=code, totp_secret=user.tf_totp_secret, user=user, window=1):
+            # The portal's window (one time step either side); a code works once.
+            window = current_app.config["SECURITY_TWO_FACTOR_AUTHENTICATOR_VALIDITY"]
+            if not code or not security().totp_factory.verify_totp(
+                    token=code, totp_secret=user.tf_totp_secret, user=user, window=window):
                 _refuse(identity, user, "second factor",
                         "this account uses two-factor authentication: send the current "
                         "authenticator code as 'code'")
@@ -70,6 +76,13 @@ class Token(MethodView):
         record(AccessKind.login, user=user, detail="api token")
         db.session.commit()
         return {"token": user.get_auth_token(), "user": user}
+
+
+def _dummy_hash() -> str:
+    """A password hash with the app's settings, made once per app."""
+    if "portal_dummy_hash" not in current_app.extensions:
+        current_app.extensions["portal_dummy_hash"] = hash_password("not-anyone's-password")
+    return current_app.extensions["portal_dummy_hash"]
 
 
 def init_token_endpoint(app: Flask) -> None:

@@ -20,6 +20,7 @@ from api.schemas import (NEEDS_SCHEMAS, IncidentCreateSchema, IncidentPatchSchem
 from portal.extensions import db
 from portal.incidents import lifecycle
 from portal.incidents.access import visible_incidents
+from portal.incidents.enums import Action
 from portal.incidents.lifecycle import ActionSpec, Needs
 from portal.incidents.listing import ORDER, filtered
 from portal.incidents.models import Incident
@@ -74,7 +75,9 @@ class Incidents(MethodView):
 
         Admins may report on someone's behalf with `reporter_id`.
         """
-        reporter = user_by_id(data.pop("reporter_id", None), "reporter_id")
+        reporter_id = data.pop("reporter_id", None)
+        reporter = user_by_id(reporter_id, "reporter_id",  # admins report for others
+                              allowed=reporter_id == caller().id or caller().is_admin)
         incident = lifecycle.create(actor=caller(), reporter=reporter, **data)
         db.session.commit()
         headers = {"Location": url_for("incidents.IncidentById", incident_id=incident.id,
@@ -91,7 +94,8 @@ def apply_changes(incident: Incident, data: dict) -> Incident:
     if fields:
         lifecycle.update(incident, actor=actor, **fields)
     if "technician_id" in data and data["technician_id"] != incident.technician_id:
-        technician = user_by_id(data["technician_id"], "technician_id")
+        technician = user_by_id(data["technician_id"], "technician_id",
+                                allowed=lifecycle.may_ever(actor, Action.assign))
         lifecycle.assign(incident, actor=actor, technician=technician)
     if "status" in data or "resolution_notes" in data:
         lifecycle.change_status(incident, actor=actor,
@@ -149,7 +153,10 @@ class IncidentById(MethodView):
 def _value_for(spec: ActionSpec, data: dict):
     """What the command needs, read from its request body."""
     if spec.needs is Needs.technician:
-        return user_by_id(data["technician_id"], "technician_id")
+        # Whether the caller may take it at all is checked before the named user is
+        # looked up: the answer must not tell who exists.
+        return user_by_id(data["technician_id"], "technician_id",
+                          allowed=lifecycle.may_ever(caller(), spec.action))
     return data.get(spec.needs.value)
 
 

@@ -13,6 +13,8 @@ import json
 
 from flask_smorest import Blueprint as SmorestBlueprint
 
+from api.bounds import SafeJSONParser
+
 HEADER = "X-Pagination"
 
 #: The header's documentation, for ``@blp.response(..., headers=PAGINATION_HEADERS)``.
@@ -28,9 +30,11 @@ PAGINATION_HEADERS = {HEADER: {
 
 
 class Blueprint(SmorestBlueprint):
-    """smorest's ``Blueprint`` without its own pagination header (see the module)."""
+    """smorest's ``Blueprint`` without its own pagination header (see the module), reading
+    JSON bodies with ``SafeJSONParser`` (too deep, lone surrogates: 400)."""
 
     PAGINATION_HEADER_NAME = None
+    ARGUMENTS_PARSER = SafeJSONParser()
 
 
 def pagination_headers(pagination_parameters) -> dict[str, str]:

@@ -13,6 +13,7 @@ from marshmallow_sqlalchemy import SQLAlchemyAutoSchema, SQLAlchemySchema, auto_
 
 from portal.auth.accounts import ROLE_NAMES
 from portal.auth.models import User
+from portal.ids import INT64_MAX
 from portal.incidents.enums import Category, EventKind, Priority, Status
 from portal.incidents.lifecycle import Needs
 from portal.incidents.listing import CHOICE_FILTERS, DEFAULT_ORDER, ORDER, PERSON_FILTERS
@@ -117,7 +118,10 @@ def _text(**kwargs):
 
 def _id(*, strict: bool = True, **kwargs):
     # Strict in JSON bodies (2.5 is not an id); query strings are text, so parsed.
-    return fields.Integer(strict=strict, validate=validate.Range(min=1), **kwargs)
+    # At most 64 bits: a larger number is no id any database holds (422, not a 500).
+    kwargs.setdefault("metadata", {}).setdefault("format", "int64")
+    return fields.Integer(strict=strict, validate=validate.Range(min=1, max=INT64_MAX),
+                          **kwargs)
 
 
 class IncidentCreateSchema(ma.Schema):

@@ -17,6 +17,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import load_config
 from portal.extensions import csrf, db, mail, migrate
+from portal.hosts import init_trusted_hosts
+from portal.ids import Int64Converter
+from portal.json_safety import SafeJSONProvider
 from portal.logging_setup import configure_logging
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -25,9 +28,14 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application; ``config`` overrides settings read from the environment."""
     app = Flask(__name__)
+    # Deep or surrogate-laden JSON is a 400; the class too, as Flask-Security extends it.
+    app.json_provider_class = SafeJSONProvider
+    app.json = SafeJSONProvider(app)
+    app.url_map.converters["int"] = Int64Converter  # ids within 64 bits
     app.config.from_mapping(load_config(config))
     configure_logging(app)
     configure_proxy(app)
+    init_trusted_hosts(app)
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)

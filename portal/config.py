@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -176,6 +177,7 @@ class Config:
         self.SECURITY_PASSWORD_CHECK_BREACHED = False  # needs the internet
         # Sessions: server-side registry, idle expiry, cookies not readable by scripts.
         self.SESSION_LIFETIME_MINUTES = _int(environ, "SESSION_LIFETIME_MINUTES", 480)
+        self.SESSION_MAX_HOURS = _int(environ, "SESSION_MAX_HOURS", 24)  # however active
         self.SESSION_REFRESH_EACH_REQUEST = True
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
@@ -184,7 +186,11 @@ class Config:
         self.SECURITY_DEFAULT_REMEMBER_ME = False
         # Brute-force throttling (Flask-Limiter): per IP and per account.
         self.LOGIN_RATE_LIMIT = environ.get("LOGIN_RATE_LIMIT", "5 per minute")
-        self.RATELIMIT_STORAGE_URI = environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        # Failed attempts from one address (all accounts together): room for an office.
+        self.LOGIN_FAILURE_IP_LIMIT = environ.get("LOGIN_FAILURE_IP_LIMIT", "50 per minute")
+        self.REGISTER_RATE_LIMIT = environ.get("REGISTER_RATE_LIMIT", "10 per hour")
+        # The app's database, shared by every worker (portal/auth/limiter_storage.py).
+        self.RATELIMIT_STORAGE_URI = environ.get("RATELIMIT_STORAGE_URI", "portal-db://")
         self.RATELIMIT_ENABLED = _flag(environ, "RATELIMIT_ENABLED", True)
         # Bodies above this answer 413 (a description is at most 20,000 characters).
         self.MAX_CONTENT_LENGTH = _int(environ, "MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
@@ -195,6 +201,29 @@ class Config:
         self.DATABASE_POOL_TIMEOUT = _int(environ, "DATABASE_POOL_TIMEOUT", 10)
         # A database error answers 503 with this Retry-After (seconds).
         self.DATABASE_RETRY_AFTER = _int(environ, "DATABASE_RETRY_AFTER", 5)
+
+        # Security, second pass (issue 21).
+        # Requests for any other host answer 400 (Flask's TRUSTED_HOSTS); links in mail
+        # come from PORTAL_BASE_URL whatever the Host. Empty: any host (development).
+        hosts = [h.strip() for h in environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
+        self.TRUSTED_HOSTS = hosts or None
+        # No account enumeration: the same answers for known and unknown accounts, and a
+        # registration of a taken address mails its owner instead of saying so.
+        self.SECURITY_RETURN_GENERIC_RESPONSES = True
+        self.SECURITY_SEND_REGISTER_EMAIL = True
+        # Authenticator codes: one 30 s step either side, each code once (auth/totp.py).
+        self.SECURITY_TWO_FACTOR_AUTHENTICATOR_VALIDITY = 30
+        # Recovery codes and 2FA setup need a password typed in the last 15 minutes, in a
+        # browser session: an API token is never "fresh".
+        self.SECURITY_FRESHNESS = timedelta(minutes=15)
+        self.SECURITY_FRESHNESS_GRACE_PERIOD = timedelta(minutes=5)
+        self.SECURITY_FRESHNESS_ALLOW_AUTH_TOKEN = False
+        # Tokens come from headers only, never from the query string or a JSON body
+        # (Flask-Security reads both under this key; None names neither).
+        self.SECURITY_TOKEN_AUTHENTICATION_KEY = None
+        # Flask-Security's default ({"private": True, ...}) reaches the header as
+        # "private=True, no-store=True"; None writes the bare directives.
+        self.SECURITY_CACHE_CONTROL = {"private": None, "no-store": None}
 
         # Mail (Flask-Mailman): delivery is off while MAIL_SERVER is empty.
         self.MAIL_SERVER = environ.get("MAIL_SERVER", "")
@@ -280,6 +309,7 @@ class ProductionConfig(Config):
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_SECURE = True
         self.PREFERRED_URL_SCHEME = environ.get("PREFERRED_URL_SCHEME", "https")
+        # TRUSTED_HOSTS defaults to PORTAL_BASE_URL's host here (portal/hosts.py).
 
     def secure(self) -> None:
         """Refuse to start without real secrets, naming the key to set.

@@ -3,7 +3,9 @@ to stdout and to a rotating file (``logs/incident_portal.log``).
 
 Every request gets an id (the ``X-Request-ID`` it came with, or a new one), echoed in the
 response, and one access line: method, path, status, duration. Only paths are logged,
-never query strings or bodies, so tokens and passwords stay out of the logs.
+never query strings or bodies, and token segments of paths are redacted, so tokens and
+passwords stay out of the logs; every field is escaped (``portal.log_hygiene``), so
+nothing a client sends can start a line of its own.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from flask import Flask, Response, g, has_request_context, request
+
+from portal.log_hygiene import escape, redact_path
 
 FORMAT = ("%(asctime)s level=%(levelname)s logger=%(name)s request_id=%(request_id)s "
           "user_id=%(user_id)s %(message)s")
@@ -37,8 +41,31 @@ class RequestContext(logging.Filter):
         return True
 
 
+class SafeFormatter(logging.Formatter):
+    """One line per record whatever its fields hold: the message and every field are
+    escaped; a traceback follows on indented lines, each escaped too."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        safe = logging.makeLogRecord(record.__dict__)
+        safe.msg, safe.args = escape(record.getMessage()), None
+        for name in ("name", "request_id", "user_id", "levelname"):
+            if hasattr(safe, name):
+                setattr(safe, name, escape(getattr(safe, name)))
+        exc_info, stack_info = safe.exc_info, safe.stack_info
+        safe.exc_info = safe.exc_text = safe.stack_info = None
+        line = super().format(safe)
+        extra = []
+        if exc_info:
+            extra.append(record.exc_text or self.formatException(exc_info))
+        if stack_info:
+            extra.append(self.formatStack(stack_info))
+        for block in extra:
+            line += "".join(f"\n    | {escape(text)}" for text in block.splitlines())
+        return line
+
+
 def _handlers(app: Flask) -> list[logging.Handler]:
-    formatter = logging.Formatter(FORMAT)
+    formatter = SafeFormatter(FORMAT)
     stream = logging.StreamHandler(sys.stdout)
     handlers: list[logging.Handler] = [stream]
     if app.config.get("LOG_DIR"):
@@ -73,6 +100,6 @@ def _start_request() -> None:
 def _log_request(response: Response) -> Response:
     duration = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
     access_log.info("method=%s path=%s status=%s duration_ms=%.1f", request.method,
-                    request.path, response.status_code, duration)
+                    redact_path(request.path), response.status_code, duration)
     response.headers["X-Request-ID"] = g.get("request_id", "-")
     return response

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from flask import current_app, flash
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter, FilterEqual
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.admin.base import ReadOnlyModelView
+from portal.admin.filters import Equal, UTCBetween
+from portal.auth.mail import ACCOUNT_MAIL
 from portal.auth.models import AccessEvent, AccessKind
 from portal.extensions import db
+from portal.ids import parse_id
 from portal.incidents.enums import EventKind
 from portal.incidents.models import IncidentEvent
 from portal.notifications.deliver import retry
@@ -38,9 +40,9 @@ class EventView(ReadOnlyModelView):
                                                for k, (a, b) in (m.changes or {}).items()),
     }
     column_filters = (
-        FilterEqual(IncidentEvent.kind, "Kind", options=[(k.value, k.value) for k in EventKind]),
-        FilterEqual(IncidentEvent.incident_id, "Incident number"),
-        DateTimeBetweenFilter(IncidentEvent.created_at, "When"),
+        Equal(IncidentEvent.kind, "Kind", options=[(k.value, k.value) for k in EventKind]),
+        Equal(IncidentEvent.incident_id, "Incident number"),
+        UTCBetween(IncidentEvent.created_at, "When"),
     )
     column_searchable_list = ("note",)
     column_default_sort = ("created_at", True)
@@ -61,10 +63,18 @@ class AccessEventView(ReadOnlyModelView):
         "actor": lambda v, c, m, n: m.actor.username if m.actor else "",
     }
     column_filters = ("kind", "identity", "ip",
-                      DateTimeBetweenFilter(AccessEvent.created_at, "When"))
+                      UTCBetween(AccessEvent.created_at, "When"))
     column_searchable_list = ("identity", "ip")
     column_default_sort = ("created_at", True)
     column_choices = {"kind": [(k.value, k.value) for k in AccessKind]}
+
+
+def _body(message: OutboxMessage) -> str:
+    # Account mails carry reset and confirmation links: whoever reads them could take
+    # over the account, so not even admins see them here.
+    if message.event_kind == ACCOUNT_MAIL:
+        return "(account mail from the login system: the body is not shown)"
+    return message.text_body
 
 
 class OutboxView(ReadOnlyModelView):
@@ -74,15 +84,16 @@ class OutboxView(ReadOnlyModelView):
                    "next_attempt_at", "sent_at", "last_error")
     column_details_list = column_list + ("text_body",)
     column_labels = {"created_at": "Queued", "next_attempt_at": "Next attempt"}
-    column_formatters = {"created_at": _when, "next_attempt_at": _when, "sent_at": _when}
+    column_formatters = {"created_at": _when, "next_attempt_at": _when, "sent_at": _when,
+                         "text_body": lambda v, c, m, n: _body(m)}
     column_filters = ("status", "recipient",
-                      DateTimeBetweenFilter(OutboxMessage.created_at, "Queued"))
+                      UTCBetween(OutboxMessage.created_at, "Queued"))
     column_searchable_list = ("recipient", "subject")
 
     @action("retry", "Retry", "Send the selected failed messages again?")
     def action_retry(self, ids):
         messages = db.session.scalars(select(OutboxMessage).where(
-            OutboxMessage.id.in_([int(i) for i in ids if str(i).isdigit()]))).all()
+            OutboxMessage.id.in_([n for n in map(parse_id, ids) if n]))).all()
         failed = [m for m in messages if m.status == OutboxStatus.failed.value]
         for message in failed:
             retry(message)

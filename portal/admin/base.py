@@ -2,12 +2,41 @@
 and a clear answer (login page, 403) to everyone else."""
 from __future__ import annotations
 
-from flask import abort, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.helpers import get_redirect_target
 from flask_security import current_user
 from flask_wtf import FlaskForm
 
 from portal.auth.models import RoleName
+from portal.ids import parse_id
+
+#: Grid search: words (each one a condition on every searchable column) and characters.
+SEARCH_MAX_WORDS = 10
+SEARCH_MAX_CHARS = 200
+#: The list arguments that are integers, and their largest sensible value.
+LIST_INTEGERS = {"page": 100_000, "page_size": 100, "sort": 100, "desc": 1}
+
+
+def safe_return_url(default: str, param: str = "url") -> str:
+    """The ``url`` a form was given to return to, if it stays on this site (Flask-Admin's
+    check: no ``//host``, ``/\\host``, ``/%09/host`` or ``javascript:``); else ``default``."""
+    return get_redirect_target(param) or default
+
+
+def list_args_problem(args) -> tuple[str, str] | None:
+    """``(argument, why)`` for the first list argument a grid cannot take, or None."""
+    for name, largest in LIST_INTEGERS.items():
+        value = args.get(name)
+        if value is not None and not (value.isascii() and value.isdigit()
+                                      and int(value) <= largest):
+            return name, f"{name} must be a whole number from 0 to {largest}"
+    search = args.get("search")
+    if search and (len(search) > SEARCH_MAX_CHARS or len(search.split()) > SEARCH_MAX_WORDS):
+        return "search", (f"search takes at most {SEARCH_MAX_WORDS} words and "
+                          f"{SEARCH_MAX_CHARS} characters")
+    return None
 
 
 def has_any_role(roles: frozenset[str]) -> bool:
@@ -37,6 +66,28 @@ class SecureModelView(SecureView, ModelView):
     form_base_class = FlaskForm
     page_size = 20
     can_set_page_size = True
+
+    @expose("/")
+    def index_view(self):
+        """The grid; a list argument it cannot take is dropped, with a message."""
+        problem = list_args_problem(request.args)
+        if problem:
+            name, why = problem
+            flash(f"{why}: it was ignored.", "error")
+            kept = {k: v for k, v in request.args.items(multi=True) if k != name}
+            return redirect(url_for(".index_view", **kept))
+        return super().index_view()
+
+    def get_invalid_value_msg(self, value, filter) -> str:
+        return f"Filter “{filter.name}”: {value!r} is not a value it knows, so it was ignored."
+
+    def get_one(self, id):
+        """A row by id; an id that is not a 64-bit number finds nothing (not a 500)."""
+        pk = self.model.__mapper__.primary_key
+        if len(pk) == 1 and getattr(pk[0].type, "python_type", None) is int:
+            number = parse_id(id)
+            return None if number is None else super().get_one(str(number))
+        return super().get_one(id)
 
 
 class ReadOnlyModelView(SecureModelView):

@@ -6,14 +6,14 @@ email, username and password (its password policy), and hashes the password.
 """
 from __future__ import annotations
 
+import uuid
 from typing import Any, Iterable
 
 from flask_security import hash_password
-from flask_security.proxies import _security
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from portal.auth.models import RoleName, User
-from portal.auth.security import ensure_roles, user_datastore
+from portal.auth.security import ensure_roles, security, user_datastore
 from portal.extensions import db
 
 ROLE_NAMES = [role.value for role in RoleName]
@@ -44,7 +44,7 @@ def ensure_may_manage(actor: User) -> None:
 
 def _email(value: str, *, exclude: User | None = None) -> str:
     try:
-        email = _security._mail_util.validate(value)
+        email = security().mail_util.validate(value)
     except ValueError as exc:
         raise AccountError(f"email {value!r} is not valid: {exc}", field="email") from None
     query = select(User.id).where(func.lower(User.email) == email.lower())
@@ -56,7 +56,7 @@ def _email(value: str, *, exclude: User | None = None) -> str:
 
 
 def _username(value: str, *, exclude: User | None = None) -> str:
-    error, username = _security._username_util.validate(value)
+    error, username = security().username_util.validate(value)
     if error:
         raise AccountError(f"username is not valid: {error}", field="username")
     query = select(User.id).where(func.lower(User.username) == username.lower())
@@ -70,10 +70,10 @@ def _username(value: str, *, exclude: User | None = None) -> str:
 
 def _password(value: str, *, email: str, username: str, user: User | None = None) -> str:
     if user is None:
-        problems, password = _security._password_util.validate(
+        problems, password = security().password_util.validate(
             value, True, email=email, username=username)
     else:
-        problems, password = _security._password_util.validate(value, False, user=user)
+        problems, password = security().password_util.validate(value, False, user=user)
     if problems:
         raise AccountError(f"password is not valid: {' '.join(problems)}", field="password")
     return hash_password(password)
@@ -136,9 +136,18 @@ def update_account(user: User, *, actor: User | None, **changes: Any) -> User:
     if "active" in changes and changes["active"] != user.active:
         if actor is not None and actor.id == user.id and not changes["active"]:
             raise AccountError("you cannot deactivate your own account", field="active")
-        user.active = bool(changes["active"])
+        user.active = bool(changes["active"])  # deactivation voids tokens: end_access
         if not user.active:
             from portal.auth.sessions import end_sessions
             end_sessions(user)
     db.session.flush()
     return user
+
+
+@event.listens_for(User.active, "set")
+def end_access(user: User, value: bool, old, _initiator) -> None:
+    """Deactivating an account voids its API tokens and session cookies for good: a new
+    ``fs_uniquifier`` (which both carry), so reactivating it later does not bring old
+    tokens back, whatever path deactivates (portal, API, command line)."""
+    if old is True and value is False:
+        user.fs_uniquifier = uuid.uuid4().hex  # as Flask-Security's set_uniquifier does

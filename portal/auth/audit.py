@@ -1,8 +1,11 @@
 """The access audit: who logged in, failed to, logged out, changed their password or
 second factor, and whose roles or activation an admin changed — with time and IP.
 
-Logins and logouts come from Flask-Security's signals; failed logins from an
-``after_request`` hook on the login endpoint (so unknown identities are caught too);
+Logins and logouts come from Flask-Security's signals, and so do refused passwords and
+codes of known accounts (``user_failed_authn``); an ``after_request`` hook on the
+credential endpoints catches what that signal does not see: unknown identities, recovery
+codes, ``/change``, and a right password refused for another reason (a rejected
+``next``), which is audited as such, not as a wrong password;
 role and activation changes from SQLAlchemy attribute events on ``User``, so every path
 (portal, API, command line) is audited the same way.
 """
@@ -14,7 +17,8 @@ from flask import Flask, Response, g, has_request_context, request
 from flask_security import current_user
 from flask_login import user_logged_out
 from flask_security.signals import (password_changed, password_reset, tf_disabled,
-                                    tf_profile_changed, user_authenticated)
+                                    tf_profile_changed, user_authenticated,
+                                    user_failed_authn)
 from sqlalchemy import event
 
 from portal.auth.models import AccessEvent, AccessKind, Role, User
@@ -22,9 +26,12 @@ from portal.extensions import db
 
 log = logging.getLogger("portal.access")
 
-#: Endpoints where a credential is checked, and what success looks like there.
+#: Endpoints where a credential is checked.
 LOGIN_ENDPOINTS = {"security.login", "security.two_factor_token_validation",
-                   "security.mf_recovery"}
+                   "security.mf_recovery", "security.verify", "security.change_password"}
+#: Of those, the ones where Flask-Security sends ``user_failed_authn`` for known accounts.
+SIGNALLED_ENDPOINTS = {"security.login", "security.two_factor_token_validation",
+                       "security.verify"}
 
 
 def _actor() -> User | None:
@@ -43,33 +50,45 @@ def record(kind: AccessKind, *, user: User | None = None, identity: str | None =
     return entry
 
 
-def _submitted_identity() -> str | None:
-    data = request.get_json(silent=True) if request.is_json else request.form
-    if not isinstance(data, dict) and not hasattr(data, "get"):
-        return None
-    value = data.get("email") or data.get("username")
-    return str(value)[:255] if value else None
+def _failed_authn(_app, user: User, auth_type: str = "password", tfa: bool = False,
+                  **_kwargs) -> None:
+    """Flask-Security refused a password or code of a known account."""
+    from portal.auth.throttling import mark_refused
+
+    step = "second factor" if tfa else auth_type
+    where = request.endpoint if has_request_context() else "-"
+    log.warning("failed login for user %s from %s (%s at %s)", user.id,
+                request.remote_addr if has_request_context() else "-", step, where)
+    record(AccessKind.login_failed, user=user, detail=step)
+    db.session.commit()
+    mark_refused()
 
 
 def _audit_failed_login(response: Response) -> Response:
-    if request.method != "POST" or request.endpoint not in LOGIN_ENDPOINTS:
+    from portal.auth.throttling import find_account, looks_refused, submitted_identity
+
+    if request.method != "POST" or request.endpoint not in LOGIN_ENDPOINTS \
+            or g.get("credential_refused") or g.get("csrf_refused") \
+            or not looks_refused(response):
         return response
-    # A refused credential re-shows the form (200) or answers JSON 400; anything else
-    # (a redirect onwards, 413, 429) is not a failed credential check.
-    refused = response.status_code == (400 if request.is_json else 200) \
-        and not g.get("csrf_refused")
-    if not refused:
-        return response
-    identity = _submitted_identity()
-    user = None
-    if identity:
-        user = db.session.scalar(db.select(User).where(
-            (db.func.lower(User.email) == identity.lower())
-            | (db.func.lower(User.username) == identity.lower())))
-    step = "second factor" if request.endpoint != "security.login" else "password"
+    if request.endpoint in ("security.verify", "security.change_password"):
+        user = _actor()
+        identity = user.email if user is not None else None
+    else:
+        identity = submitted_identity()
+        user = find_account(identity) if identity else None
+    if request.endpoint in SIGNALLED_ENDPOINTS and user is not None:
+        # Flask-Security would have signalled a wrong password: this one was right, and
+        # the login was refused for another reason (a rejected "next", a disabled account).
+        detail = "password right, login refused (next or account state)"
+    else:
+        detail = "second factor" if request.endpoint in (
+            "security.two_factor_token_validation", "security.mf_recovery") else "password"
+        from portal.auth.throttling import mark_refused
+        mark_refused()
     # Never the password: only who was tried, from where, and which step failed.
-    log.warning("failed login for %r from %s (%s)", identity, request.remote_addr, step)
-    record(AccessKind.login_failed, user=user, identity=identity, detail=step)
+    log.warning("failed login for %r from %s (%s)", identity, request.remote_addr, detail)
+    record(AccessKind.login_failed, user=user, identity=identity, detail=detail)
     db.session.commit()
     return response
 
@@ -99,6 +118,7 @@ def init_audit(app: Flask) -> None:
     """Connect the audit to ``app``'s Flask-Security signals and its login endpoints."""
     for signal, handler in _HANDLERS:
         signal.connect(handler, app)
+    user_failed_authn.connect(_failed_authn, app)
     app.after_request(_audit_failed_login)
 
 

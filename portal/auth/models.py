@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from flask import current_app
 from flask_security.models import fsqla_v3 as fsqla
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from portal.db_types import UTCDateTime, utcnow
@@ -50,6 +50,9 @@ class User(db.Model, fsqla.FsUserMixin):
     __tablename__ = "users"
 
     created_at = synonym("create_datetime")
+    #: The time step of the last authenticator code accepted: it and older ones are
+    #: refused (``portal.auth.totp``).
+    tf_totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     @property
     def role_names(self) -> set[str]:

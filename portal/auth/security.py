@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_wtf.csrf import CSRFError
 from flask_security import Security, SQLAlchemyUserDatastore
 
@@ -25,6 +25,12 @@ class PortalUserDatastore(SQLAlchemyUserDatastore):
         return super().create_user(**kwargs)
 
 
+def security() -> Security:
+    """The current app's ``Security`` (its public ``mail_util``, ``username_util``,
+    ``password_util``, ``totp_factory`` and ``datastore``)."""
+    return current_app.extensions["security"]
+
+
 def user_datastore() -> PortalUserDatastore:
     return PortalUserDatastore(db, User, Role)
 
@@ -33,17 +39,27 @@ def init_security(app: Flask) -> Security:
     """Bind Flask-Security to ``app`` (one ``Security`` per app), with the session
     registry, the access audit and login throttling."""
     from portal.auth.audit import init_audit
+    from portal.auth.forms import PortalLoginForm
+    from portal.auth.mail import OutboxMailUtil
     from portal.auth.sessions import init_sessions
     from portal.auth.throttling import init_throttling
+    from portal.auth.totp import ReplayProofTotp
+    from portal.auth.usernames import AsciiUsernameUtil
 
     # TOTP secrets are stored encrypted with this key; derived from SECRET_KEY so it is
     # as stable and as secret as that.
     app.config.setdefault("SECURITY_TOTP_SECRETS", {
         "1": hmac.new(app.config["SECRET_KEY"].encode(), b"totp", hashlib.sha256).hexdigest()})
-    security = Security(app, user_datastore())
+    # Flask-Security's extension points: its mails go through the outbox, authenticator
+    # codes work once, usernames cannot look like each other.
+    security = Security(app, user_datastore(), mail_util_cls=OutboxMailUtil,
+                        totp_cls=ReplayProofTotp, username_util_cls=AsciiUsernameUtil,
+                        login_form=PortalLoginForm)
     init_sessions(app)
-    init_audit(app)
+    # Throttling first: Flask runs after_request hooks last-registered first, and the
+    # audit's hook must mark a refused attempt before the limiter decides to count it.
     init_throttling(app)
+    init_audit(app)
     app.before_request(require_csrf_on_page_changes)
     return security
 

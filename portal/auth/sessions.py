@@ -3,7 +3,8 @@
 Flask's session is a signed cookie, which cannot be revoked: replayed after logout it
 would still log its holder in. So each login records a ``UserSession`` row and stores its
 id in the cookie; Flask-Login's user loader accepts the cookie only while the row exists
-and has been used within ``SESSION_LIFETIME_MINUTES``. Logging out deletes the row;
+and has been used within ``SESSION_LIFETIME_MINUTES`` (idle expiry) and started within
+``SESSION_MAX_HOURS`` (absolute expiry). Logging out deletes the row;
 changing the password or being deactivated ends every other session of that user
 (Flask-Security also rotates ``fs_uniquifier`` then, which voids API tokens).
 """
@@ -13,7 +14,7 @@ import secrets
 from datetime import timedelta
 
 from flask import Flask, current_app, request, session
-from flask_security.core import _user_loader
+from flask_security.utils import set_request_attr
 from flask_login import user_logged_out
 from flask_security.signals import password_changed, user_authenticated
 from sqlalchemy import delete, update
@@ -49,16 +50,30 @@ def end_sessions(user: User, *, keep: str | None = None) -> None:
     db.session.execute(statement)
 
 
+def _absolute_lifetime() -> timedelta:
+    return timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
+
+
 def load_user(user_id: str) -> User | None:
-    """Flask-Login's user loader: Flask-Security's, plus a live registry row."""
-    user = _user_loader(user_id)
+    """Flask-Login's user loader: what Flask-Security's does (an active user by
+    ``fs_uniquifier``, marked as authenticated by session), plus a live registry row that
+    is neither idle too long nor older than ``SESSION_MAX_HOURS``."""
+    from portal.auth.security import security
+
     sid = session.get(SESSION_KEY)
-    if user is None or not sid:
+    if not user_id or not sid:
+        return None
+    user = security().datastore.find_user(fs_uniquifier=str(user_id))
+    if user is None or not user.active:
         return None
     row = db.session.get(UserSession, sid)
     now = utcnow()
-    if row is None or row.user_id != user.id or row.last_seen_at + _lifetime() < now:
+    if row is None or row.user_id != user.id or row.last_seen_at + _lifetime() < now \
+            or row.created_at + _absolute_lifetime() < now:
         return None
+    # As Flask-Security's own loader: freshness and auth_required("session") read these.
+    set_request_attr("fs_authn_via", "session")
+    set_request_attr("fs_paa", session.get("fs_paa", 0))
     if now - row.last_seen_at > TOUCH_EVERY:
         db.session.execute(update(UserSession).where(UserSession.id == sid)
                            .values(last_seen_at=now))

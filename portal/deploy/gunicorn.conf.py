@@ -1,7 +1,7 @@
 """gunicorn settings for Incident Portal (``gunicorn -c portal/deploy/gunicorn.conf.py wsgi:app``).
 
 Everything can be overridden from the environment: ``PORT``/``BIND``, ``WEB_CONCURRENCY``,
-``GUNICORN_TIMEOUT``.
+``GUNICORN_THREADS``, ``GUNICORN_TIMEOUT``.
 """
 import multiprocessing
 import os
@@ -10,14 +10,23 @@ bind = os.environ.get("BIND") or f"{os.environ.get('HOST', '0.0.0.0')}:{os.envir
 
 # 2 × cores + 1, capped: the app is I/O-light and SQLite prefers few writers.
 workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * multiprocessing.cpu_count() + 1, 9))
-worker_class = "sync"
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+# Threads, not one request per process: a client that sends its headers and then
+# trickles (or never sends) its body holds one thread, not a whole worker, so a handful
+# of slow clients cannot stop the server (sync workers: two such clients stopped both).
+# Each worker's main loop keeps accepting and answering on its other threads; a buffering
+# reverse proxy in front (see README) shields against many more.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+# A worker that stops reporting for this long (a request stuck in the app) is restarted.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5
 
 # Access log to stdout; the app's own structured log goes to stdout and logs/ too.
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+# Redacts token paths and query values and escapes control characters in every atom.
+logger_class = "portal.deploy.access_log.PortalAccessLogger"
 errorlog = "-"
 
 # gunicorn 27 opens a control socket shared by every server of the same user; several

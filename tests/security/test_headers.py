@@ -21,7 +21,8 @@ def test_every_response_carries_the_headers(client, path):
 
 
 def test_hsts_in_production(make_app):
-    app = make_app(APP_ENV="production", SECRET_KEY="x" * 40, SECURITY_PASSWORD_SALT="y" * 40)
+    app = make_app(APP_ENV="production", SECRET_KEY="x" * 40, SECURITY_PASSWORD_SALT="y" * 40,
+                   PORTAL_BASE_URL="https://portal.example.com")
     headers = app.test_client().get("/login", base_url="https://portal.example.com").headers
     assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
