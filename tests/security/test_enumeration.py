@@ -11,8 +11,8 @@ import api.auth
 from api.access import caller  # noqa: F401  (the module under test)
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
-from tests.api.conftest import bearer
-from tests.conftest import csrf_token_from
+from tests.clients import bearer
+from tests.clients import csrf_token_from
 from tests.factories import PASSWORD, make_incident, make_user
 
 

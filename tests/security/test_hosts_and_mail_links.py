@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.auth.mail import ACCOUNT_MAIL
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
-from tests.conftest import csrf_token_from
+from tests.clients import csrf_token_from
 from tests.factories import make_user
 
 

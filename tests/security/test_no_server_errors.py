@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import bearer
+from tests.clients import bearer
 from tests.factories import make_incident, make_user
 
 BIG = "9223372036854775808"  # 2**63: one more than a 64-bit id holds

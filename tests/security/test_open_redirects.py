@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import csrf_token_from
+from tests.clients import csrf_token_from
 from tests.factories import make_incident, make_user
 
 HOSTILE = ["/%09/evil.example", "/%5Cevil.example", "//evil.example", "https://evil.example/",

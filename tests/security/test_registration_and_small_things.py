@@ -10,8 +10,8 @@ import pytest
 from portal.auth.accounts import AccountError, create_account
 from portal.auth.models import AccessEvent, AccessKind, User, UserSession
 from portal.extensions import db
-from tests.api.conftest import bearer
-from tests.conftest import csrf_token_from, signed_in_as
+from tests.clients import bearer
+from tests.clients import csrf_token_from, signed_in_as
 from tests.factories import PASSWORD, make_user
 
 NEW = "an-entirely-new-passphrase-7"

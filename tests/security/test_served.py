@@ -18,7 +18,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from tests.factories import PASSWORD, make_user
-from tests.servers import gunicorn
+from harness.servers import gunicorn
 
 pytestmark = pytest.mark.slow
 

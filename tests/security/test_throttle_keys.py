@@ -6,7 +6,7 @@ import pytest
 
 from portal.auth.limiter_storage import RateLimitCounter
 from portal.extensions import db
-from tests.conftest import csrf_token_from
+from tests.clients import csrf_token_from
 from tests.factories import PASSWORD, make_user
 
 

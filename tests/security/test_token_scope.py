@@ -10,7 +10,7 @@ import pytest
 from portal.auth.accounts import update_account
 from portal.auth.models import AccessEvent, AccessKind
 from portal.extensions import db
-from tests.conftest import csrf_token_from, page_csrf_token, signed_in_as
+from tests.clients import csrf_token_from, page_csrf_token, signed_in_as
 from tests.factories import PASSWORD, make_user
 
 

@@ -10,7 +10,7 @@ from passlib.totp import TOTP
 
 from portal.auth.security import security
 from portal.extensions import db
-from tests.conftest import csrf_token_from, signed_in_as
+from tests.clients import csrf_token_from, signed_in_as
 from tests.factories import PASSWORD, make_user
 
 

@@ -1,7 +1,7 @@
 """outbox reliability: a stored Message-ID per message
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02 08:00:00
 
 Delivery is at-least-once, so a resend must carry the same ``Message-ID`` as the first
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
