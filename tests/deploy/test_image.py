@@ -333,7 +333,10 @@ def test_make_image_tar_writes_a_file_the_engine_loads(image, tmp_path):
     assert made.returncode == 0, made.stdout + made.stderr
     built = engine("image", "inspect", "--format", "{{.Id}}", IMAGE).stdout.strip()
     engine("rmi", IMAGE)
-    loaded = engine("load", "-i", str(tar), timeout=600)
+    try:
+        loaded = engine("load", "-i", str(tar), timeout=600)
+    finally:
+        tar.unlink()  # a few hundred MB
     assert engine("image", "inspect", "--format", "{{.Id}}", IMAGE).stdout.strip() == built, \
         loaded.stdout
     version = engine("run", "--rm", "--entrypoint", "gunicorn", IMAGE, "--version")
