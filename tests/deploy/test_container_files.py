@@ -113,7 +113,10 @@ def test_make_has_the_image_targets():
     assert "$(ENGINE) build --build-arg PYTHON_IMAGE=$(PYTHON_IMAGE) -t $(IMAGE) ." in makefile
     assert "$(ENGINE) save -o $(IMAGE_TAR) $(IMAGE)" in makefile
     if shutil.which("make"):
-        result = run("make", "-n", "image-tar", "CONTAINER_ENGINE=docker")
+        # The defaults, not what the caller's environment sets (CI exports PYTHON_IMAGE).
+        env = {key: value for key, value in os.environ.items()
+               if key not in {"PYTHON_IMAGE", "IMAGE", "IMAGE_TAR", "MAKEFLAGS", "MAKELEVEL"}}
+        result = run("make", "-n", "image-tar", "CONTAINER_ENGINE=docker", env=env)
         assert result.returncode == 0
         assert ("portal/deploy/engine.sh build --build-arg PYTHON_IMAGE=python:3.12-slim "
                 "-t docker.io/library/incident-portal:latest .") in result.stdout
