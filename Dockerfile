@@ -1,8 +1,11 @@
 # Incident Portal image: gunicorn serving the Flask app, migrations run at start.
 # Build: docker build -t incident-portal .   (or: make image)
+# PYTHON_IMAGE is the base; CI, which cannot pull, passes a local Debian stand-in
+# (portal/deploy/offline-base.sh). Production builds keep the official image.
+ARG PYTHON_IMAGE=python:3.12-slim
 
-# --- build stage: compile wheels for every requirement -----------------------------------
-FROM python:3.12-slim AS build
+# --- build stage: every requirement installed into a virtualenv ------------------------
+FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 # Compilers only here, for any requirement without a wheel for this platform.
 # hadolint ignore=DL3008
@@ -11,25 +14,35 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 COPY requirements.txt .
-RUN pip wheel --wheel-dir /wheels -r requirements.txt
+# The final stage copies /opt/venv whole, so the image holds the installed packages once
+# (no layer of wheels, no pip of its own). Byte-code is left to the final stage, which
+# compiles only what the app imports; source maps of bundled JavaScript are not served.
+RUN python -m venv --without-pip /opt/venv \
+    && python -m pip --python /opt/venv/bin/python install --no-compile -r requirements.txt \
+    && find /opt/venv -name '*.map' -delete
 
-# --- final stage: the wheels, the app, a non-root user; no compilers --------------------
-FROM python:3.12-slim
+# --- final stage: the virtualenv, the app, a non-root user; no compilers ---------------
+FROM ${PYTHON_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     APP_ENV=production \
     PORT=5000 \
-    LOG_DIR=/app/logs
+    LOG_DIR=/app/logs \
+    PATH=/opt/venv/bin:$PATH
 RUN groupadd --system --gid 10001 portal \
     && useradd --system --uid 10001 --gid portal --home-dir /app portal
 WORKDIR /app
-COPY --from=build /wheels /wheels
-COPY requirements.txt .
-RUN pip install --no-index --find-links /wheels -r requirements.txt && rm -rf /wheels
+COPY --from=build /opt/venv /opt/venv
 COPY --chown=portal:portal . .
-RUN mkdir -p /app/data /app/logs && chown portal:portal /app/data /app/logs
+# Byte-code for what every process imports (the app, its CLI, gunicorn, both database
+# drivers), written once here instead of compiled at each start; the rest of the libraries
+# stays source only, which keeps the image small. APP_ENV=testing: no secrets, no files.
+RUN APP_ENV=testing PYTHONDONTWRITEBYTECODE='' python -c "import wsgi, manage, \
+gunicorn.app.wsgiapp, gunicorn.arbiter, gunicorn.workers.sync, gunicorn.glogging, \
+sqlalchemy.dialects.sqlite.pysqlite, sqlalchemy.dialects.postgresql.psycopg" \
+    && mkdir -p /app/data /app/logs && chown portal:portal /app/data /app/logs
 USER 10001:10001
 VOLUME ["/app/data", "/app/logs"]
 EXPOSE 5000

@@ -29,7 +29,9 @@ def test_hadolint_finds_nothing():
 def test_dockerfile_is_multi_stage_slim_non_root_with_healthcheck():
     text = (ROOT / "Dockerfile").read_text()
     stages = [line for line in text.splitlines() if line.startswith("FROM ")]
-    assert len(stages) == 2 and all("python:3.12-slim" in line for line in stages)
+    # Both stages on the base given as PYTHON_IMAGE, the official slim image by default.
+    assert "ARG PYTHON_IMAGE=python:3.12-slim" in text.split("\nFROM ", 1)[0].splitlines()
+    assert len(stages) == 2 and all(line.startswith("FROM ${PYTHON_IMAGE}") for line in stages)
     final = text.rsplit("\nFROM ", 1)[1]
     assert "build-essential" not in final  # no compilers in the final image
     for needle in ("USER 10001", "HEALTHCHECK", "/healthz", "PYTHONDONTWRITEBYTECODE=1",
@@ -108,8 +110,51 @@ def test_gunicorn_config_reads_the_environment(monkeypatch):
 
 def test_make_has_the_image_targets():
     makefile = (ROOT / "Makefile").read_text()
-    assert "docker build -t incident-portal" in makefile
-    assert "docker save -o incident-portal.tar" in makefile
+    assert "$(ENGINE) build --build-arg PYTHON_IMAGE=$(PYTHON_IMAGE) -t $(IMAGE) ." in makefile
+    assert "$(ENGINE) save -o $(IMAGE_TAR) $(IMAGE)" in makefile
     if shutil.which("make"):
-        result = run("make", "-n", "image-tar")
-        assert result.returncode == 0 and "docker save" in result.stdout
+        # The defaults, not what the caller's environment sets (CI exports PYTHON_IMAGE).
+        env = {key: value for key, value in os.environ.items()
+               if key not in {"PYTHON_IMAGE", "IMAGE", "IMAGE_TAR", "MAKEFLAGS", "MAKELEVEL"}}
+        result = run("make", "-n", "image-tar", "CONTAINER_ENGINE=docker", env=env)
+        assert result.returncode == 0
+        assert ("portal/deploy/engine.sh build --build-arg PYTHON_IMAGE=python:3.12-slim "
+                "-t docker.io/library/incident-portal:latest .") in result.stdout
+        assert ("portal/deploy/engine.sh save -o incident-portal.tar "
+                "docker.io/library/incident-portal:latest") in result.stdout
+
+
+def engine_command(engine, *args, path="/usr/bin:/bin"):
+    env = {"PATH": path, "CONTAINER_ENGINE": engine}
+    result = run("portal/deploy/engine.sh", "--print", *args, env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_engine_passes_docker_commands_through_unchanged():
+    assert engine_command("docker", "build", "-t", "x", ".") == "docker build -t x ."
+    assert engine_command("docker", "save", "-o", "x.tar", "x") == "docker save -o x.tar x"
+
+
+def test_engine_gives_podman_what_it_needs_here():
+    build = engine_command("podman", "build", "-t", "x", ".")
+    conf = ROOT / "portal/deploy/containers.conf"
+    assert build.startswith(f"CONTAINERS_CONF={conf} podman ")
+    assert build.endswith(" build --format docker --network=host "
+                          "-v /etc/ssl/certs:/etc/ssl/certs:ro -t x .")
+    runc = next((p for p in ("/usr/bin/runc", "/usr/sbin/runc", "/usr/local/bin/runc",
+                             "/usr/local/sbin/runc") if os.access(p, os.X_OK)), None)
+    if runc:
+        assert f" podman --runtime {runc} build " in build
+    run_command = engine_command("podman", "run", "--rm", "x")
+    assert run_command.endswith(" run --rm x") and "--format" not in run_command
+    assert "default_ulimits = []" in conf.read_text()
+
+
+def test_engine_says_when_there_is_none(tmp_path):
+    for tool in ("dirname", "basename"):  # a PATH with neither docker nor podman
+        (tmp_path / tool).symlink_to(shutil.which(tool))
+    result = run("/bin/sh", "portal/deploy/engine.sh", "name", env={"PATH": str(tmp_path)})
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("engine.sh: no container engine: install docker or "
+                                     "podman (or set CONTAINER_ENGINE)")
