@@ -32,7 +32,7 @@ import yaml
 from dotenv import dotenv_values
 
 from tests.notifications.conftest import SmtpServer
-from tests.servers import ROOT, free_port, wait_until_healthy
+from harness.servers import ROOT, free_port, wait_until_healthy
 
 pytestmark = [pytest.mark.container, pytest.mark.slow, pytest.mark.no_db]
 
