@@ -212,10 +212,6 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
     def is_visible(self) -> bool:
         return self.grid.in_menu
 
-    def get_invalid_value_msg(self, value, filter):
-        return (f"The {filter.name} filter has no value {value[:50]!r}: it was ignored. "
-                "Choose the filter again.")
-
     # --- who sees what ------------------------------------------------------------------
 
     def scope(self, query):

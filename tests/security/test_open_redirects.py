@@ -19,7 +19,7 @@ def test_hostile_return_urls_are_not_followed(client, login, form, target):
     admin, technician = make_user("admin"), make_user("technician")
     incident = make_incident(reporter=make_user("reporter"), admin=admin)
     login(admin)
-    path = f"/admin/incidents/{form}/?ids={incident.id}&url={target}"
+    path = f"/admin/incidents/command/{form}/?ids={incident.id}&url={target}"
     page = client.get(path)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -37,6 +37,6 @@ def test_a_local_return_url_is_kept(client, login):
     admin = make_user("admin")
     incident = make_incident(reporter=make_user("reporter"), admin=admin)
     login(admin)
-    page = client.get(f"/admin/incidents/resolve/?ids={incident.id}"
+    page = client.get(f"/admin/incidents/command/resolve/?ids={incident.id}"
                       "&url=/admin/incidents/?page=1").get_data(as_text=True)
     assert 'href="/admin/incidents/?page=1"' in page
