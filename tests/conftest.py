@@ -20,6 +20,7 @@ from portal.auth.security import ensure_roles
 from portal.extensions import db as _db
 from tests.clients import log_in
 from tests.factories import PASSWORD, make_user
+from tests.smtp_sink import SmtpServer
 
 
 def pytest_report_header(config):
@@ -128,3 +129,30 @@ def login(client):
     def log_in_client(user, password: str = PASSWORD, follow_redirects: bool = False):
         return log_in(client, user, password=password, follow_redirects=follow_redirects)
     return log_in_client
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) for this test; ``smtp.sink`` holds what it received."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_app(make_app, smtp):
+    """An app that delivers to the test SMTP server (Flask-Mailman's real SMTP backend)."""
+    return make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_BACKEND="smtp",
+                    MAIL_RETRY_BASE_SECONDS=0, MAIL_TIMEOUT=5)
+
+
+@pytest.fixture
+def deliver(mail_app):
+    """Run one delivery round as the mail app; returns how many were sent."""
+    from portal.notifications.deliver import deliver_due
+
+    def run() -> int:
+        with mail_app.app_context():
+            return deliver_due()
+    return run

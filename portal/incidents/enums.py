@@ -67,7 +67,8 @@ class Action(StrEnum):
 
 
 class EventKind(Labelled):
-    """What an ``IncidentEvent`` records; one per lifecycle action that changes something."""
+    """What an ``IncidentEvent`` records: one per lifecycle action that changes something,
+    and what happens to an incident beside its lifecycle (files, the SLA clock)."""
 
     created = "created"
     updated = "updated"
@@ -80,3 +81,7 @@ class EventKind(Labelled):
     reopened = "reopened"
     closed = "closed"
     deleted = "deleted"
+    attachment_added = "attachment_added"
+    attachment_deleted = "attachment_deleted"
+    sla_warning = "sla_warning"
+    sla_breached = "sla_breached"

@@ -31,7 +31,7 @@ import pytest
 import yaml
 from dotenv import dotenv_values
 
-from tests.notifications.conftest import SmtpServer
+
 from harness.servers import ROOT, free_port, wait_until_healthy
 
 pytestmark = [pytest.mark.container, pytest.mark.slow, pytest.mark.no_db]
@@ -193,14 +193,6 @@ class Running:
 def compose_command(service: str) -> list[str]:
     command = COMPOSE["services"][service]["command"]
     return shlex.split(command) if isinstance(command, str) else list(command)
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

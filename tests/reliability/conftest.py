@@ -27,6 +27,7 @@ def missing(reason: str):
 
 @pytest.fixture
 def smtp():
+    """The fault-injecting server instead of the plain sink (``deliver`` is the shared one)."""
     server = FaultSmtp().start()
     yield server
     server.stop()
@@ -40,17 +41,6 @@ FAST_MAIL = {"MAIL_BACKEND": "smtp", "MAIL_CONNECT_TIMEOUT": 1, "MAIL_TIMEOUT": 
 @pytest.fixture
 def mail_app(make_app, smtp):
     return make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, **FAST_MAIL)
-
-
-@pytest.fixture
-def deliver(mail_app):
-    """One delivery round as the mail app; returns how many were sent."""
-    from portal.notifications.deliver import deliver_due
-
-    def run() -> int:
-        with mail_app.app_context():
-            return deliver_due()
-    return run
 
 
 @pytest.fixture

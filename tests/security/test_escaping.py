@@ -17,7 +17,6 @@ from portal.extensions import db
 from portal.incidents import lifecycle
 from portal.incidents.enums import Status
 from tests.factories import make_incident, make_user
-from tests.notifications.conftest import deliver, mail_app, smtp  # noqa: F401 (fixtures)
 from tests.clients import log_in
 
 PAYLOADS = {

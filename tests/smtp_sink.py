@@ -1,4 +1,5 @@
-"""A real SMTP server for the mail tests: aiosmtpd on 127.0.0.1 and a free port."""
+"""A real SMTP server for the mail tests: aiosmtpd on 127.0.0.1 and a free port. The
+``smtp``, ``mail_app`` and ``deliver`` fixtures in ``tests/conftest.py`` start it."""
 from __future__ import annotations
 
 import asyncio
@@ -6,7 +7,6 @@ import email
 import email.policy
 import threading
 
-import pytest
 from aiosmtpd.controller import Controller
 
 from harness.servers import free_port
@@ -59,29 +59,3 @@ class SmtpServer:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mail_app(make_app, smtp):
-    """An app that delivers to the test SMTP server (Flask-Mailman's real SMTP backend)."""
-    return make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_BACKEND="smtp",
-                    MAIL_RETRY_BASE_SECONDS=0, MAIL_TIMEOUT=5)
-
-
-@pytest.fixture
-def deliver(mail_app):
-    """Run one delivery round as the mail app; returns how many were sent."""
-    from portal.notifications.deliver import deliver_due
-
-    def run() -> int:
-        with mail_app.app_context():
-            return deliver_due()
-    return run
