@@ -9,7 +9,7 @@ PORT   ?= 5000
 PYTEST := $(PY) -m pytest -c tests/pytest.ini --rootdir .
 PG_DB  := incident_portal_test_$(shell date +%s)
 
-.PHONY: run test test-sqlite test-postgres venv dev-venv bench clean image image-tar
+.PHONY: run test test-sqlite test-postgres venv dev-venv node-tools bench clean image image-tar
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,16 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 
 venv: $(VENV)/.runtime
 dev-venv: $(VENV)/.dev
+
+# The Node tools of the suite (package.json: axe-core, the OpenAPI linters), exactly as the
+# lock file pins them. Without npm the tests that need them skip, and say so (fail under CI).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+node-tools:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory node_modules/.installed; \
+	else echo "npm not found: the tests that need Node tools will skip."; fi
 
 run: venv
 	$(PY) manage.py init-db
@@ -38,7 +48,7 @@ run: venv
 
 # The whole suite on SQLite, then again on a fresh PostgreSQL database. The container tests
 # run in the first pass only: the image they build keeps its own database in its volume.
-test: dev-venv test-sqlite test-postgres
+test: dev-venv node-tools test-sqlite test-postgres
 
 test-sqlite: dev-venv
 	$(PYTEST)
@@ -80,4 +90,4 @@ image-tar: image
 	$(ENGINE) save -o $(IMAGE_TAR) $(IMAGE)
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache node_modules
