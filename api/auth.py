@@ -14,7 +14,6 @@ from flask.views import MethodView
 from flask_security import hash_password, verify_password
 from flask_smorest import abort
 
-from sqlalchemy import func, or_, select
 
 from api.pagination import Blueprint
 from api.access import error_responses

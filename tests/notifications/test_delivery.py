@@ -6,7 +6,6 @@ import logging
 import threading
 import time
 
-import pytest
 from sqlalchemy import func, select
 
 from portal.db_types import utcnow

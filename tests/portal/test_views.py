@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.incidents.enums import EventKind, Status
 from portal.incidents.models import Incident, IncidentEvent
 from tests.clients import csrf_token_from, log_in
-from tests.factories import PASSWORD, make_incident, make_user
+from tests.factories import make_incident, make_user
 
 ROLES = ["admin", "technician", "reporter"]
 

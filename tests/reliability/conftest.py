@@ -14,15 +14,9 @@ from portal.config import TESTING_PASSWORD_SALT, TESTING_SECRET_KEY
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from tests import pg_cluster
+from tests.components import missing
 from harness.servers import ROOT
 from tests.smtp_faults import FaultSmtp
-
-
-def missing(reason: str):
-    """A component the test needs is missing: fail under CI, skip (saying why) locally."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @pytest.fixture

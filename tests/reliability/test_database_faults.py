@@ -18,7 +18,8 @@ from portal.auth.security import ensure_roles
 from portal.extensions import db
 from tests.clients import csrf_token_from
 from tests.factories import PASSWORD, make_user
-from tests.reliability.conftest import app_env, missing
+from tests.components import missing
+from tests.reliability.conftest import app_env
 from harness.servers import ROOT
 
 pytestmark = pytest.mark.slow

@@ -8,12 +8,11 @@ import pytest
 from sqlalchemy import select
 
 import api.auth
-from api.access import caller  # noqa: F401  (the module under test)
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from tests.clients import bearer
 from tests.clients import csrf_token_from
-from tests.factories import PASSWORD, make_incident, make_user
+from tests.factories import make_incident, make_user
 
 
 def visible_text(response) -> str:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from flask import current_app
 from passlib.totp import TOTP
 from sqlalchemy import select
 
