@@ -76,8 +76,8 @@ class Incidents(MethodView):
         Admins may report on someone's behalf with `reporter_id`.
         """
         reporter_id = data.pop("reporter_id", None)
-        reporter = user_by_id(reporter_id, "reporter_id",  # admins report for others
-                              allowed=reporter_id == caller().id or caller().is_admin)
+        reporter = user_by_id(reporter_id, "reporter_id",
+                              allowed=lifecycle.may_report_for(caller(), reporter_id))
         incident = lifecycle.create(actor=caller(), reporter=reporter, **data)
         db.session.commit()
         headers = {"Location": url_for("incidents.IncidentById", incident_id=incident.id,

@@ -278,6 +278,12 @@ def _user_label(user: User | None) -> str | None:
     return user.username if user is not None else None
 
 
+def may_report_for(actor: User, reporter_id: int | None) -> bool:
+    """Whether ``actor`` may name ``reporter_id`` as an incident's reporter: themselves (or
+    nobody), or anyone when they are an admin."""
+    return reporter_id is None or reporter_id == actor.id or actor.is_admin
+
+
 @action(Action.create, who={Capacity.viewer}, allowed_from=())
 def create(*, actor: User, title: Any, description: Any, priority: Any = None,
            category: Any = None, reporter: User | None = None) -> Incident:
@@ -289,7 +295,7 @@ def create(*, actor: User, title: Any, description: Any, priority: Any = None,
     if not actor.is_authenticated or not actor.active or not actor.role_names:
         raise NotAllowed("your account has no role that may report incidents")
     if reporter is not None and reporter.id != actor.id:
-        if not actor.is_admin:
+        if not may_report_for(actor, reporter.id):
             raise NotAllowed("only admins may report an incident for someone else")
         if not reporter.active:
             raise InvalidValue(f"reporter {reporter.email} is not active", field="reporter_id")
@@ -567,6 +573,7 @@ __all__ = [
     "LifecycleError", "NotVisible", "NotAllowed", "InvalidTransition", "InvalidValue",
     "StaleIncident", "ACTIONS", "ActionSpec", "Needs", "commands", "EDITABLE",
     "UPDATABLE_FIELDS", "allowed_actions", "editable_fields", "check_version", "can_see",
+    "may_ever", "may_report_for",
     "create", "update", "assign", "take", "start", "hold", "resume", "resolve", "reopen",
     "close", "change_status", "delete", "comment",
 ]
