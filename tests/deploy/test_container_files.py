@@ -42,7 +42,7 @@ def test_dockerfile_is_multi_stage_slim_non_root_with_healthcheck():
 
 def test_dockerignore_keeps_secrets_and_state_out():
     ignored = set((ROOT / ".dockerignore").read_text().split())
-    assert {".venv", ".git", "data", "logs", ".env", "**/__pycache__"} <= ignored
+    assert {".venv", ".git", "data", "logs", ".env", "**/__pycache__", "node_modules"} <= ignored
 
 
 def test_compose_file_matches_the_compose_specification():
