@@ -10,6 +10,7 @@ from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import ValidationError
+from werkzeug.datastructures import FileStorage
 
 from api.access import authenticated, caller, error_responses, visible_incident
 from api.pagination import Blueprint
@@ -38,11 +39,18 @@ def upload_fields() -> dict:
     """The multipart form, read with ``AttachmentUploadSchema`` (422 naming the field)."""
     values = {**request.form.to_dict(), **request.files.to_dict()}
     try:
-        return AttachmentUploadSchema().load(values)
+        fields = AttachmentUploadSchema().load(values)
     except ValidationError as error:
-        named = "; ".join(f"{field}: {' '.join(map(str, messages))}"
-                          for field, messages in error.messages.items())
-        abort(422, message=named, errors={"form": error.messages})
+        _refuse(error.messages)
+    if not isinstance(fields["file"], FileStorage):
+        _refuse({"file": ["must be a file: a part with a filename"]})
+    return fields
+
+
+def _refuse(messages: dict) -> None:
+    named = "; ".join(f"{field}: {' '.join(map(str, texts))}"
+                      for field, texts in messages.items())
+    abort(422, message=named, errors={"form": messages})
 
 
 @blp.route("/incidents/<int:incident_id>/attachments")

@@ -30,8 +30,22 @@ def _allow_upload_bodies(endpoint: str | None, _values) -> None:
         request.max_content_length = current_app.config["ATTACHMENT_MAX_REQUEST_BYTES"]
 
 
+def incident_attachments(incident) -> list:
+    """For the incident page: (attachment, may the current user delete it), oldest first."""
+    from flask_security import current_user
+
+    from portal.attachments import service
+    from portal.extensions import db
+
+    return [(attachment, service.may_delete(current_user, attachment)) for attachment in
+            db.session.scalars(service.visible_attachments(current_user, incident))]
+
+
 def init_attachments(app: Flask) -> None:
     from portal.attachments import views
+    from portal.attachments.service import human_size
 
     app.register_blueprint(views.bp)
     app.url_value_preprocessor(_allow_upload_bodies)
+    app.jinja_env.globals["incident_attachments"] = incident_attachments
+    app.jinja_env.globals["attachment_size"] = human_size

@@ -42,21 +42,36 @@ def extension_of(filename: str) -> str:
     return extension.lower() if dot else ""
 
 
-def display_name(raw: str) -> str:
-    """A filename fit to show and to send in ``Content-Disposition``: the last path part,
-    without control or format characters, NFC, at most ``FILENAME_MAX`` characters
-    (the extension kept). Never used as a path."""
-    name = unicodedata.normalize("NFC", raw or "")
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(" " if unicodedata.category(c).startswith("C") else c for c in name)
-    name = " ".join(name.split()).strip(" .")
+class BadFilename(ValueError):
+    """A filename that is refused; the message says why."""
+
+
+def check_filename(raw: str) -> str:
+    """The filename to store, show and send in ``Content-Disposition`` (NFC, trimmed).
+    It is never used as a path, and names that look like one are refused outright.
+
+    :raises BadFilename: empty, a path (``/`` or ``\\``), ``.``/``..``, control or
+        format characters (NUL, line breaks, direction overrides), over ``FILENAME_MAX``.
+    """
+    name = unicodedata.normalize("NFC", raw or "").strip()
     if not name:
-        return "attachment"
+        raise BadFilename("the file has no name")
+    if "/" in name or "\\" in name or name in (".", ".."):
+        raise BadFilename("a file name may not be a path (no / or \\)")
+    if any(unicodedata.category(c).startswith("C") for c in name):
+        raise BadFilename("a file name may not contain control characters "
+                          "(NUL, line breaks, direction marks)")
     if len(name) > FILENAME_MAX:
-        extension = extension_of(name)
-        keep = f".{extension}" if extension and len(extension) <= 16 else ""
-        name = name[:FILENAME_MAX - len(keep)].rstrip(" .") + keep
+        raise BadFilename(f"the name is {len(name)} characters long; the most is "
+                          f"{FILENAME_MAX}")
     return name
+
+
+def shown_filename(raw: str, *, length: int = 60) -> str:
+    """``raw`` made safe to quote in a message: control characters as ``?``, shortened."""
+    shown = "".join("?" if unicodedata.category(c).startswith("C") else c
+                    for c in (raw or "")).strip() or "(no name)"
+    return shown if len(shown) <= length else shown[:length - 1] + "…"
 
 
 def preview_of(data: bytes, content_type: str) -> bytes | None:

@@ -12,13 +12,14 @@ The public contract (the mail-in pipeline calls it too, so keep it stable)::
     add_attachment(incident, actor, filename: str, data: bytes, *, comment=None,
                    internal: bool = False) -> Attachment
 
-applies the permission checks above, the limits (``ATTACHMENT_MAX_BYTES`` per file,
+applies the permission checks above, the filename rules (no paths, no control
+characters, at most 255 characters: refused, never rewritten), the limits (``ATTACHMENT_MAX_BYTES`` per file,
 ``ATTACHMENT_MAX_PER_INCIDENT``), the deny-list (extensions and detected types) and the
 content-type detection; stores the blob (and an image's preview); adds the
 ``Attachment`` row and its ``attachment_added`` event to the current session; flushes
 and never commits. It raises ``AttachmentRefused`` (``str()`` names the file and the
-reason; ``.status`` is 413 for a file over the limit, 422 otherwise) for an empty,
-too large or denied file or one too many, and the lifecycle's ``NotVisible``,
+reason; ``.status`` is 413 for a file over the limit, 422 otherwise) for a bad name,
+an empty, too large or denied file or one too many, and the lifecycle's ``NotVisible``,
 ``NotAllowed`` or ``InvalidTransition`` (a closed incident) when the actor may not attach.
 """
 from __future__ import annotations
@@ -27,8 +28,10 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import Select, func, select, union
+from sqlalchemy.orm import joinedload
 
-from portal.attachments.content import detect_type, display_name, extension_of, preview_of
+from portal.attachments.content import (BadFilename, check_filename, detect_type,
+                                        extension_of, preview_of, shown_filename)
 from portal.attachments.models import Attachment
 from portal.attachments.storage import blob_store, grace_cutoff
 from portal.auth.models import User
@@ -83,7 +86,8 @@ def visible_attachments(user: User, incident: Incident | None = None) -> Select:
         query = query.where(Attachment.internal.is_(False))
     if incident is not None:
         query = query.where(Attachment.incident_id == incident.id)
-    return query.order_by(Attachment.created_at, Attachment.id)
+    return query.options(joinedload(Attachment.uploader)).order_by(Attachment.created_at,
+                                                                   Attachment.id)
 
 
 def attachment_for(user: User, attachment_id: int) -> Attachment:
@@ -161,7 +165,10 @@ def add_attachment(incident: Incident, actor: User, filename: str, data: bytes, 
             raise InvalidValue(f"comment_id: {incident.number} has no comment {comment.id}",
                                field="comment_id")
         internal = internal or comment.internal
-    name = display_name(filename)
+    try:
+        name = check_filename(filename)
+    except BadFilename as bad:
+        raise AttachmentRefused(shown_filename(filename), str(bad)) from None
     content_type = _refuse_file(name, data, incident)
     store = blob_store()
     sha256 = store.put(data)
