@@ -204,12 +204,12 @@ def delete_attachment(attachment: Attachment, *, actor: User) -> None:
 def _event(incident: Incident, actor: User, kind: EventKind,
            attachment: Attachment) -> IncidentEvent:
     # An entry of the history, not a change of the incident: its version stays, so an
-    # upload never makes someone else's If-Match stale.
-    internal = " (internal)" if attachment.internal else ""
+    # upload never makes someone else's If-Match stale. Everyone who sees the incident
+    # reads its history, so an internal file's name stays out of it.
+    note = "an internal file" if attachment.internal else attachment.filename
     return IncidentEvent(incident=incident, actor=actor, kind=kind,
                          from_status=incident.status, to_status=incident.status,
-                         changes={}, note=f"{attachment.filename}{internal}",
-                         created_at=utcnow())
+                         changes={}, note=note, created_at=utcnow())
 
 
 def collect_garbage(grace: timedelta | None = None) -> int:
