@@ -277,7 +277,9 @@ class Config:
             raise ConfigError(f"ATTACHMENT_STORAGE must be one of "
                               f"{', '.join(ATTACHMENT_STORAGES)}, not "
                               f"{self.ATTACHMENT_STORAGE!r}")
-        self.ATTACHMENTS_DIR = environ.get("ATTACHMENTS_DIR", str(DATA_DIR / "attachments"))
+        # A relative folder is the project's (the image's /app), whatever the cwd.
+        self.ATTACHMENTS_DIR = str(PROJECT_ROOT / environ.get("ATTACHMENTS_DIR",
+                                                              "data/attachments"))
         self.ATTACHMENT_MAX_BYTES = _int(environ, "ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
         self.ATTACHMENT_MAX_PER_INCIDENT = _int(environ, "ATTACHMENT_MAX_PER_INCIDENT", 50)
         # A form may carry several files: its body may be this large (then 413).
@@ -289,6 +291,8 @@ class Config:
         # gc-attachments leaves blobs younger than this: an upload writes its blob before
         # its row commits, and the collector must not take it in between.
         self.ATTACHMENT_GC_GRACE_SECONDS = _int(environ, "ATTACHMENT_GC_GRACE_SECONDS", 3600)
+        # The worker's attachments-gc job runs this often (0: not at all; use cron).
+        self.ATTACHMENT_GC_INTERVAL_SECONDS = _int(environ, "ATTACHMENT_GC_INTERVAL_SECONDS", 0)
 
     def secure(self) -> None:
         """Fill in missing secrets for development: stored under ``data/`` and warned about."""

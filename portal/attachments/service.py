@@ -226,3 +226,21 @@ def collect_garbage(grace: timedelta | None = None) -> int:
     removed += store.remove_leftovers(older_than=cutoff)
     db.session.commit()
     return removed
+
+
+def _register_gc_job() -> None:
+    """``manage.py worker`` collects garbage every ``ATTACHMENT_GC_INTERVAL_SECONDS``
+    (0, the default: never; run ``gc-attachments`` from cron instead), one worker at a
+    time."""
+    from portal.worker import Job, register
+
+    def collect() -> None:
+        collect_garbage()
+
+    register(Job(name="attachments-gc",
+                 interval=lambda app: app.config["ATTACHMENT_GC_INTERVAL_SECONDS"],
+                 run=collect, exclusive=True,
+                 enabled=lambda app: app.config["ATTACHMENT_GC_INTERVAL_SECONDS"] > 0))
+
+
+_register_gc_job()

@@ -24,14 +24,15 @@ def backend(request, app, tmp_path):
 
 @pytest.fixture
 def limits(app):
-    """Change attachment limits for one test: ``limits(ATTACHMENT_MAX_BYTES=100)``."""
-    saved = dict(app.config)
+    """Change attachment settings for one test: ``limits(ATTACHMENT_MAX_BYTES=100)``."""
+    saved = {}
 
     def set_limits(**config):
+        for key in config:
+            saved.setdefault(key, app.config[key])
         app.config.update(config)
     yield set_limits
-    for key in ("ATTACHMENT_MAX_BYTES", "ATTACHMENT_MAX_PER_INCIDENT"):
-        app.config[key] = saved[key]
+    app.config.update(saved)
 
 
 @pytest.fixture

@@ -151,3 +151,15 @@ def test_backup_copies_the_attachment_files(make_app, tmp_path, cast):
     copied = tmp_path / "copy.db.attachments" / sha256[:2] / sha256[2:4] / sha256
     assert copied.read_bytes() == b"a screenshot"
     assert "Copied 1 attachment files" in result.output
+
+
+def test_the_worker_job_collects_when_switched_on(app, limits, backend):
+    from portal.worker import JOBS
+    job = JOBS["attachments-gc"]
+    assert not job.enabled(app), "off by default: cron runs gc-attachments"
+    limits(ATTACHMENT_GC_INTERVAL_SECONDS=86400, ATTACHMENT_GC_GRACE_SECONDS=0)
+    assert job.enabled(app) and job.interval_for(app) == 86400
+    blob_store().put(b"orphan")
+    db.session.commit()
+    job.run()
+    assert stored_blobs() == set()
