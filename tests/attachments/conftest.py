@@ -76,3 +76,15 @@ def attach(incident, actor, filename="log.txt", data=b"error 13.1 at 09:00\n", *
 
 def stored_blobs() -> set[str]:
     return {sha256 for sha256, _ in blob_store().stored()}
+
+
+def in_memory_multipart(fields: dict) -> dict:
+    """A multipart body built in memory: the test client would spool a large one to a
+    temporary file that it never closes (a ResourceWarning, not the app's)."""
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    values = {name: [FileStorage(io.BytesIO(data), filename) for filename, data in value]
+              if isinstance(value, list) else value for name, value in fields.items()}
+    boundary, body = encode_multipart(values)
+    return {"data": body, "content_type": f"multipart/form-data; boundary={boundary}"}

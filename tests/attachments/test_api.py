@@ -13,7 +13,8 @@ from portal.attachments.models import Attachment
 from portal.extensions import db
 from portal.incidents.enums import EventKind, Status
 from portal.incidents.models import IncidentEvent
-from tests.attachments.conftest import EXE, SVG_WITH_SCRIPT, attach, png, stored_blobs
+from tests.attachments.conftest import (EXE, SVG_WITH_SCRIPT, attach, in_memory_multipart, png,
+                                        stored_blobs)
 from tests.clients import bearer
 from tests.factories import make_incident
 
@@ -308,3 +309,18 @@ def test_deleting_an_incident_deletes_its_rows_and_gc_its_blobs(client, cast, in
     assert collect_garbage(timedelta(hours=1)) == 0, "recent blobs are left alone"
     assert collect_garbage(timedelta(0)) == 2
     assert stored_blobs() == {kept.sha256, kept.preview_sha256}
+
+
+def test_a_file_larger_than_other_request_bodies_may_be_uploaded(app, client, cast, incident):
+    """Uploads may exceed MAX_CONTENT_LENGTH (2 MiB, for JSON and forms) up to the file
+    limit; other bodies stay bounded."""
+    data = b"\x00log" * (3 * 1024 * 1024 // 4)
+    assert len(data) > app.config["MAX_CONTENT_LENGTH"]
+    response = client.post(f"/api/v1/incidents/{incident.id}/attachments",
+                           headers=bearer(cast["reporter"]),
+                           **in_memory_multipart({"file": [("core.dump", data)]}))
+    assert response.status_code == 201 and response.get_json()["size"] == len(data)
+    too_big = client.post(f"/api/v1/incidents/{incident.id}/comments",
+                          headers=bearer(cast["reporter"]),
+                          data=b"x" * len(data), content_type="application/json")
+    assert too_big.status_code == 413

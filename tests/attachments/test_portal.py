@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.attachments.models import Attachment
 from portal.extensions import db
 from portal.incidents.models import Comment, Incident
-from tests.attachments.conftest import EXE, attach, png, stored_blobs
+from tests.attachments.conftest import EXE, attach, in_memory_multipart, png, stored_blobs
 from tests.clients import csrf_token_from, log_in
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -141,3 +141,15 @@ def test_another_reporter_gets_not_found(client, cast, incident):
     assert client.post(f"/attachments/{attachment.id}/delete", data={
         "csrf_token": csrf_token_from(client.get("/admin/mine/").get_data(as_text=True))
     }).status_code == 404
+
+
+def test_a_report_may_carry_more_than_other_forms(app, client, cast):
+    data = b"\x00log" * (3 * 1024 * 1024 // 4)
+    assert len(data) > app.config["MAX_CONTENT_LENGTH"]
+    log_in(client, cast["reporter"])
+    token = csrf_token_from(client.get("/admin/mine/new/").get_data(as_text=True))
+    response = client.post("/admin/mine/new/", **in_memory_multipart({
+        "csrf_token": token, "title": "Crash", "description": "core attached",
+        "priority": "high", "category": "software", "attachments": [("core.dump", data)]}))
+    assert response.status_code == 302
+    assert db.session.scalars(select(Attachment.size)).all() == [len(data)]
