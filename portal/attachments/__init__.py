@@ -3,7 +3,7 @@ may see them.
 
 - ``models``: ``Attachment`` rows and the ``database`` backend's blobs.
 - ``storage``: the ``BlobStore`` interface and its ``filesystem``/``database`` backends.
-- ``content``: type detection, deny-list, display names, previews.
+- ``content``: type detection, filename rules, previews.
 - ``service``: the rules and the one way to attach (``add_attachment``) or delete.
 - ``serving``: downloads and previews with their headers; ``views``: the portal's routes.
 

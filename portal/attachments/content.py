@@ -1,5 +1,5 @@
 """What a file is and what it may be called: the content type detected from its bytes
-(``filetype``, never the client's header), the deny-list, the display name, and the
+(``filetype``, never the client's header), the filename rules, and the
 preview of raster images (Pillow).
 """
 from __future__ import annotations
