@@ -2,7 +2,9 @@
 from portal.auth.models import AccessEvent, Role, RoleName, User, UserSession
 from portal.auth.limiter_storage import RateLimitCounter
 from portal.incidents.models import Comment, Incident, IncidentEvent
+from portal.mailin.models import InboundMail
 from portal.notifications.models import OutboxMessage
 
 __all__ = ["AccessEvent", "Role", "RoleName", "User", "UserSession", "RateLimitCounter",
-           "Incident", "IncidentEvent", "Comment", "OutboxMessage"]
+           "Incident", "IncidentEvent", "Comment", "OutboxMessage",
+           "InboundMail"]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.auth.models import Role, RoleName, User
 from portal.extensions import db
 from portal.incidents.enums import EventKind
-from portal.incidents.models import Incident, IncidentEvent
+from portal.incidents.models import Comment, Incident, IncidentEvent
 
 NOTIFIED = frozenset({EventKind.created, EventKind.assigned, EventKind.resolved,
                       EventKind.reopened})
@@ -59,11 +59,42 @@ def notices_for(event: IncidentEvent) -> list[Notice]:
     return [notice for notice in wanted if notice.recipient.active]
 
 
+def notices_for_comment(comment: Comment) -> list[Notice]:
+    """The messages a new comment calls for (a conversation needs both directions): a
+    public one by the reporter to the technician (or the admins when none is set), a
+    public one by anyone else to the reporter. Internal comments email nobody; nobody is
+    told of their own comment."""
+    if comment.internal:
+        return []
+    incident: Incident = comment.incident
+    tag, title = f"[{incident.number}]", _one_line(incident.title)
+    author, reporter = comment.author, incident.reporter
+    if author.id == reporter.id:
+        targets = [incident.technician] if incident.technician is not None \
+            else _active_admins()
+    else:
+        targets = [reporter]
+    return [Notice(user, "commented", f"{tag} New comment by {author.username}: {title}")
+            for user in targets if user.active and user.id != author.id]
+
+
 def render(notice: Notice, event: IncidentEvent) -> tuple[str, str]:
     """The plain-text and HTML bodies of ``notice``."""
     incident = event.incident
     context = {
         "incident": incident, "event": event, "recipient": notice.recipient,
+        "link": f"{current_app.config['PORTAL_BASE_URL']}/incidents/{incident.id}",
+        "due": incident.due_at.strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    return (render_template(f"email/{notice.template}.txt", **context),
+            render_template(f"email/{notice.template}.html", **context))
+
+
+def render_comment(notice: Notice, comment: Comment) -> tuple[str, str]:
+    """The plain-text and HTML bodies of a comment's ``notice``."""
+    incident = comment.incident
+    context = {
+        "incident": incident, "comment": comment, "recipient": notice.recipient,
         "link": f"{current_app.config['PORTAL_BASE_URL']}/incidents/{incident.id}",
         "due": incident.due_at.strftime("%Y-%m-%d %H:%M UTC"),
     }
