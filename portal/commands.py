@@ -7,6 +7,7 @@ Every failure a user can cause ends in one line on stderr and a non-zero exit
 from __future__ import annotations
 
 import contextlib
+import sys
 import fcntl
 from pathlib import Path
 
@@ -181,7 +182,7 @@ def ingest_mail() -> None:
     from portal.db_errors import UNAVAILABLE
     from portal.mailin.pipeline import ingest
 
-    raw = click.get_binary_stream("stdin").read()
+    raw = sys.stdin.buffer.read()
     if not raw.strip():
         raise click.ClickException("no message on standard input")
     try:

@@ -210,17 +210,17 @@ class _TextFromHTML(HTMLParser):
             if tag not in ("br", "hr", "img", "meta", "link", "input"):
                 self.skipping.append(tag)
             return
-        if tag in self.BLOCKS:
-            self.out.append("\n")
         if tag == "li":
-            self.out.append("- ")
+            self.out.append("\n- ")
+        elif tag in self.BLOCKS:
+            self.out.append("\n")
 
     def handle_endtag(self, tag):
         if self.skipping:
             if self.skipping[-1] == tag:
                 self.skipping.pop()
             return
-        if tag in self.BLOCKS:
+        if tag in self.BLOCKS and tag != "li":
             self.out.append("\n")
 
     def handle_data(self, data):
