@@ -6,6 +6,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,7 +125,8 @@ class Dovecot:
         return f"imap://{self.user}:{self.password}@127.0.0.1:{self.port}/INBOX?tls=none"
 
     def mailbox(self) -> MailBoxUnencrypted:
-        return MailBoxUnencrypted("127.0.0.1", self.port).login(self.user, self.password)
+        return MailBoxUnencrypted("127.0.0.1", self.port, timeout=10).login(
+            self.user, self.password)
 
     def append(self, raw: bytes) -> None:
         with self.mailbox() as box:
@@ -139,8 +141,9 @@ class Dovecot:
 
 
 @pytest.fixture
-def dovecot(tmp_path_factory):
-    """A private dovecot on a free port: user ``helpdesk``, Maildir in a temp folder."""
+def dovecot():
+    """A private dovecot on a free port: user ``helpdesk``, Maildir in a temp folder
+    (outside pytest's own, which only root may enter: dovecot's processes must)."""
     binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
     if not os.path.exists(binary):
         missing("dovecot is not installed (apt-get install dovecot-imapd)")
@@ -148,7 +151,7 @@ def dovecot(tmp_path_factory):
         owner = pwd.getpwnam("dovecot")
     except KeyError:
         missing("dovecot's system user is missing (apt-get install dovecot-imapd)")
-    home = tmp_path_factory.mktemp("dovecot")
+    home = Path(tempfile.mkdtemp(prefix="portal-dovecot-"))
     home.chmod(0o755)
     port = free_port()
     (home / "mail").mkdir()
@@ -159,13 +162,18 @@ def dovecot(tmp_path_factory):
     conf.write_text(DOVECOT_CONF.format(dir=home, port=port))
     subprocess.run([binary, "-c", str(conf)], check=True)
     server = Dovecot(port=port)
-    for _ in range(100):  # until it answers a login
-        try:
-            with server.mailbox():
-                break
-        except Exception:  # noqa: BLE001 - not listening yet
-            time.sleep(0.1)
-    else:
-        pytest.fail(f"dovecot did not start: {(home / 'dovecot.log').read_text()[-2000:]}")
-    yield server
-    subprocess.run(["doveadm", "-c", str(conf), "stop"], check=False)
+    try:
+        deadline = time.monotonic() + 20
+        while True:  # until it answers a login
+            try:
+                with server.mailbox():
+                    break
+            except Exception:  # noqa: BLE001 - not listening yet
+                if time.monotonic() > deadline:
+                    pytest.fail("dovecot did not start: "
+                                f"{(home / 'dovecot.log').read_text()[-2000:]}")
+                time.sleep(0.1)
+        yield server
+    finally:
+        subprocess.run(["doveadm", "-c", str(conf), "stop"], check=False)
+        shutil.rmtree(home, ignore_errors=True)
