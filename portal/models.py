@@ -4,7 +4,8 @@ from portal.auth.limiter_storage import RateLimitCounter
 from portal.incidents.models import Comment, Incident, IncidentEvent
 from portal.mailin.models import InboundMail
 from portal.notifications.models import OutboxMessage
+from portal.attachments.models import Attachment, AttachmentBlob
 
 __all__ = ["AccessEvent", "Role", "RoleName", "User", "UserSession", "RateLimitCounter",
            "Incident", "IncidentEvent", "Comment", "OutboxMessage",
-           "InboundMail"]
+           "InboundMail", "Attachment", "AttachmentBlob"]

@@ -25,7 +25,10 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal.admin.adapters import FreshFilterOptions
 from portal.admin.base import SecureModelView
 from portal.admin.changes import attempt, numbers
-from portal.admin.forms import NEEDS_FORMS, ActionForm, CommentForm, IncidentForm
+from portal.admin.forms import NEEDS_FORMS, ActionForm, CommentForm, IncidentForm, ReportForm
+from portal.attachments import accept_uploads
+from portal.attachments.forms import attach_all, uploads_in
+from portal.attachments.service import AttachmentRefused
 from portal.admin.grids import ALL_ROLES, GRIDS, Grid, STAFF
 from portal.auth.models import Role, RoleName, User
 from portal.extensions import db
@@ -261,11 +264,23 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
 
     # --- changes go through the lifecycle ---------------------------------------------
 
+    def get_create_form(self):
+        return ReportForm
+
     def create_model(self, form):
-        outcome = attempt(lambda: lifecycle.create(
-            actor=current_user, title=form.title.data, description=form.description.data,
-            priority=form.priority.data, category=form.category.data))
-        return outcome.result if outcome.ok else False
+        uploads = uploads_in(form.attachments)
+
+        def report():
+            incident = lifecycle.create(
+                actor=current_user, title=form.title.data, description=form.description.data,
+                priority=form.priority.data, category=form.category.data)
+            attach_all(incident, current_user, uploads)
+            return incident
+        outcome = attempt(report, report=False)
+        if outcome.ok:
+            return outcome.result
+        _show_refusal(form, outcome.refusal)
+        return False  # Flask-Admin shows the form again, as it was filled in
 
     def get_save_return_url(self, model, is_created=False):
         """After reporting or editing, show the incident itself: its number and history."""
@@ -403,14 +418,25 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         incident = self.get_one(request.args.get("id", ""))
         form = CommentForm()
         if form.validate_on_submit():
-            # The lifecycle decides who may post an internal note; a refusal is shown.
-            if attempt(lambda: lifecycle.comment(incident, actor=current_user,
-                                                 body=form.body.data,
-                                                 internal=bool(form.internal.data))).ok:
-                flash("Comment added.", "success")
-        else:
-            for errors in form.errors.values():
-                flash(" ".join(errors), "error")
+            uploads = uploads_in(form.attachments)
+
+            def comment():
+                internal = bool(form.internal.data)
+                new = lifecycle.comment(incident, actor=current_user, body=form.body.data,
+                                        internal=internal)
+                attach_all(incident, current_user, uploads, comment=new, internal=internal)
+            # The lifecycle decides who may post an internal note; a refusal is shown
+            # on the page again, with what was typed still in the form.
+            outcome = attempt(comment, report=False)
+            if outcome.ok:
+                flash("Comment added." if not uploads else
+                      f"Comment added with {len(uploads)} attachment"
+                      f"{'s' if len(uploads) > 1 else ''}.", "success")
+                return redirect(self._details_url(incident))
+            _show_refusal(form, outcome.refusal)
+            return self.details_view()
+        for errors in form.errors.values():
+            flash(" ".join(errors), "error")
         return redirect(self._details_url(incident))
 
     def render(self, template, **kwargs):
@@ -431,6 +457,13 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
             kwargs["row_editable"] = lambda row: bool(
                 lifecycle.editable_fields(current_user, row))
         return super().render(template, **kwargs)
+
+
+def _show_refusal(form, refusal) -> None:
+    """A refused file is an error of the file input (naming the file); others flash."""
+    if isinstance(refusal, AttachmentRefused):
+        form.attachments.errors = [*form.attachments.errors, refusal.message]
+    flash(refusal.message, "error")
 
 
 def _bulk_handler(spec: ActionSpec):
@@ -489,5 +522,8 @@ class IncidentPageView(IncidentGridView):
 #: One view class per grid of the table, in its order.
 GRID_VIEWS = (AllIncidentsView, QueueView, UnassignedView, MyIncidentsView, IncidentPageView)
 assert [view.grid for view in GRID_VIEWS] == list(GRIDS), "a grid without its view"
+# Reports and comments carry files: their POSTs may be larger (portal.attachments).
+accept_uploads(*(f"{grid.endpoint}.{view}" for grid in GRIDS
+                 for view in ("create_view", "comment_view")))
 
 __all__ = ["ALL_ROLES", "STAFF", "GRID_VIEWS", "IncidentGridView", "parse_id"]

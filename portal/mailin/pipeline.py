@@ -8,7 +8,9 @@ allowed domain (a reporter account is made for them), or the message is quaranti
 message that answers an incident (``threads``) becomes a public comment by the sender —
 who must see that incident (``visible_incidents``), else it is quarantined — and the
 reporter's answer to a resolved incident reopens it; an answer to a closed incident, or a
-message that answers nothing, opens a new incident. Whatever the lifecycle refuses is
+message that answers nothing, opens a new incident. Its files and inline images become
+attachments of the incident (``portal.attachments.service``, within its limits: a file
+refused is dropped and the comment says so). Whatever the lifecycle refuses is
 quarantined with its words, and nothing of it is written.
 """
 from __future__ import annotations
@@ -22,6 +24,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from portal.attachments.service import AttachmentRefused, add_attachment
 from portal.auth.accounts import AccountError, create_account
 from portal.auth.models import User
 from portal.db_types import utcnow
@@ -255,12 +258,24 @@ def _open(letter: Letter, user: User, *, follows: Incident | None = None) -> Inc
                             description=_text(description))
 
 
+def _attach(letter: Letter, incident: Incident, user: User) -> list[str]:
+    """Attach the message's files to ``incident`` as ``user``, within the attachment
+    limits; returns one line per file refused (too large, denied, one too many)."""
+    refused = []
+    for part in letter.parts:
+        try:
+            add_attachment(incident, user, part.filename, part.data)
+        except AttachmentRefused as refusal:
+            refused.append(f"Not attached: {refusal}")
+    return refused
+
+
 def _act(letter: Letter) -> tuple[InboundAction, Incident]:
     incident_id = answered_incident(letter.references) or letter.tagged_incident
     user = _speaker(letter)
     if incident_id is None:
         user = user or new_reporter(letter.sender)
-        return InboundAction.created, _open(letter, user)
+        return InboundAction.created, _opened_with_files(letter, user)
     if user is None:
         raise Held(f"{letter.sender} has no account, so may not write to INC-{incident_id}")
     incident = db.session.scalar(visible_incidents(user).where(Incident.id == incident_id))
@@ -269,13 +284,26 @@ def _act(letter: Letter) -> tuple[InboundAction, Incident]:
         raise Held(f"{letter.sender} may not see INC-{incident_id} (or it does not "
                    "exist): nothing was attached")
     if incident.status is Status.closed:
-        return InboundAction.created, _open(letter, user, follows=incident)
-    lifecycle.comment(incident, actor=user, body=_text(letter.reply_text))
+        return InboundAction.created, _opened_with_files(letter, user, follows=incident)
+    refused = _attach(letter, incident, user)
+    lifecycle.comment(incident, actor=user,
+                      body=_text("\n\n".join([letter.reply_text, *refused])))
     if (incident.status is Status.resolved and incident.reporter_id == user.id
             and current_app.config["MAIL_REPLY_REOPENS"]):
         lifecycle.reopen(incident, actor=user, note="Reopened by the reporter's reply by mail")
         return InboundAction.reopened, incident
     return InboundAction.commented, incident
+
+
+def _opened_with_files(letter: Letter, user: User, *,
+                       follows: Incident | None = None) -> Incident:
+    """A new incident with the message's files; the files refused are told in a comment
+    by the sender (the description is the sender's own words)."""
+    incident = _open(letter, user, follows=follows)
+    refused = _attach(letter, incident, user)
+    if refused:
+        lifecycle.comment(incident, actor=user, body="\n".join(refused))
+    return incident
 
 
 # --- the admin's decisions on quarantined mail ------------------------------------------
@@ -312,16 +340,20 @@ def accept_as_new(row: InboundMail, *, admin: User) -> Incident:
         raise DecisionRefused(str(exc)) from None
     incident = lifecycle.create(actor=admin, reporter=sender, title=letter.title[:TITLE_MAX],
                                 description=_text(letter.text))
+    refused = _attach(letter, incident, admin)
+    if refused:
+        lifecycle.comment(incident, actor=admin, body="\n".join(refused))
     _decided(row, admin, InboundAction.created, incident)
     return incident
 
 
 def attach_to(row: InboundMail, incident: Incident, *, admin: User) -> None:
-    """Add a quarantined message to ``incident`` as the admin's public comment quoting
-    its sender (the sender gains no rights by it); the caller commits."""
+    """Add a quarantined message (and its files) to ``incident`` as the admin's public
+    comment quoting its sender (the sender gains no rights by it); the caller commits."""
     letter = _quarantined(row)
+    refused = _attach(letter, incident, admin)
     body = f"By mail from {letter.sender or 'an unknown sender'}:\n\n{letter.reply_text}"
-    lifecycle.comment(incident, actor=admin, body=_text(body))
+    lifecycle.comment(incident, actor=admin, body=_text("\n\n".join([body, *refused])))
     _decided(row, admin, InboundAction.commented, incident)
 
 

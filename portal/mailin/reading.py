@@ -173,6 +173,8 @@ def files_of(message: EmailMessage) -> list[Part]:
         is_image = part.get_content_maintype() == "image"
         if disposition != "attachment" and not filename and not is_image:
             continue
+        if part.get_content_type() == "application/ms-tnef":
+            continue  # Outlook's winmail.dat: formatting for Outlook, no file for people
         try:
             data = part.get_payload(decode=True) or b""
         except Exception:  # noqa: BLE001

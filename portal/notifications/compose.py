@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flask import current_app, render_template
 from sqlalchemy import select
 
+from portal.attachments.service import visible_attachments
 from portal.auth.models import Role, RoleName, User
 from portal.extensions import db
 from portal.incidents.enums import EventKind
@@ -78,28 +79,33 @@ def notices_for_comment(comment: Comment) -> list[Notice]:
             for user in targets if user.active and user.id != author.id]
 
 
-def render(notice: Notice, event: IncidentEvent) -> tuple[str, str]:
-    """The plain-text and HTML bodies of ``notice``."""
-    incident = event.incident
-    context = {
-        "incident": incident, "event": event, "recipient": notice.recipient,
-        "link": f"{current_app.config['PORTAL_BASE_URL']}/incidents/{incident.id}",
+def _context(notice: Notice, incident: Incident) -> dict:
+    """What every message's templates read: the incident, its link and attachments."""
+    base_url = current_app.config["PORTAL_BASE_URL"]
+    return {
+        "incident": incident, "recipient": notice.recipient,
+        "link": f"{base_url}/incidents/{incident.id}",
         "due": incident.due_at.strftime("%Y-%m-%d %H:%M UTC"),
+        # Links to the portal, never the files themselves; only what the recipient sees.
+        "attachments": [(attachment, f"{base_url}/attachments/{attachment.id}")
+                        for attachment in db.session.scalars(
+                            visible_attachments(notice.recipient, incident))],
     }
+
+
+def _render(notice: Notice, context: dict) -> tuple[str, str]:
     return (render_template(f"email/{notice.template}.txt", **context),
             render_template(f"email/{notice.template}.html", **context))
+
+
+def render(notice: Notice, event: IncidentEvent) -> tuple[str, str]:
+    """The plain-text and HTML bodies of ``notice``."""
+    return _render(notice, {**_context(notice, event.incident), "event": event})
 
 
 def render_comment(notice: Notice, comment: Comment) -> tuple[str, str]:
     """The plain-text and HTML bodies of a comment's ``notice``."""
-    incident = comment.incident
-    context = {
-        "incident": incident, "comment": comment, "recipient": notice.recipient,
-        "link": f"{current_app.config['PORTAL_BASE_URL']}/incidents/{incident.id}",
-        "due": incident.due_at.strftime("%Y-%m-%d %H:%M UTC"),
-    }
-    return (render_template(f"email/{notice.template}.txt", **context),
-            render_template(f"email/{notice.template}.html", **context))
+    return _render(notice, {**_context(notice, comment.incident), "comment": comment})
 
 
 def _one_line(text: str) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from portal.attachments.models import Attachment
 from portal.auth.models import User
 from portal.extensions import db
 from portal.incidents.models import Incident
@@ -34,6 +35,8 @@ CORPUS = [
     ("rfc2047_subject.eml", "processed", "created",
      "Der Drucker im 3. Stock druckt seit heute früh nicht mehr."),
     ("no_message_id.eml", "processed", "created", "HDMI cable tried twice."),
+    ("two_attachments_inline_image.eml", "processed", "created",
+     "Saving an invoice shows this dialog:"),
     ("out_of_office.eml", "ignored", None, "Auto-Submitted: auto-replied"),
     ("dsn_bounce.eml", "ignored", None, "bounce"),
     ("from_ourselves.eml", "ignored", None, "our own address incident-portal@localhost"),
@@ -144,3 +147,42 @@ def test_the_pipe_asks_the_mail_server_to_retry_when_the_database_is_unreachable
 def test_the_pipe_refuses_an_empty_input_in_one_line(pipe):
     code, output = pipe(b"")
     assert code == 1 and output.strip() == "Error: no message on standard input"
+
+
+def _attachments(incident_id: int) -> list[tuple[str, int, bool]]:
+    return sorted((a.filename, a.size, a.comment_id is None) for a in db.session.scalars(
+        select(Attachment).where(Attachment.incident_id == incident_id)))
+
+
+def test_attachments_and_inline_images_become_the_incidents_attachments(desk, pipe):
+    code, _ = pipe(desk.message("two_attachments_inline_image.eml"))
+    row = last_inbound()
+    assert (code, row.action) == (0, "created")
+    assert _attachments(row.incident_id) == [
+        ("Rechnung März.pdf", 69, True), ("drops.csv", 46, True), ("inline-1.png", 70, True)]
+    incident = db.session.get(Incident, row.incident_id)
+    assert incident.comments == []  # nothing refused, nothing to say
+    assert "The log and the invoice are attached." in incident.description
+
+
+def test_a_file_over_the_attachment_limit_is_dropped_and_the_comment_says_so(
+        desk, pipe, app, monkeypatch):
+    monkeypatch.setitem(app.config, "ATTACHMENT_MAX_BYTES", 50)
+    raw = desk.message("two_attachments_inline_image.eml").replace(
+        b"Subject: Error dialog", f"Subject: Re: [INC-{desk.incident.id}] Error dialog".encode())
+    pipe(raw)
+    assert last_inbound().action == "commented"
+    assert _attachments(desk.incident.id) == [("drops.csv", 46, True)]
+    body = db.session.get(Incident, desk.incident.id).comments[-1].body
+    assert body.startswith("Saving an invoice shows this dialog:")
+    assert "Not attached: inline-1.png" in body and "Not attached: Rechnung März.pdf" in body
+
+
+def test_a_new_incident_says_in_a_comment_which_files_were_dropped(
+        desk, pipe, app, monkeypatch):
+    monkeypatch.setitem(app.config, "ATTACHMENT_MAX_BYTES", 50)
+    pipe(desk.message("two_attachments_inline_image.eml"))
+    incident = db.session.get(Incident, last_inbound().incident_id)
+    assert _attachments(incident.id) == [("drops.csv", 46, True)]
+    [comment] = incident.comments
+    assert comment.author_id == desk.rita.id and comment.body.count("Not attached:") == 2
