@@ -53,6 +53,7 @@ def register_extensions(app: Flask) -> None:
     from portal import models  # noqa: F401
     from portal.auth.security import init_security
     from portal.db_errors import init_database_errors
+    from portal.mailin import imap  # noqa: F401  (registers the worker's inbox job)
     from portal.notifications.deliver import init_delivery
 
     db.init_app(app)

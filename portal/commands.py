@@ -1,5 +1,5 @@
 """The command line (``python manage.py ...``): init-db, seed, create-user, worker,
-deliver-mail, backup, gc-attachments.
+deliver-mail, ingest-mail, backup, gc-attachments.
 
 Every failure a user can cause ends in one line on stderr and a non-zero exit
 (``click.ClickException``), never a traceback.
@@ -7,6 +7,7 @@ Every failure a user can cause ends in one line on stderr and a non-zero exit
 from __future__ import annotations
 
 import contextlib
+import sys
 import fcntl
 from pathlib import Path
 
@@ -143,7 +144,7 @@ def worker(names: tuple[str, ...]) -> None:
     jobs = enabled_jobs(current_app, list(names))
     if not jobs:
         # Not an error: a compose worker must not crash-loop because mail is not set up.
-        click.echo("No job to run yet (mail delivery needs MAIL_SERVER): waiting until "
+        click.echo("No job to run yet (mail delivery needs MAIL_SERVER, inbox polling MAIL_INBOX_URL): waiting until "
                    "stopped.", err=True)
     Worker(current_app._get_current_object(), jobs).run()
 
@@ -164,6 +165,41 @@ def deliver_mail(once: bool) -> None:
         click.echo(f"Sent {deliver_due()} messages.")
         return
     Worker(current_app._get_current_object(), [JOBS["mail"]]).run()
+
+
+#: sysexits.h EX_TEMPFAIL: the mail server keeps the message and tries again later.
+EX_TEMPFAIL = 75
+
+
+@click.command("ingest-mail")
+@with_appcontext
+def ingest_mail() -> None:
+    """Take one RFC 5322 message on standard input (a mail server's pipe alias).
+
+    Exit 0 when it was handled, quarantined or ignored included; 75 (EX_TEMPFAIL) when it
+    could not be stored, so the mail server keeps it and tries again."""
+    import logging
+
+    from portal.db_errors import UNAVAILABLE
+    from portal.mailin.pipeline import ingest
+
+    raw = sys.stdin.buffer.read()
+    if not raw.strip():
+        raise click.ClickException("no message on standard input")
+    try:
+        outcome = ingest(raw)
+    except UNAVAILABLE as exc:
+        db.session.rollback()
+        click.echo(f"Error: cannot reach the database, try again later: {first_line(exc)}",
+                   err=True)
+        raise SystemExit(EX_TEMPFAIL) from None
+    except Exception as exc:  # noqa: BLE001 - never a traceback; the mail server retries
+        db.session.rollback()
+        logging.getLogger(__name__).exception("ingest-mail failed")
+        click.echo(f"Error: the message could not be stored ({type(exc).__name__}); "
+                   "the mail server will try again", err=True)
+        raise SystemExit(EX_TEMPFAIL) from None
+    click.echo(f"Message {outcome.inbound_id}: {outcome.describe()}.")
 
 
 @click.command("backup")
@@ -214,4 +250,5 @@ def gc_attachments(grace: int | None) -> None:
                f"{'' if removed == 1 else 's'}.")
 
 
-commands = [init_db, seed, create_user, worker, deliver_mail, backup, gc_attachments]
+commands = [init_db, seed, create_user, worker, deliver_mail, ingest_mail, backup,
+            gc_attachments]

@@ -271,6 +271,26 @@ class Config:
         # The worker on SQLite looks for new mail this often (PostgreSQL is notified).
         self.WORKER_WAKE_POLL_SECONDS = _float(environ, "WORKER_WAKE_POLL_SECONDS", 0.5)
 
+        # Mail in (portal/mailin): the IMAP mailbox polled by the worker (empty: no
+        # polling; the ingest-mail pipe works regardless), where processed mail goes,
+        # and who may write in.
+        self.MAIL_INBOX_URL = environ.get("MAIL_INBOX_URL", "")
+        self.MAIL_INBOX_POLL_SECONDS = _int(environ, "MAIL_INBOX_POLL_SECONDS", 60)
+        self.MAIL_INBOX_DONE_FOLDER = environ.get("MAIL_INBOX_DONE_FOLDER", "Processed")
+        # The intake address: Reply-To of every notification; mail from it is ignored.
+        self.MAIL_INBOX_ADDRESS = environ.get("MAIL_INBOX_ADDRESS", "").strip().lower()
+        # Senders in these domains (comma-separated) who are not users get a reporter
+        # account; other unknown senders are quarantined.
+        self.MAIL_INBOX_ALLOWED_DOMAINS = frozenset(
+            d.strip().lower().lstrip("@") for d in
+            environ.get("MAIL_INBOX_ALLOWED_DOMAINS", "").split(",") if d.strip())
+        # New incidents one sender may open by mail in an hour; beyond: quarantined.
+        self.MAIL_INBOX_MAX_PER_HOUR = _int(environ, "MAIL_INBOX_MAX_PER_HOUR", 20)
+        # Larger messages are quarantined with their headers only.
+        self.MAIL_INBOX_MAX_BYTES = _int(environ, "MAIL_INBOX_MAX_BYTES", 25 * 1024 * 1024)
+        # A reply by the reporter to a resolved incident reopens it.
+        self.MAIL_REPLY_REOPENS = _flag(environ, "MAIL_REPLY_REOPENS", True)
+
         # Attachments (issue 14): where blobs live, and what may be uploaded.
         self.ATTACHMENT_STORAGE = environ.get("ATTACHMENT_STORAGE", "filesystem").strip()
         if self.ATTACHMENT_STORAGE not in ATTACHMENT_STORAGES:

@@ -3,7 +3,8 @@
 ``init_admin(app)`` builds the per-app ``Admin`` (it holds a single app) with the
 Bootstrap 4 theme, CSP nonces for Flask-Admin's scripts, and the views each role sees:
 
-- admins: dashboard, all incidents, users, incident history, access log, mail outbox;
+- admins: dashboard, all incidents, users, incident history, access log, mail outbox,
+  inbound mail;
 - technicians: dashboard, my queue, unassigned, my incidents;
 - reporters: dashboard, my incidents and "Report an incident".
 """
@@ -19,11 +20,13 @@ from portal.admin.audit import AccessEventView, EventView, OutboxView
 from portal.admin.base import has_any_role
 from portal.admin.dashboard import DashboardView
 from portal.admin.grids import ALL_ROLES, details_url, grids_for, start_page
+from portal.admin.inbound_mail import InboundMailView
 from portal.admin.incidents import GRID_VIEWS
 from portal.admin.users import UserView
 from portal.auth.models import AccessEvent, User
 from portal.extensions import db
 from portal.incidents.models import IncidentEvent
+from portal.mailin.models import InboundMail
 from portal.notifications.models import OutboxMessage
 from portal.security_headers import csp_nonce
 
@@ -53,6 +56,8 @@ def init_admin(app: Flask) -> Admin:
                                    category="Audit"))
     admin.add_view(OutboxView(OutboxMessage, db, name="Mail outbox", endpoint="outbox",
                               category="Audit"))
+    admin.add_view(InboundMailView(InboundMail, db, name="Inbound mail", endpoint="inbound",
+                                   category="Audit"))
     app.jinja_env.globals["portal_menu"] = portal_menu
     app.jinja_env.globals["incident_url"] = lambda incident: details_url(incident, current_user)
     return admin

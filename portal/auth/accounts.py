@@ -90,15 +90,17 @@ def _roles(values: Iterable[str]) -> list[str]:
     return roles
 
 
-def create_account(*, email: str, username: str, password: str, roles: Iterable[str],
-                   active: bool = True) -> User:
-    """Create a user; the caller commits.
+def create_account(*, email: str, username: str, password: str | None,
+                   roles: Iterable[str], active: bool = True) -> User:
+    """Create a user; the caller commits. ``password=None`` makes an account without one
+    (a reporter who wrote in by mail sets it through "forgot password").
 
     :raises AccountError: a bad or taken email or username, a weak password, a bad role.
     """
     email = _email(email)
     username = _username(username)
-    hashed = _password(password, email=email, username=username)
+    hashed = None if password is None else _password(password, email=email,
+                                                     username=username)
     ensure_roles()
     user = user_datastore().create_user(email=email, username=username, password=hashed,
                                         roles=_roles(roles), active=active)

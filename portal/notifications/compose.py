@@ -12,7 +12,7 @@ from portal.attachments.service import visible_attachments
 from portal.auth.models import Role, RoleName, User
 from portal.extensions import db
 from portal.incidents.enums import EventKind
-from portal.incidents.models import Incident, IncidentEvent
+from portal.incidents.models import Comment, Incident, IncidentEvent
 
 NOTIFIED = frozenset({EventKind.created, EventKind.assigned, EventKind.resolved,
                       EventKind.reopened})
@@ -60,12 +60,30 @@ def notices_for(event: IncidentEvent) -> list[Notice]:
     return [notice for notice in wanted if notice.recipient.active]
 
 
-def render(notice: Notice, event: IncidentEvent) -> tuple[str, str]:
-    """The plain-text and HTML bodies of ``notice``."""
-    incident = event.incident
+def notices_for_comment(comment: Comment) -> list[Notice]:
+    """The messages a new comment calls for (a conversation needs both directions): a
+    public one by the reporter to the technician (or the admins when none is set), a
+    public one by anyone else to the reporter. Internal comments email nobody; nobody is
+    told of their own comment."""
+    if comment.internal:
+        return []
+    incident: Incident = comment.incident
+    tag, title = f"[{incident.number}]", _one_line(incident.title)
+    author, reporter = comment.author, incident.reporter
+    if author.id == reporter.id:
+        targets = [incident.technician] if incident.technician is not None \
+            else _active_admins()
+    else:
+        targets = [reporter]
+    return [Notice(user, "commented", f"{tag} New comment by {author.username}: {title}")
+            for user in targets if user.active and user.id != author.id]
+
+
+def _context(notice: Notice, incident: Incident) -> dict:
+    """What every message's templates read: the incident, its link and attachments."""
     base_url = current_app.config["PORTAL_BASE_URL"]
-    context = {
-        "incident": incident, "event": event, "recipient": notice.recipient,
+    return {
+        "incident": incident, "recipient": notice.recipient,
         "link": f"{base_url}/incidents/{incident.id}",
         "due": incident.due_at.strftime("%Y-%m-%d %H:%M UTC"),
         # Links to the portal, never the files themselves; only what the recipient sees.
@@ -73,8 +91,21 @@ def render(notice: Notice, event: IncidentEvent) -> tuple[str, str]:
                         for attachment in db.session.scalars(
                             visible_attachments(notice.recipient, incident))],
     }
+
+
+def _render(notice: Notice, context: dict) -> tuple[str, str]:
     return (render_template(f"email/{notice.template}.txt", **context),
             render_template(f"email/{notice.template}.html", **context))
+
+
+def render(notice: Notice, event: IncidentEvent) -> tuple[str, str]:
+    """The plain-text and HTML bodies of ``notice``."""
+    return _render(notice, {**_context(notice, event.incident), "event": event})
+
+
+def render_comment(notice: Notice, comment: Comment) -> tuple[str, str]:
+    """The plain-text and HTML bodies of a comment's ``notice``."""
+    return _render(notice, {**_context(notice, comment.incident), "comment": comment})
 
 
 def _one_line(text: str) -> str:

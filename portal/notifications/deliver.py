@@ -168,12 +168,15 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def send(message: OutboxMessage, connection) -> None:
+    from portal.mailin.threads import outgoing_headers
+
     email = EmailMultiAlternatives(
         subject=message.subject, body=message.text_body,
         from_email=current_app.config["MAIL_DEFAULT_SENDER"], to=[message.recipient],
         connection=connection,
         headers={"Message-ID": message.message_id,
-                 "X-Incident-Portal-Message": str(message.id)})
+                 "X-Incident-Portal-Message": str(message.id),
+                 **outgoing_headers(message)})
     email.attach_alternative(message.html_body, "text/html")
     email.send(fail_silently=False)
 

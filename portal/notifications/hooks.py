@@ -3,8 +3,8 @@
 Registered once, at import, on Flask-SQLAlchemy's ``db.session`` (so only this app's
 sessions are watched):
 
-- ``after_flush`` notes the ``IncidentEvent`` rows just written whose kind calls for mail,
-  and whether any ``OutboxMessage`` was written (by these hooks or any other code): if so,
+- ``after_flush`` notes the ``IncidentEvent`` rows just written whose kind calls for mail
+  and the new ``Comment`` rows (public comments notify the other side), and whether any ``OutboxMessage`` was written (by these hooks or any other code): if so,
   on PostgreSQL, a ``NOTIFY mail_outbox`` that the server delivers to listening workers
   when (and only if) the transaction commits;
 - ``after_flush_postexec`` composes their messages and adds ``OutboxMessage`` rows, which
@@ -22,20 +22,24 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
-from portal.incidents.models import IncidentEvent
-from portal.notifications.compose import NOTIFIED, notices_for, render
+from portal.incidents.models import Comment, IncidentEvent
+from portal.notifications.compose import (NOTIFIED, notices_for, notices_for_comment, render,
+                                          render_comment)
 from portal.notifications.models import OutboxMessage
 
 PENDING = "notifications.pending_events"
 QUEUED = "notifications.queued"
 #: The PostgreSQL channel a commit that queued mail notifies (``portal.worker`` listens).
 CHANNEL = "mail_outbox"
+#: The outbox ``event_kind`` of a comment's notification (comments are not events).
+COMMENTED = "commented"
 
 
 @event.listens_for(db.session, "after_flush")
 def _collect(session: Session, _context) -> None:
     events = [obj for obj in session.new
-              if isinstance(obj, IncidentEvent) and obj.kind in NOTIFIED]
+              if (isinstance(obj, IncidentEvent) and obj.kind in NOTIFIED)
+              or isinstance(obj, Comment)]
     if events:
         session.info.setdefault(PENDING, []).extend(events)
     # Outbox rows from any writer (these hooks' rows arrive in the commit's next flush).
@@ -51,13 +55,19 @@ def _write_outbox(session: Session, _context) -> None:
     if not events:
         return
     with session.no_autoflush:
-        for incident_event in events:
-            for notice in notices_for(incident_event):
-                text, html = render(notice, incident_event)
+        for written in events:
+            if isinstance(written, Comment):
+                notices, kind = notices_for_comment(written), COMMENTED
+                compose = render_comment
+            else:
+                notices, kind = notices_for(written), written.kind.value
+                compose = render
+            for notice in notices:
+                text, html = compose(notice, written)
                 session.add(OutboxMessage(
                     recipient=notice.recipient.email, subject=notice.subject,
-                    text_body=text, html_body=html, event_kind=incident_event.kind.value,
-                    incident_id=incident_event.incident.id))
+                    text_body=text, html_body=html, event_kind=kind,
+                    incident_id=written.incident.id))
 
 
 def notify_workers(session: Session) -> None:

@@ -207,6 +207,8 @@ ROUTES: dict[tuple[str, str], tuple] = {
     **read_only_admin_view("history"),
     **read_only_admin_view("access"),
     **read_only_admin_view("outbox"),
+    **read_only_admin_view("inbound"),
+    ("inbound.decide_view", "POST"): admin_only(302),  # no such message: back to the list
     # Users: admins only.
     ("accounts.index_view", "GET"): admin_only(200),
     ("accounts.details_view", "GET"): admin_only(200),
