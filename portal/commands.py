@@ -165,6 +165,22 @@ def deliver_mail(once: bool) -> None:
     Worker(current_app._get_current_object(), [JOBS["mail"]]).run()
 
 
+@click.command("sla-check")
+@click.option("--once", is_flag=True, help="Check the clocks due now, then exit (for cron).")
+@with_appcontext
+def sla_check(once: bool) -> None:
+    """Announce SLA warnings and breaches (the worker's sla job alone)."""
+    from flask import current_app
+
+    from portal.sla.escalation import check
+    from portal.worker import JOBS, Worker
+
+    if once:
+        click.echo(f"Announced {check()} SLA warnings and breaches.")
+        return
+    Worker(current_app._get_current_object(), [JOBS["sla"]]).run()
+
+
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
@@ -189,4 +205,4 @@ def backup(path: Path) -> None:
     click.echo(f"Backed up {source_path} to {path}.")
 
 
-commands = [init_db, seed, create_user, worker, deliver_mail, backup]
+commands = [init_db, seed, create_user, worker, deliver_mail, sla_check, backup]

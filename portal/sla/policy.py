@@ -73,8 +73,10 @@ def init_app(app: Flask) -> None:
     """Refuse to start with SLA settings that do not read (the message names the key), and
     register the worker's ``sla`` job."""
     from portal.sla import escalation  # noqa: F401  (registers the job)
+    from portal.sla import words
 
     build(app.config)
+    words.init_app(app)
 
 
 def _choices(enum_class, names, key: str) -> list:

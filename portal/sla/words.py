@@ -62,3 +62,13 @@ def sla_words(incident, now: datetime | None = None) -> str:
         return "breached"
     due = next_due(incident)
     return f"{duration_words(due - now)} left" if due is not None else state.label
+
+
+def seconds_words(seconds: int) -> str:
+    """A number of seconds as ``duration_words`` says it."""
+    return duration_words(timedelta(seconds=seconds))
+
+
+def init_app(app) -> None:
+    """Let every template say it the same way."""
+    app.jinja_env.globals.update(sla_words=sla_words, sla_duration=seconds_words)
