@@ -39,8 +39,10 @@ def _claim(incident_id: int, threshold: Threshold) -> bool:
     statement = dialect.insert(SlaAlert).values(
         incident_id=incident_id, target=threshold.target.value, kind=threshold.kind,
         created_at=utcnow()).on_conflict_do_nothing(
-        index_elements=["incident_id", "target", "kind"])
-    return db.session.execute(statement).rowcount == 1
+        index_elements=["incident_id", "target", "kind"]).returning(SlaAlert.id)
+    # A row comes back only when this insert went in (rowcount is not reliable for
+    # ORM-enabled inserts on every driver).
+    return db.session.execute(statement).scalar() is not None
 
 
 def _announce(incident: Incident, threshold: Threshold, now: datetime) -> None:
