@@ -82,3 +82,32 @@ def test_the_incident_page_shows_both_clocks(client, world, at_ten):
     assert "First response due</th><td>2026-11-23 11:00 UTC" in section
     assert "First response</th><td>2026-11-23 09:10 UTC" in section
     assert ">paused<" in section
+
+
+def test_the_dashboard_figures_against_the_world(client, world, db):
+    """At 10:40: ``started`` resolved (met, high); ``waiting`` warned (first response due
+    11:00); responses took 10 min (started, held); ``late`` breached but not resolved."""
+    import time_machine
+
+    from portal.incidents import lifecycle
+    from portal.sla.escalation import check
+    from tests.sla.conftest import MONDAY
+
+    ten_forty = MONDAY.replace(hour=10, minute=40)
+    with time_machine.travel(ten_forty, tick=False):
+        lifecycle.resolve(world["started"], actor=world["people"]["technician"],
+                          resolution_notes="router replaced")
+        db.session.commit()
+        check(ten_forty)
+        log_in(client, world["people"]["admin"])
+        page = client.get("/admin/").get_data(as_text=True)
+    table = page[page.index('class="table table-sm mb-1 sla-compliance"'):]
+    rows = re.findall(r"<tr><td>(\w+)</td><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td>"
+                      r"<td[^>]*>([^<]+)</td></tr>", table[:table.index("</table>")])
+    assert rows == [("low", "0", "0", "—"), ("medium", "0", "0", "—"),
+                    ("high", "1", "0", "100"), ("critical", "0", "0", "—")]
+    assert '<span class="mean-response">10 min</span>' in page
+    soon = page[page.index('class="list-unstyled mb-0 about-to-breach"'):]
+    soon = soon[:soon.index("</ul>")]
+    assert re.findall(r"INC-\d+", soon) == [world["waiting"].number]
+    assert "20 min left" in soon
