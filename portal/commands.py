@@ -1,5 +1,5 @@
 """The command line (``python manage.py ...``): init-db, seed, create-user, worker,
-deliver-mail, backup.
+deliver-mail, sla-check, backup.
 
 Every failure a user can cause ends in one line on stderr and a non-zero exit
 (``click.ClickException``), never a traceback.
