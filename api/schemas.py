@@ -19,9 +19,10 @@ from portal.attachments.service import attachment_count
 from portal.auth.accounts import ROLE_NAMES
 from portal.auth.models import User
 from portal.ids import INT64_MAX
-from portal.incidents.enums import Category, EventKind, Priority, Status
+from portal.incidents.enums import Category, EventKind, Priority, SlaState, Status
 from portal.incidents.lifecycle import Needs
-from portal.incidents.listing import CHOICE_FILTERS, DEFAULT_ORDER, ORDER, PERSON_FILTERS
+from portal.incidents.listing import (CHOICE_FILTERS, DEFAULT_ORDER, ORDER, PERSON_FILTERS,
+                                      SLA_FILTERS)
 from portal.incidents.models import TEXT_MAX, TITLE_MAX, Comment, Incident, IncidentEvent
 
 
@@ -63,6 +64,26 @@ class UserSchema(UserRefSchema):
         return sorted(user.role_names)
 
 
+class SlaSchema(ma.Schema):
+    """Where the incident stands against its SLA targets (``due_at`` is the resolution
+    target, as on the incident)."""
+
+    state = _enum(SlaState, attribute="sla_state", dump_only=True)
+    first_response_due_at = UTCDateTime(dump_only=True, allow_none=True)
+    first_responded_at = UTCDateTime(dump_only=True, allow_none=True)
+    due_at = UTCDateTime(dump_only=True)
+    paused_seconds = fields.Integer(attribute="sla_paused_seconds", dump_only=True,
+                                    metadata={"description": "Business time the resolution "
+                                                             "clock stood paused, in seconds"})
+
+
+class OfTheWhole(fields.Nested):
+    """A nested object made from the same record (the incident's ``sla``)."""
+
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        return obj
+
+
 class IncidentSchema(SQLAlchemyAutoSchema):
     """An incident: what it is, where it stands, who reported it and who has it."""
 
@@ -70,7 +91,7 @@ class IncidentSchema(SQLAlchemyAutoSchema):
         model = Incident
         fields = ("id", "title", "description", "status", "priority", "category", "reporter",
                   "technician", "resolution_notes", "created_at", "updated_at", "due_at",
-                  "resolved_at", "closed_at",
+                  "resolved_at", "closed_at", "sla",
                   "attachment_count")
 
     status = _enum(Status, dump_only=True)
@@ -83,6 +104,8 @@ class IncidentSchema(SQLAlchemyAutoSchema):
     due_at = UTCDateTime(dump_only=True)
     resolved_at = UTCDateTime(dump_only=True, allow_none=True)
     closed_at = UTCDateTime(dump_only=True, allow_none=True)
+    sla = OfTheWhole(SlaSchema, dump_only=True)
+
     attachment_count = fields.Method(
         "_attachment_count", dump_only=True,
         metadata={"type": "integer", "description": "The attachments you may see"})
@@ -170,6 +193,7 @@ class IncidentPutSchema(IncidentPatchSchema):
 IncidentQueryArgsSchema = ma.Schema.from_dict({
     **{name: _enum(enum_class) for name, enum_class in CHOICE_FILTERS.items()},
     **{name: _id(strict=False) for name in PERSON_FILTERS},
+    **{name: _enum(enum_class) for name, enum_class in SLA_FILTERS.items()},
     "q": fields.String(validate=validate.Length(min=1, max=200),
                        metadata={"description": "Text in the title or description"}),
     "sort": fields.String(load_default=DEFAULT_ORDER, validate=validate.OneOf(list(ORDER))),

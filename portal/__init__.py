@@ -55,7 +55,9 @@ def register_extensions(app: Flask) -> None:
     from portal.db_errors import init_database_errors
     from portal.mailin import imap  # noqa: F401  (registers the worker's inbox job)
     from portal.notifications.deliver import init_delivery
+    from portal.sla import policy as sla_policy
 
+    sla_policy.init_app(app)
     db.init_app(app)
     init_database_errors(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)

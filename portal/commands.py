@@ -1,5 +1,5 @@
 """The command line (``python manage.py ...``): init-db, seed, create-user, worker,
-deliver-mail, ingest-mail, backup, gc-attachments.
+deliver-mail, ingest-mail, sla-check, backup, gc-attachments.
 
 Every failure a user can cause ends in one line on stderr and a non-zero exit
 (``click.ClickException``), never a traceback.
@@ -202,6 +202,22 @@ def ingest_mail() -> None:
     click.echo(f"Message {outcome.inbound_id}: {outcome.describe()}.")
 
 
+@click.command("sla-check")
+@click.option("--once", is_flag=True, help="Check the clocks due now, then exit (for cron).")
+@with_appcontext
+def sla_check(once: bool) -> None:
+    """Announce SLA warnings and breaches (the worker's sla job alone)."""
+    from flask import current_app
+
+    from portal.sla.escalation import check
+    from portal.worker import JOBS, Worker
+
+    if once:
+        click.echo(f"Announced {check()} SLA warnings and breaches.")
+        return
+    Worker(current_app._get_current_object(), [JOBS["sla"]]).run()
+
+
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
@@ -250,5 +266,5 @@ def gc_attachments(grace: int | None) -> None:
                f"{'' if removed == 1 else 's'}.")
 
 
-commands = [init_db, seed, create_user, worker, deliver_mail, ingest_mail, backup,
+commands = [init_db, seed, create_user, worker, deliver_mail, ingest_mail, sla_check, backup,
             gc_attachments]

@@ -89,6 +89,11 @@ DENIED_TYPES = ("application/x-msdownload", "application/x-executable",
 SUPPORTED_DATABASES = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 
 
+def _words(text: str) -> tuple[str, ...]:
+    """A comma-separated setting as its items, blanks dropped."""
+    return tuple(word.strip() for word in text.split(",") if word.strip())
+
+
 def database_url(raw: str | None, key: str = "DATABASE_URL") -> str:
     """Return the SQLAlchemy URL: the SQLite default, or PostgreSQL through psycopg 3.
 
@@ -157,6 +162,21 @@ class Config:
             "medium": _int(environ, "SLA_MEDIUM_HOURS", 72),
             "low": _int(environ, "SLA_LOW_HOURS", 168),
         }
+        # The SLA clock (portal/sla): first-response targets in minutes, the business
+        # calendar the targets are counted in, which priorities run around the clock,
+        # the statuses that stop the resolution clock, and when to warn (a fraction).
+        self.SLA_RESPONSE_MINUTES = {
+            "critical": _int(environ, "SLA_CRITICAL_RESPONSE_MINUTES", 30),
+            "high": _int(environ, "SLA_HIGH_RESPONSE_MINUTES", 120),
+            "medium": _int(environ, "SLA_MEDIUM_RESPONSE_MINUTES", 480),
+            "low": _int(environ, "SLA_LOW_RESPONSE_MINUTES", 1440),
+        }
+        self.SLA_TIMEZONE = environ.get("SLA_TIMEZONE", "UTC")
+        self.SLA_BUSINESS_HOURS = environ.get("SLA_BUSINESS_HOURS", "mon-fri 08:00-18:00")
+        self.SLA_24X7_PRIORITIES = _words(environ.get("SLA_24X7_PRIORITIES", "critical"))
+        self.SLA_PAUSED_STATUSES = _words(environ.get("SLA_PAUSED_STATUSES", "on_hold"))
+        self.SLA_WARN_AT = _float(environ, "SLA_WARN_AT", 0.8)
+        self.SLA_CHECK_SECONDS = _int(environ, "SLA_CHECK_SECONDS", 60)
 
         # Flask-Security: logins, roles, tokens.
         self.REGISTRATION_OPEN = _flag(environ, "REGISTRATION_OPEN", True)

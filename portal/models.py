@@ -5,7 +5,8 @@ from portal.incidents.models import Comment, Incident, IncidentEvent
 from portal.mailin.models import InboundMail
 from portal.notifications.models import OutboxMessage
 from portal.attachments.models import Attachment, AttachmentBlob
+from portal.sla.models import Holiday, SlaAlert
 
 __all__ = ["AccessEvent", "Role", "RoleName", "User", "UserSession", "RateLimitCounter",
            "Incident", "IncidentEvent", "Comment", "OutboxMessage",
-           "InboundMail", "Attachment", "AttachmentBlob"]
+           "InboundMail", "Attachment", "AttachmentBlob", "Holiday", "SlaAlert"]

@@ -24,6 +24,7 @@ from portal.incidents import lifecycle
 from portal.incidents.enums import Category, Priority
 from portal.incidents.lifecycle import Needs
 from portal.incidents.models import Incident
+from portal.sla import clock as sla_clock
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
 #: A step is any command of the lifecycle's registry, a comment or an update.
@@ -176,7 +177,6 @@ def _replay(record: dict[str, Any], reporter: User, user) -> None:
                                 description=record["description"],
                                 priority=record["priority"], category=record["category"])
     incident.created_at = incident.updated_at = incident.events[0].created_at = opened
-    incident.due_at = lifecycle._due_at(incident)
     at = 0.0
     for step in record["steps"]:
         at = step["at_hours"] if step["at_hours"] is not None else at + 1
@@ -201,4 +201,7 @@ def _replay(record: dict[str, Any], reporter: User, user) -> None:
             if getattr(incident, stamp) not in (None, before):
                 setattr(incident, stamp, when)
         incident.events[-1].created_at = incident.updated_at = when
+    db.session.flush()
+    # The history was written "now" and moved back in time: its clock, from the moved one.
+    sla_clock.refresh(incident)
     db.session.flush()

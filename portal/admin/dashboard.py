@@ -16,7 +16,7 @@ from portal.auth.models import RoleName, User
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.incidents.access import visibility_conditions
-from portal.incidents.enums import ACTIVE, NOT_CLOSED, Priority, Status
+from portal.incidents.enums import ACTIVE, NOT_CLOSED, Priority, SlaState, Status
 from portal.incidents.models import Incident, IncidentEvent
 
 
@@ -76,8 +76,17 @@ def dashboard_figures(user: User) -> dict:
     resolved_lately = select(func.avg(_seconds_between(Incident.created_at,
                                                        Incident.resolved_at))).where(
         *visible, Incident.resolved_at >= now - timedelta(days=30))
-    overdue_total, mttr_seconds = db.session.execute(
-        select(overdue_count.scalar_subquery(), resolved_lately.scalar_subquery())).one()
+    # Mean time to first response: wall-clock, over the responses of the last 30 days.
+    responded_lately = select(func.avg(_seconds_between(Incident.created_at,
+                                                        Incident.first_responded_at))).where(
+        *visible, Incident.first_responded_at >= now - timedelta(days=30))
+    overdue_total, mttr_seconds, response_seconds = db.session.execute(
+        select(overdue_count.scalar_subquery(), resolved_lately.scalar_subquery(),
+               responded_lately.scalar_subquery())).one()
+    compliance = _sla_compliance(visible, since=now - timedelta(days=30))
+    about_to_breach = db.session.scalars(
+        select(Incident).where(*visible, active, Incident.sla_state == SlaState.warning)
+        .order_by(Incident.due_at).limit(10)).all()
     technician = aliased(User)
     per_technician = db.session.execute(
         select(technician.username, func.count(Incident.id))
@@ -106,7 +115,28 @@ def dashboard_figures(user: User) -> dict:
                            for name, count in per_technician],
         "overdue": overdue, "critical": critical, "activity": activity,
         "active_count": sum(by_status.get(s, 0) for s in ACTIVE),
+        "sla_compliance": compliance, "about_to_breach": about_to_breach,
+        "mean_response_minutes": (round(response_seconds / 60)
+                                  if response_seconds is not None else None),
     }
+
+
+def _sla_compliance(visible: list, *, since) -> dict[str, dict]:
+    """Per priority, the incidents resolved since ``since`` that met their SLA and those
+    that breached it, and the share met (None when none was resolved)."""
+    rows = db.session.execute(
+        select(Incident.priority, Incident.sla_state, func.count())
+        .where(*visible, Incident.resolved_at >= since,
+               Incident.sla_state.in_([SlaState.met, SlaState.breached]))
+        .group_by(Incident.priority, Incident.sla_state)).all()
+    counts = {(priority, state): count for priority, state, count in rows}
+    result = {}
+    for priority in Priority:
+        met, breached = counts.get((priority, SlaState.met), 0), counts.get(
+            (priority, SlaState.breached), 0)
+        share = round(100 * met / (met + breached)) if met + breached else None
+        result[priority.value] = {"met": met, "breached": breached, "percent": share}
+    return result
 
 
 class DashboardView(AdminIndexView):

@@ -36,8 +36,9 @@ from portal.incidents import lifecycle
 from portal.incidents.access import visibility_conditions, visible_comments
 from portal.incidents.enums import Action, Labelled
 from portal.incidents.lifecycle import ACTIONS, ActionSpec, Needs
-from portal.incidents.listing import CHOICE_FILTERS
+from portal.incidents.listing import CHOICE_FILTERS, SLA_FILTERS
 from portal.incidents.models import Incident, IncidentEvent
+from portal.sla.words import sla_words
 
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: The largest id a database integer column holds; larger "ids" are simply not found.
@@ -81,6 +82,12 @@ def format_due(view, context, model, name):
     if model.is_overdue:
         return Markup(f'<span class="overdue">{escape(text)} (overdue)</span>')
     return text
+
+
+def format_sla(view, context, model, name):
+    """The SLA badge: its state's colour, the time left (or since the breach) in words."""
+    return Markup(f'<span class="badge sla-{model.sla_state.value}">'
+                  f'{escape(sla_words(model))}</span>')
 
 
 def technician_options() -> list[tuple[int, str]]:
@@ -146,13 +153,18 @@ def choice_filter(name: str, enum_class) -> ChoiceFilter:
 
 def incident_filters(*, staff: bool) -> tuple:
     """The grid filters, in the order their ``flt`` numbers keep (bookmarks hold them):
-    the vocabularies, the people (for staff), the creation date and overdue."""
+    the vocabularies, the people (for staff), the creation date, overdue and the SLA
+    state."""
     people = (ChoiceFilter(Incident.technician_id, "Technician", options=technician_options),
               ReporterFilter(Incident.reporter_id, "Reporter")) if staff else ()
     return (*(choice_filter(name, enum_class) for name, enum_class in CHOICE_FILTERS.items()),
             *people,
             UTCDateTimeBetweenFilter(Incident.created_at, "Created"),
-            OverdueFilter(Incident.due_at, "Overdue", options=[("1", "yes"), ("0", "no")]))
+            OverdueFilter(Incident.due_at, "Overdue", options=[("1", "yes"), ("0", "no")]),
+            # Last, so the numbers of the filters above (in bookmarks) stay as they were.
+            *(ChoiceFilter(getattr(Incident, name), "SLA",
+                           options=[(member.value, member.label) for member in enum_class])
+              for name, enum_class in SLA_FILTERS.items()))
 
 
 # --- the grids -------------------------------------------------------------------------
@@ -164,10 +176,12 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
     details_template = "admin/incident_details.html"
     can_view_details = True
     column_list = ("id", "title", "status", "priority", "category", "reporter", "technician",
-                   "created_at", "updated_at", "due_at")
+                   "created_at", "updated_at", "due_at", "sla_state")
     column_labels = {"id": "Number", "created_at": "Created", "updated_at": "Updated",
                      "due_at": "Due", "resolution_notes": "Resolution notes",
-                     "resolved_at": "Resolved", "closed_at": "Closed"}
+                     "resolved_at": "Resolved", "closed_at": "Closed", "sla_state": "SLA",
+                     "first_response_due_at": "First response due",
+                     "first_responded_at": "First response"}
     column_type_formatters = TYPE_FORMATTERS
     column_type_formatters_detail = TYPE_FORMATTERS
     column_formatters = {
@@ -176,6 +190,7 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         "reporter": lambda v, c, m, n: m.reporter.username,
         "technician": lambda v, c, m, n: m.technician.username if m.technician else "—",
         "due_at": format_due,
+        "sla_state": format_sla,
     }
     column_formatters_export = {
         "id": lambda v, c, m, n: m.number,
@@ -184,12 +199,13 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         "category": lambda v, c, m, n: m.category.value,
         "reporter": lambda v, c, m, n: m.reporter.username,
         "technician": lambda v, c, m, n: m.technician.username if m.technician else "",
+        "sla_state": lambda v, c, m, n: m.sla_state.value,
     }
     column_sortable_list = ("id", "title", "status", ("priority", Incident.priority_rank),
                             "category",
                             ("reporter", "reporter.username"),
                             ("technician", "technician.username"),
-                            "created_at", "updated_at", "due_at")
+                            "created_at", "updated_at", "due_at", "sla_state")
     column_default_sort = ("created_at", True)
     column_searchable_list = ("title", "description")
     column_filters = incident_filters(staff=False)

@@ -85,3 +85,13 @@ class EventKind(Labelled):
     attachment_deleted = "attachment_deleted"
     sla_warning = "sla_warning"
     sla_breached = "sla_breached"
+
+
+class SlaState(Labelled):
+    """Where an incident stands against its SLA targets (``portal.sla.clock``)."""
+
+    ok = "ok"
+    warning = "warning"
+    breached = "breached"
+    paused = "paused"
+    met = "met"

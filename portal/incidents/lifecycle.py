@@ -17,11 +17,9 @@ capacity may edit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Callable
 
-from flask import current_app
 
 from portal.auth.models import User
 from portal.db_types import utcnow
@@ -29,6 +27,7 @@ from portal.extensions import db
 from portal.incidents.access import Capacity, can_see, capacities
 from portal.incidents.enums import ACTIVE, NOT_CLOSED, Action, Category, EventKind, Priority, Status
 from portal.incidents.models import TEXT_MAX, TITLE_MAX, Comment, Incident, IncidentEvent
+from portal.sla import clock as sla_clock
 
 
 class LifecycleError(Exception):
@@ -267,11 +266,6 @@ def editable_fields(user: User, incident: Incident) -> frozenset[str]:
 
 # --- changes --------------------------------------------------------------------------
 
-def _due_at(incident: Incident):
-    hours = current_app.config["SLA_HOURS"][incident.priority.value]
-    return incident.created_at + timedelta(hours=hours)
-
-
 def _record(incident: Incident, actor: User, kind: EventKind, *, from_status: Status | None,
             changes: dict[str, list[Any]] | None = None, note: str | None = None) -> IncidentEvent:
     now = utcnow()
@@ -280,6 +274,8 @@ def _record(incident: Incident, actor: User, kind: EventKind, *, from_status: St
                           to_status=incident.status, changes=changes or {}, note=note,
                           created_at=now)
     db.session.add(event)
+    # The SLA clock is derived from the history just written: store where it stands now.
+    sla_clock.refresh(incident)
     return event
 
 
@@ -315,7 +311,6 @@ def create(*, actor: User, title: Any, description: Any, priority: Any = None,
         priority=Priority.medium if priority is None else _choice(Priority, priority, "priority"),
         category=Category.other if category is None else _choice(Category, category, "category"),
         reporter=reporter or actor, status=Status.open, created_at=now, updated_at=now)
-    incident.due_at = _due_at(incident)
     db.session.add(incident)
     _record(incident, actor, EventKind.created, from_status=None)
     db.session.flush()
@@ -355,12 +350,14 @@ def update(incident: Incident, *, actor: User, **fields: Any) -> Incident:
     for name, value in new_values.items():
         changes[name] = [str(getattr(incident, name)), str(value)]
         setattr(incident, name, value)
-    if "priority" in changes:
-        old_due, incident.due_at = incident.due_at, _due_at(incident)
-        changes["due_at"] = [old_due.isoformat(), incident.due_at.isoformat()]
     if changes:
-        _record(incident, actor, EventKind.updated, from_status=incident.status,
-                changes=changes)
+        old_due = incident.due_at
+        event = _record(incident, actor, EventKind.updated, from_status=incident.status,
+                        changes=changes)
+        if incident.due_at != old_due:
+            # A new priority moves the targets (the clock recomputed them in _record).
+            event.changes = {**changes,
+                             "due_at": [old_due.isoformat(), incident.due_at.isoformat()]}
         db.session.flush()
     return incident
 
@@ -544,6 +541,8 @@ def comment(incident: Incident, *, actor: User, body: Any, internal: bool = Fals
     new = Comment(incident=incident, author=actor, internal=internal, created_at=utcnow(),
                   body=_text(body, "body", max_length=TEXT_MAX))
     db.session.add(new)
+    # A public comment by staff may be the first response.
+    sla_clock.refresh(incident)
     db.session.flush()
     return new
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import or_
 
 from portal.extensions import db
-from portal.incidents.enums import Category, Priority, Status
+from portal.incidents.enums import Category, Priority, SlaState, Status
 from portal.incidents.models import Incident
 
 #: ``sort=`` values and their ORDER BY; ties broken by id so pages never overlap.
@@ -17,6 +17,7 @@ ORDER = {
     "updated_at": (Incident.updated_at.asc(), Incident.id.asc()),
     "-updated_at": (Incident.updated_at.desc(), Incident.id.desc()),
     "due_at": (Incident.due_at.asc(), Incident.id.asc()),
+    "first_response_due_at": (Incident.first_response_due_at.asc(), Incident.id.asc()),
 }
 DEFAULT_ORDER = "-created_at"
 
@@ -24,11 +25,14 @@ DEFAULT_ORDER = "-created_at"
 CHOICE_FILTERS = {"status": Status, "priority": Priority, "category": Category}
 #: Filters by a person's id.
 PERSON_FILTERS = ("technician_id", "reporter_id")
+#: Filters by the stored SLA clock (apart from CHOICE_FILTERS: the grids number their
+#: filters in order, and bookmarks hold those numbers).
+SLA_FILTERS = {"sla_state": SlaState}
 
 
 def filtered(query, args):
     """Narrow ``query`` by the filters present in ``args`` (and ``q``, the text search)."""
-    for name in (*CHOICE_FILTERS, *PERSON_FILTERS):
+    for name in (*CHOICE_FILTERS, *PERSON_FILTERS, *SLA_FILTERS):
         if name in args:
             query = query.where(getattr(Incident, name) == args[name])
     if "q" in args:

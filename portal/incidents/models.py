@@ -8,14 +8,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, SmallInteger, String, Text, and_, desc
+from sqlalchemy import (JSON, Enum, ForeignKey, Index, Integer, SmallInteger, String, Text, and_,
+                        desc)
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.auth.models import User
 from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import db
-from portal.incidents.enums import ACTIVE, Category, EventKind, Priority, Status
+from portal.incidents.enums import ACTIVE, Category, EventKind, Priority, SlaState, Status
 
 TITLE_MAX = 200
 TEXT_MAX = 20_000
@@ -51,6 +52,8 @@ class Incident(db.Model):
         # sort=-priority is (rank, id) read backwards; sort=priority (rank ascending, the
         # newest first within a rank) has its own index below the class, with id DESC.
         Index("ix_incidents_priority_rank_id", "priority_rank", "id"),
+        # The SLA filter (sla_state=breached), newest first, like the other filters.
+        Index("ix_incidents_sla_state_created", "sla_state", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,6 +76,15 @@ class Incident(db.Model):
     # The dashboard's mean time to resolve reads the last 30 days of resolutions only.
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The SLA clock's results (portal/sla/clock.py derives them from the history and the
+    # lifecycle stores them on every change), kept here so lists filter and sort by them.
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    first_responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    sla_state: Mapped[SlaState] = mapped_column(_enum(SlaState, "incidents", "sla_state"),
+                                                default=SlaState.ok)
+    #: When the worker looks at this incident's clock next (a warning or breach is due).
+    sla_next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     version: Mapped[int] = mapped_column(default=1)
 
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
@@ -99,14 +111,17 @@ class Incident(db.Model):
 
     @hybrid_property
     def is_overdue(self) -> bool:
-        """Still active and past its SLA target: one rule for pages (Python) and for
-        filters and counts (SQL, below)."""
-        return self.status in ACTIVE and self.due_at is not None and self.due_at < utcnow()
+        """Still active, its resolution clock running and past its target: one rule for
+        pages (Python) and for filters and counts (SQL, below). A paused clock is not
+        overdue: its ``due_at`` moves when it resumes."""
+        return (self.status in ACTIVE and self.sla_state is not SlaState.paused
+                and self.due_at is not None and self.due_at < utcnow())
 
     @is_overdue.inplace.expression
     @classmethod
     def _is_overdue_expression(cls):
-        return and_(cls.status.in_(ACTIVE), cls.due_at < utcnow())
+        return and_(cls.status.in_(ACTIVE), cls.sla_state != SlaState.paused,
+                    cls.due_at < utcnow())
 
     def __str__(self) -> str:
         return f"{self.number}: {self.title}"

@@ -15,7 +15,7 @@ from portal.incidents.enums import EventKind
 from portal.incidents.models import Comment, Incident, IncidentEvent
 
 NOTIFIED = frozenset({EventKind.created, EventKind.assigned, EventKind.resolved,
-                      EventKind.reopened})
+                      EventKind.reopened, EventKind.sla_warning, EventKind.sla_breached})
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,16 @@ def notices_for(event: IncidentEvent) -> list[Notice]:
     elif event.kind == EventKind.reopened:
         targets = [technician] if technician is not None else _active_admins()
         wanted = [Notice(user, "reopened", f"{tag} Reopened: {title}") for user in targets]
+    elif event.kind == EventKind.sla_warning:
+        # The technician is warned, or the admins when nobody has it yet.
+        targets = [technician] if technician is not None else _active_admins()
+        wanted = [Notice(user, "sla_warning", f"{tag} SLA warning: {title}") for user in targets]
+    elif event.kind == EventKind.sla_breached:
+        # A breach escalates: the technician and every admin.
+        targets = ([technician] if technician is not None else []) + [
+            admin for admin in _active_admins() if technician is None or admin.id != technician.id]
+        wanted = [Notice(user, "sla_breached", f"{tag} SLA breached: {title}")
+                  for user in targets]
     return [notice for notice in wanted if notice.recipient.active]
 
 

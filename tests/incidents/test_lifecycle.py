@@ -2,9 +2,10 @@
 from which status, what it leads to, and what every refusal answers."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
+import time_machine
 
 from portal.incidents import lifecycle
 from portal.incidents.enums import Action, EventKind, Status
@@ -295,19 +296,27 @@ def test_internal_comments_are_for_staff(actor, internal, allowed, cast, db):
 
 # --- SLA and history --------------------------------------------------------------------
 
-@pytest.mark.parametrize("priority,hours", [
-    ("critical", 4), ("high", 8), ("medium", 72), ("low", 168)])
-def test_due_at_follows_the_priority_target(priority, hours, reporter, db):
-    incident = lifecycle.create(actor=reporter, title="t", description="d", priority=priority)
-    db.session.commit()
-    assert incident.due_at - incident.created_at == timedelta(hours=hours)
+# Created on Monday 2026-11-23 at 09:00 UTC; the default calendar is Monday-Friday
+# 08:00-18:00 UTC, critical runs around the clock.
+@pytest.mark.parametrize("priority,due", [
+    ("critical", "2026-11-23T13:00"),   # 4 h, 24x7
+    ("high", "2026-11-23T17:00"),       # 8 business hours, the same day
+    ("medium", "2026-12-02T11:00"),     # 72 business hours, the weekend skipped
+    ("low", "2026-12-15T17:00"),        # 168 business hours, two weekends skipped
+])
+def test_due_at_follows_the_priority_target_in_its_calendar(priority, due, reporter, db):
+    with time_machine.travel(datetime(2026, 11, 23, 9, tzinfo=timezone.utc), tick=False):
+        incident = lifecycle.create(actor=reporter, title="t", description="d",
+                                    priority=priority)
+        db.session.commit()
+    assert incident.due_at == datetime.fromisoformat(due).replace(tzinfo=timezone.utc)
     assert incident.created_at.tzinfo is not None  # stored and returned in UTC
 
 
 def test_new_priority_moves_due_at(admin, reporter, db):
     incident = lifecycle.create(actor=reporter, title="t", description="d", priority="low")
     lifecycle.update(incident, actor=admin, priority="critical")
-    assert incident.due_at - incident.created_at == timedelta(hours=4)
+    assert incident.due_at - incident.created_at == timedelta(hours=4)  # critical: 24x7
     assert set(incident.events[-1].changes) == {"priority", "due_at"}
 
 

@@ -16,6 +16,7 @@ from tests.clients import log_in
 PAGES = [
     ("admin", "/admin/"),
     ("admin", "/admin/incidents/?page_size=50"),
+    ("admin", "/admin/incidents/?page_size=50&sort=10"),   # by the stored SLA state
     ("admin", "/admin/incidents/details/?id={id}"),
     ("technician", "/admin/"),
     ("technician", "/admin/queue/?page_size=50"),

@@ -1,7 +1,7 @@
 """inbound mail: every message that came in, raw, with what became of it
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-02 14:00:00
 
 """
@@ -13,7 +13,7 @@ import portal.db_types  # noqa: F401  (the UTCDateTime columns)
 
 # revision identifiers, used by Alembic.
 revision = '0011'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,244 @@
+"""The SLA clock of one incident, derived from its history alone, so it can be recomputed
+and explained line by line.
+
+The history is read as *steps* (``Step``): a status change, a priority change, a first
+response. From them:
+
+- **first response** is due the priority's response target after creation, in the
+  priority's calendar. It is met by the first public comment, ``take`` or ``start`` or a
+  resolution by staff other than the reporter; the reporter's own actions never count.
+- **resolution** counts the priority's calendar time while the incident is active and
+  not in a paused status (``on_hold`` and ``SLA_PAUSED_STATUSES``). While paused or
+  resolved the clock stands; a resume or a reopen goes on from where it stood, so
+  ``due_at`` moves by the stopped business time.
+- a **priority change** recomputes both targets from creation in the new priority's
+  calendar; the paused and resolved spans stay uncounted.
+
+``compute`` is pure (history, policy, now → ``Clock``); ``refresh`` stores its results on
+the incident; the lifecycle calls it whenever it records an event or a comment.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select
+
+from portal.db_types import utcnow
+from portal.extensions import db
+from portal.incidents.enums import ACTIVE, EventKind, Priority, SlaState, Status
+from portal.incidents.models import Comment, Incident, IncidentEvent
+from portal.sla.calendar import ZERO
+from portal.sla.policy import Policy, current_policy
+
+
+class Target(StrEnum):
+    first_response = "first_response"
+    resolution = "resolution"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One fact of the history that moves the clock."""
+
+    at: datetime
+    status: Status | None = None        # the status from now on
+    priority: Priority | None = None    # the priority from now on
+    responds: bool = False              # counts as the first response
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A moment the clock announces: the warning or the breach of a target."""
+
+    target: Target
+    kind: str             # "warning" or "breached"
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Where an incident stands against its targets, as of ``now``."""
+
+    state: SlaState
+    first_response_due_at: datetime
+    first_responded_at: datetime | None
+    due_at: datetime
+    paused: timedelta
+    #: Warnings and breaches the history has reached or will reach as it stands.
+    thresholds: tuple[Threshold, ...]
+
+    def reached(self, now: datetime) -> list[Threshold]:
+        return [t for t in self.thresholds if t.at <= now]
+
+    def next_check(self, after: datetime | None = None) -> datetime | None:
+        """The first threshold (after ``after``, when given): when to look again."""
+        moments = [t.at for t in self.thresholds if after is None or t.at > after]
+        return min(moments, default=None)
+
+
+STOPPED_FOR_GOOD = frozenset({Status.resolved, Status.closed})
+
+
+def compute(*, created_at: datetime, priority: Priority, steps: list[Step],
+            policy: Policy, now: datetime) -> Clock:
+    """The clock of an incident created at ``created_at`` with ``priority``, after
+    ``steps`` (in order)."""
+    for step in steps:
+        if step.priority is not None:
+            priority = step.priority
+    calendar = policy.calendar(priority)
+    response_target, resolution_target = policy.response[priority], policy.resolution[priority]
+
+    # Status spans: (start, end or None while it lasts, status).
+    spans: list[tuple[datetime, datetime | None, Status]] = []
+    status, since = Status.open, created_at
+    responded: datetime | None = None
+    for step in steps:
+        if step.responds and responded is None:
+            responded = step.at
+        if step.status is not None and step.status is not status:
+            spans.append((since, step.at, status))
+            status, since = step.status, step.at
+    spans.append((since, None, status))
+
+    def runs(span_status: Status) -> bool:
+        return span_status in ACTIVE and span_status not in policy.paused
+
+    # Resolution: walk the running spans, noting when the counted time reaches the
+    # warning and the target.
+    wanted = {"warning": resolution_target * policy.warn_at, "breached": resolution_target}
+    reached: dict[str, datetime] = {}
+    elapsed, paused = ZERO, ZERO
+    for start, end, span_status in spans:
+        if span_status in policy.paused:
+            paused += calendar.between(start, end or max(now, start))
+        if not runs(span_status):
+            continue
+        length = None if end is None else calendar.between(start, end)
+        for kind, amount in wanted.items():
+            if kind not in reached and (length is None or elapsed + length >= amount):
+                reached[kind] = calendar.add(start, amount - elapsed)
+        if length is not None:
+            elapsed += length
+    if "breached" in reached:
+        due_at = reached["breached"]
+    else:   # stopped now: due where it stood when it stopped
+        due_at = calendar.add(since, resolution_target - elapsed)
+
+    # First response: no pause; it stops at the response, or at a resolution that was none.
+    response_due = calendar.add(created_at, response_target)
+    response_end = responded or (since if status in STOPPED_FOR_GOOD else None)
+    response_marks = {"warning": calendar.add(created_at, response_target * policy.warn_at),
+                      "breached": response_due}
+    thresholds = [Threshold(Target.first_response, kind, at)
+                  for kind, at in response_marks.items()
+                  if response_end is None or at < response_end]
+    thresholds += [Threshold(Target.resolution, kind, at) for kind, at in reached.items()]
+
+    hit = {(t.target, t.kind) for t in thresholds if t.at <= now}
+    if any(kind == "breached" for _, kind in hit):
+        state = SlaState.breached
+    elif status in STOPPED_FOR_GOOD:
+        state = SlaState.met
+    elif status in policy.paused:
+        state = SlaState.paused
+    elif hit:
+        state = SlaState.warning
+    else:
+        state = SlaState.ok
+    return Clock(state=state, first_response_due_at=response_due, first_responded_at=responded,
+                 due_at=due_at, paused=paused, thresholds=tuple(thresholds))
+
+
+# --- from the history ----------------------------------------------------------------------
+
+def _responds_by(user, incident: Incident) -> bool:
+    """Staff acting on someone else's incident respond; the reporter never does."""
+    return user is not None and user.is_staff and user.id != incident.reporter_id
+
+
+def steps_of(incident: Incident, events: list[IncidentEvent],
+             comments: list[Comment]) -> tuple[Priority, list[Step]]:
+    """The priority the incident was created with and the steps of its history."""
+    steps: list[tuple[datetime, int, Step]] = []
+    first_priority: Priority | None = None
+    for order, event in enumerate(events):
+        priority = None
+        change = (event.changes or {}).get("priority")
+        if event.kind is EventKind.updated and change:
+            first_priority = first_priority or Priority(change[0])
+            priority = Priority(change[1])
+        responds = _responds_by(event.actor, incident) and (
+            event.kind in (EventKind.started, EventKind.resolved)
+            or (event.kind is EventKind.assigned and event.actor is not None
+                and (event.changes or {}).get("technician", [None, None])[1]
+                == event.actor.username))
+        status = event.to_status if event.kind not in (EventKind.sla_warning,
+                                                       EventKind.sla_breached) else None
+        steps.append((event.created_at, order, Step(event.created_at, status=status,
+                                                    priority=priority, responds=responds)))
+    for comment in comments:
+        if not comment.internal and _responds_by(comment.author, incident):
+            steps.append((comment.created_at, len(steps), Step(comment.created_at,
+                                                               responds=True)))
+    steps.sort(key=lambda item: (item[0], item[1]))
+    return first_priority or incident.priority, [step for _, _, step in steps]
+
+
+def _history(incident: Incident) -> tuple[list[IncidentEvent], list[Comment]]:
+    """The incident's events and comments, those not yet flushed included."""
+    session = db.session
+    with session.no_autoflush:
+        events, comments = [], []
+        if incident.id is not None:
+            events = list(session.scalars(
+                select(IncidentEvent).where(IncidentEvent.incident_id == incident.id)
+                .order_by(IncidentEvent.created_at, IncidentEvent.id)))
+            comments = list(session.scalars(
+                select(Comment).where(Comment.incident_id == incident.id)))
+        known = set(map(id, events)) | set(map(id, comments))
+        for obj in list(session.new):
+            if id(obj) in known or getattr(obj, "incident", None) is not incident:
+                continue
+            if isinstance(obj, IncidentEvent):
+                events.append(obj)
+            elif isinstance(obj, Comment):
+                comments.append(obj)
+    events.sort(key=lambda e: (e.created_at, e.id is None, e.id or 0))
+    return events, comments
+
+
+def clock_of(incident: Incident, *, policy: Policy | None = None,
+             now: datetime | None = None) -> Clock:
+    """The clock of ``incident`` from its history (flushed or not)."""
+    events, comments = _history(incident)
+    priority, steps = steps_of(incident, events, comments)
+    return compute(created_at=incident.created_at, priority=priority, steps=steps,
+                   policy=policy or current_policy(), now=now or utcnow())
+
+
+def stored_values(clock: Clock) -> dict:
+    """The incident's columns that hold ``clock`` (for lists, filters and sorting).
+
+    ``sla_next_check_at`` is the first threshold, even one already past: the worker looks
+    at it then, and announces what has not been announced (``escalation``).
+    """
+    return {"first_response_due_at": clock.first_response_due_at,
+            "first_responded_at": clock.first_responded_at, "due_at": clock.due_at,
+            "sla_paused_seconds": int(clock.paused.total_seconds()),
+            "sla_state": clock.state, "sla_next_check_at": clock.next_check()}
+
+
+def refresh(incident: Incident) -> Clock:
+    """Recompute ``incident``'s clock from its history and store it on the incident."""
+    clock = clock_of(incident)
+    for name, value in stored_values(clock).items():
+        if getattr(incident, name) != value:
+            setattr(incident, name, value)
+    return clock

@@ -1,0 +1,99 @@
+"""The SLA policy in force: targets per priority, the calendar each priority counts in,
+the statuses that stop the resolution clock and when to warn, read from the app's
+configuration and the holidays admins keep (``Holiday``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from portal.config import ConfigError
+from portal.extensions import db
+from portal.incidents.enums import Priority, Status
+from portal.sla.calendar import (AroundTheClock, BusinessCalendar, Calendar, CalendarError,
+                                 parse_hours, zone)
+from portal.sla.models import Holiday
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Everything the clock needs to know besides the incident's history."""
+
+    business: BusinessCalendar
+    around_the_clock: frozenset[Priority]
+    response: dict[Priority, timedelta]
+    resolution: dict[Priority, timedelta]
+    paused: frozenset[Status]
+    warn_at: float
+
+    def calendar(self, priority: Priority) -> Calendar:
+        """The calendar ``priority``'s targets are counted in."""
+        return AroundTheClock() if priority in self.around_the_clock else self.business
+
+
+def build(config, holidays: frozenset[date] = frozenset()) -> Policy:
+    """The policy that ``config`` describes, with ``holidays``.
+
+    :raises ConfigError: a setting that does not read, naming its key.
+    """
+    try:
+        hours = parse_hours(config["SLA_BUSINESS_HOURS"])
+    except CalendarError as exc:
+        raise ConfigError(f"SLA_BUSINESS_HOURS: {exc}") from None
+    try:
+        tz = zone(config["SLA_TIMEZONE"])
+    except CalendarError as exc:
+        raise ConfigError(f"SLA_TIMEZONE: {exc}") from None
+    return Policy(
+        business=BusinessCalendar(tz, hours, holidays),
+        around_the_clock=frozenset(_choices(Priority, config["SLA_24X7_PRIORITIES"],
+                                            "SLA_24X7_PRIORITIES")),
+        response={p: timedelta(minutes=_positive(config["SLA_RESPONSE_MINUTES"][p.value],
+                                                 f"SLA_{p.name.upper()}_RESPONSE_MINUTES"))
+                  for p in Priority},
+        resolution={p: timedelta(hours=_positive(config["SLA_HOURS"][p.value],
+                                                 f"SLA_{p.name.upper()}_HOURS"))
+                    for p in Priority},
+        paused=frozenset(_choices(Status, config["SLA_PAUSED_STATUSES"], "SLA_PAUSED_STATUSES")),
+        warn_at=_fraction(config["SLA_WARN_AT"]),
+    )
+
+
+def current_policy() -> Policy:
+    """The policy of the current app, with the holidays in the database now."""
+    # Asked in the middle of a lifecycle change: read without flushing it half-made.
+    with db.session.no_autoflush:
+        holidays = frozenset(db.session.scalars(select(Holiday.day)))
+    return build(current_app.config, holidays)
+
+
+def init_app(app: Flask) -> None:
+    """Refuse to start with SLA settings that do not read (the message names the key), and
+    register the worker's ``sla`` job."""
+    from portal.sla import escalation  # noqa: F401  (registers the job)
+    from portal.sla import words
+
+    build(app.config)
+    words.init_app(app)
+
+
+def _choices(enum_class, names, key: str) -> list:
+    try:
+        return [enum_class(name) for name in names]
+    except ValueError:
+        allowed = ", ".join(member.value for member in enum_class)
+        raise ConfigError(f"{key} must list some of {allowed}, not {', '.join(names)}") from None
+
+
+def _positive(value: int, key: str) -> int:
+    if value <= 0:
+        raise ConfigError(f"{key} must be more than 0, not {value}")
+    return value
+
+
+def _fraction(value: float) -> float:
+    if not 0 < value < 1:
+        raise ConfigError(f"SLA_WARN_AT must be a fraction between 0 and 1, not {value}")
+    return value
