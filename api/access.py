@@ -89,9 +89,10 @@ def check_if_match(incident: Incident) -> None:
         f'(ETag "{etag_of(incident)}"): read it again')
 
 
-_RESPONSE_NAMES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN",
+#: The response components (``api.document`` declares the ones that carry headers).
+_RESPONSE_NAMES = {400: "BadRequest", 401: "Unauthorized", 403: "FORBIDDEN",
                    404: "NOT_FOUND", 409: "CONFLICT", 412: "PRECONDITION_FAILED",
-                   422: "UNPROCESSABLE_ENTITY", 429: "TOO_MANY_REQUESTS"}
+                   422: "UNPROCESSABLE_ENTITY", 429: "TooManyRequests"}
 
 
 def error_responses(blueprint):

@@ -24,8 +24,12 @@ class IncidentEvents(MethodView):
 
     @blp.response(200, EventSchema(many=True))
     @blp_errors(401, 404)
+    @blp.doc(operationId="listIncidentEvents")
     def get(self, incident_id):
-        """The incident's history, oldest first"""
+        """The incident's history, oldest first
+
+        Each change: who made it, when, the status before and after, the fields changed.
+        """
         incident = visible_incident(incident_id)
         return db.session.scalars(
             select(IncidentEvent).where(IncidentEvent.incident_id == incident.id)
@@ -39,15 +43,23 @@ class IncidentComments(MethodView):
 
     @blp.response(200, CommentSchema(many=True))
     @blp_errors(401, 404)
+    @blp.doc(operationId="listIncidentComments")
     def get(self, incident_id):
-        """The comments you may read, oldest first (internal ones for staff only)"""
+        """The comments you may read, oldest first (internal ones for staff only)
+
+        Reporters never see internal comments.
+        """
         return visible_comments(caller(), visible_incident(incident_id))
 
     @blp.arguments(CommentCreateSchema)
     @blp.response(201, CommentSchema)
     @blp_errors(401, 403, 404, 409, 422)
+    @blp.doc(operationId="createIncidentComment")
     def post(self, data, incident_id):
-        """Add a comment (`internal` ones: admins and technicians)"""
+        """Add a comment (`internal` ones: admins and technicians)
+
+        `internal` is `true` or `false`; a reporter's internal comment is refused (403).
+        """
         comment = lifecycle.comment(visible_incident(incident_id), actor=caller(), **data)
         db.session.commit()
         return comment

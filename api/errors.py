@@ -69,7 +69,8 @@ def register_error_handlers(app: Flask, api: Api) -> None:
     def unauthenticated(mechanisms=None, headers=None):
         if is_api_request():
             abort(401, message="authentication required: send 'Authorization: Bearer "
-                               "<token>' (see POST /api/v1/auth/token)")
+                               "<token>' (see POST /api/v1/auth/token)",
+                  headers={"WWW-Authenticate": 'Bearer realm="api"'})
         return default_unauthn_handler(mechanisms, headers)
 
     security.unauthn_handler(unauthenticated)

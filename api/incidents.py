@@ -19,8 +19,8 @@ from api.schemas import (NEEDS_SCHEMAS, IncidentCreateSchema, IncidentPatchSchem
                          IncidentPutSchema, IncidentQueryArgsSchema, IncidentSchema)
 from portal.extensions import db
 from portal.incidents import lifecycle
-from portal.incidents.access import visible_incidents
-from portal.incidents.enums import Action
+from portal.incidents.access import Capacity, visible_incidents
+from portal.incidents.enums import Action, Status
 from portal.incidents.lifecycle import ActionSpec, Needs
 from portal.incidents.listing import ORDER, filtered
 from portal.incidents.models import Incident
@@ -31,6 +31,38 @@ blp_errors = error_responses(blp)
 
 ETAG_HEADER = {"ETag": {"description": "Version tag; send it back as If-Match",
                         "schema": {"type": "string"}}}
+
+#: Who a capacity is, in the words of the documentation.
+WHO = {Capacity.admin: "admins", Capacity.technician_on_it: "the technician it is assigned to",
+       Capacity.reporter_of_it: "its reporter", Capacity.staff: "admins and technicians",
+       Capacity.viewer: "anyone who can see it"}
+
+
+def operation_id(spec: ActionSpec) -> str:
+    """The command's ``operationId``: ``assignIncident``, ``resolveIncident``, ..."""
+    return f"{spec.name}Incident"
+
+
+def command_description(spec: ActionSpec) -> str:
+    """The command's rule, read from the registry, as its OpenAPI description."""
+    who = ", ".join(WHO[capacity] for capacity in sorted(spec.who))
+    statuses = ", ".join(f"`{status.value}`" for status in Status if status in spec.allowed_from)
+    leads = (f" It leads to `{spec.leads_to.value}`." if spec.leads_to else "")
+    return (f"Who may: {who}. From: {statuses}; from another status it is refused (409)."
+            f"{leads} Answers the incident as it is afterwards, with its new `ETag`.")
+
+
+def command_links() -> dict:
+    """OpenAPI ``links`` from a new incident to reading it and to each of its commands."""
+    by_id = {"incident_id": "$response.body#/id"}
+    links = {"GetIncident": {"operationId": "getIncident", "parameters": by_id,
+                             "description": "Read the new incident"}}
+    for spec in lifecycle.commands():
+        if spec.endpoint:
+            links[f"{spec.name.title()}Incident"] = {
+                "operationId": operation_id(spec), "parameters": by_id,
+                "description": spec.summary}
+    return links
 
 
 def page_of(query, order, pagination_parameters):
@@ -50,11 +82,13 @@ class Incidents(MethodView):
     @blp.arguments(IncidentQueryArgsSchema, location="query")
     @blp.response(200, IncidentSchema(many=True), headers=PAGINATION_HEADERS)
     @blp.paginate(page_size=20, max_page_size=100)
-    @blp_errors(401)
+    @blp_errors(401, 422)
+    @blp.doc(operationId="listIncidents")
     def get(self, args, pagination_parameters):
         """List the incidents you may see, newest first
 
-        Pagination is in the `X-Pagination` header.
+        Filters narrow the list; `sort` orders it. Pagination is in the `X-Pagination`
+        header.
         """
         query = filtered(visible_incidents(caller()), args)
         # count(*) over the list's own FROM and WHERE, nothing else: with no condition
@@ -70,10 +104,12 @@ class Incidents(MethodView):
         "Location": {"description": "The new incident", "schema": {"type": "string"}},
         **ETAG_HEADER})
     @blp_errors(401, 403, 422)
+    @blp.doc(operationId="createIncident", responses={201: {"links": command_links()}})
     def post(self, data):
         """Report an incident
 
-        Admins may report on someone's behalf with `reporter_id`.
+        Admins may report on someone's behalf with `reporter_id`. The answer's `Location`
+        is the new incident's address.
         """
         reporter_id = data.pop("reporter_id", None)
         reporter = user_by_id(reporter_id, "reporter_id",  # admins report for others
@@ -111,16 +147,24 @@ class IncidentById(MethodView):
 
     @blp.response(200, IncidentSchema, headers=ETAG_HEADER)
     @blp_errors(401, 404)
+    @blp.doc(operationId="getIncident")
     def get(self, incident_id):
-        """Read one incident"""
+        """Read one incident
+
+        An incident you may not see answers 404, as one that does not exist.
+        """
         incident = visible_incident(incident_id)
         return incident, etag_headers(incident)
 
     @blp.arguments(IncidentPutSchema)
     @blp.response(200, IncidentSchema, headers=ETAG_HEADER)
     @blp_errors(401, 403, 404, 409, 412, 422)
+    @blp.doc(operationId="replaceIncident")
     def put(self, data, incident_id):
-        """Replace an incident's editable fields (and assign, change status, resolve)"""
+        """Replace an incident's editable fields (and assign, change status, resolve)
+
+        Every field is required; each change goes through the lifecycle as `PATCH`'s do.
+        """
         incident = visible_incident(incident_id)
         check_if_match(incident)
         apply_changes(incident, data)
@@ -129,6 +173,7 @@ class IncidentById(MethodView):
     @blp.arguments(IncidentPatchSchema)
     @blp.response(200, IncidentSchema, headers=ETAG_HEADER)
     @blp_errors(401, 403, 404, 409, 412, 422)
+    @blp.doc(operationId="updateIncident")
     def patch(self, data, incident_id):
         """Change some fields (and assign, change status, resolve)
 
@@ -142,8 +187,12 @@ class IncidentById(MethodView):
 
     @blp.response(204)
     @blp_errors(401, 403, 404, 412)
+    @blp.doc(operationId="deleteIncident")
     def delete(self, incident_id):
-        """Delete an incident (admins)"""
+        """Delete an incident (admins)
+
+        The incident, its history and its comments are gone for good.
+        """
         incident = visible_incident(incident_id)
         check_if_match(incident)
         lifecycle.delete(incident, actor=caller())
@@ -160,6 +209,10 @@ def _value_for(spec: ActionSpec, data: dict):
     return data.get(spec.needs.value)
 
 
+def required_fields(schema) -> list[str]:
+    return [name for name, field in schema().fields.items() if field.required]
+
+
 def command_view(spec: ActionSpec) -> type[MethodView]:
     """The ``MethodView`` of ``POST /incidents/<id>/<spec.name>``, documented from ``spec``."""
     schema = NEEDS_SCHEMAS[spec.needs]
@@ -171,10 +224,13 @@ def command_view(spec: ActionSpec) -> type[MethodView]:
         db.session.commit()
         return incident, etag_headers(incident)
 
-    post.__doc__ = spec.summary
-    view = blp.response(200, IncidentSchema, headers=ETAG_HEADER)(blp_errors(401, 403, 404, 409, 412, 422)(post))
+    post.__doc__ = f"{spec.summary}\n\n{command_description(spec)}"
+    view = blp.doc(operationId=operation_id(spec))(post)
+    view = blp.response(200, IncidentSchema, headers=ETAG_HEADER)(
+        blp_errors(401, 403, 404, 409, 412, 422)(view))
     if schema is not None:
-        view = blp.arguments(schema)(view)
+        # A body whose fields are all optional (a note) may be left out.
+        view = blp.arguments(schema, required=bool(required_fields(schema)))(view)
     return type(f"Incident{spec.name.title()}", (MethodView,),
                 {"post": view, "decorators": [authenticated]})
 

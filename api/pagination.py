@@ -9,9 +9,12 @@ with ``content: application/json`` says what clients really receive.
 """
 from __future__ import annotations
 
+import functools
 import json
 
+from flask import request
 from flask_smorest import Blueprint as SmorestBlueprint
+from flask_smorest import abort
 
 from api.bounds import SafeJSONParser
 
@@ -31,10 +34,30 @@ PAGINATION_HEADERS = {HEADER: {
 
 class Blueprint(SmorestBlueprint):
     """smorest's ``Blueprint`` without its own pagination header (see the module), reading
-    JSON bodies with ``SafeJSONParser`` (too deep, lone surrogates: 400)."""
+    JSON bodies with ``SafeJSONParser`` (too deep, lone surrogates: 400), and refusing a
+    request without the body its operation declares required (422): webargs reads a
+    missing body as ``{}``, so ``PATCH`` with nothing would otherwise answer 200."""
 
     PAGINATION_HEADER_NAME = None
     ARGUMENTS_PARSER = SafeJSONParser()
+
+    def arguments(self, schema, *, location="json", required=True, **kwargs):
+        decorate = super().arguments(schema, location=location, required=required,
+                                     **kwargs)
+        if location != "json" or not required:
+            return decorate
+
+        def with_body(view):
+            parsed = decorate(view)
+
+            @functools.wraps(parsed)  # keeps smorest's documentation of the view
+            def checked(*args, **view_kwargs):
+                if not (request.is_json and request.get_data(cache=True)):
+                    message = "a JSON body is required (Content-Type: application/json)"
+                    abort(422, message=message, errors={"json": {"_schema": [message]}})
+                return parsed(*args, **view_kwargs)
+            return checked
+        return with_body
 
 
 def pagination_headers(pagination_parameters) -> dict[str, str]:

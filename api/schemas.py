@@ -33,21 +33,48 @@ def _enum(enum_class, **kwargs) -> fields.Enum:
     return fields.Enum(enum_class, by_value=True, **kwargs)
 
 
+class StrictBoolean(fields.Boolean):
+    """``true`` or ``false`` and nothing else: ``0``, ``1`` and ``"yes"`` are refused
+    (marshmallow's ``truthy={True}`` still lets ``1`` and ``0`` in, as they equal them)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+EMAIL = {"format": "email"}
+
+
 # --- output -----------------------------------------------------------------------------
 
-class UserRefSchema(SQLAlchemySchema):
+class ServerSent:
+    """Output schemas: every field is always sent (``null`` where it has no value), so the
+    document marks each ``required`` and generated models need no "unset" case."""
+
+    def on_bind_field(self, field_name, field_obj):
+        field_obj.required = True
+
+
+class UserRefSchema(ServerSent, SQLAlchemySchema):
     """A user as other records refer to them."""
 
     class Meta:
         model = User
 
+    openapi_example = {"id": 7, "username": "rita", "email": "rita@example.com"}
+
     id = auto_field(dump_only=True)
     username = auto_field(dump_only=True)
-    email = auto_field(dump_only=True)
+    email = auto_field(dump_only=True, metadata=EMAIL)
 
 
 class UserSchema(UserRefSchema):
     """A user account (the password is write-only and never returned)."""
+
+    openapi_example = {"id": 7, "username": "rita", "email": "rita@example.com",
+                       "active": True, "roles": ["reporter"],
+                       "created_at": "2026-01-05T08:00:00Z"}
 
     active = auto_field(dump_only=True)
     roles = fields.Method("_role_names", dump_only=True,
@@ -58,7 +85,7 @@ class UserSchema(UserRefSchema):
         return sorted(user.role_names)
 
 
-class IncidentSchema(SQLAlchemyAutoSchema):
+class IncidentSchema(ServerSent, SQLAlchemyAutoSchema):
     """An incident: what it is, where it stands, who reported it and who has it."""
 
     class Meta:
@@ -66,6 +93,16 @@ class IncidentSchema(SQLAlchemyAutoSchema):
         fields = ("id", "title", "description", "status", "priority", "category", "reporter",
                   "technician", "resolution_notes", "created_at", "updated_at", "due_at",
                   "resolved_at", "closed_at")
+
+    openapi_example = {
+        "id": 42, "title": "VPN drops every 10 minutes",
+        "description": "Since this morning the VPN disconnects every ten minutes.",
+        "status": "assigned", "priority": "high", "category": "network",
+        "reporter": {"id": 7, "username": "rita", "email": "rita@example.com"},
+        "technician": {"id": 3, "username": "tom", "email": "tom@example.com"},
+        "resolution_notes": None, "created_at": "2026-11-22T09:14:03Z",
+        "updated_at": "2026-11-22T09:20:11Z", "due_at": "2026-11-22T17:14:03Z",
+        "resolved_at": None, "closed_at": None}
 
     status = _enum(Status, dump_only=True)
     priority = _enum(Priority, dump_only=True)
@@ -79,7 +116,7 @@ class IncidentSchema(SQLAlchemyAutoSchema):
     closed_at = UTCDateTime(dump_only=True, allow_none=True)
 
 
-class EventSchema(SQLAlchemyAutoSchema):
+class EventSchema(ServerSent, SQLAlchemyAutoSchema):
     """One entry of an incident's history."""
 
     class Meta:
@@ -95,12 +132,17 @@ class EventSchema(SQLAlchemyAutoSchema):
     created_at = UTCDateTime(dump_only=True)
 
 
-class CommentSchema(SQLAlchemyAutoSchema):
+class CommentSchema(ServerSent, SQLAlchemyAutoSchema):
     """A comment on an incident."""
 
     class Meta:
         model = Comment
         fields = ("id", "author", "body", "internal", "created_at")
+
+    openapi_example = {"id": 5, "author": {"id": 3, "username": "tom",
+                                           "email": "tom@example.com"},
+                       "body": "Replaced the router's firmware; watching it.",
+                       "internal": False, "created_at": "2026-11-22T10:02:45Z"}
 
     author = fields.Nested(UserRefSchema, dump_only=True)
     created_at = UTCDateTime(dump_only=True)
@@ -126,6 +168,10 @@ def _id(*, strict: bool = True, **kwargs):
 
 class IncidentCreateSchema(ma.Schema):
     """A new incident; ``reporter_id`` is for admins reporting on someone's behalf."""
+
+    openapi_example = {"title": "VPN drops every 10 minutes",
+                       "description": "Since this morning the VPN disconnects every ten "
+                                      "minutes.", "priority": "high", "category": "network"}
 
     title = _title(required=True)
     description = _text(required=True)
@@ -186,7 +232,7 @@ NEEDS_SCHEMAS = {Needs.nothing: None, Needs.technician: AssignSchema,
 
 class CommentCreateSchema(ma.Schema):
     body = _text(required=True)
-    internal = fields.Boolean(truthy={True}, falsy={False}, load_default=False)
+    internal = StrictBoolean(load_default=False)
 
 
 class TokenRequestSchema(ma.Schema):
@@ -198,26 +244,27 @@ class TokenRequestSchema(ma.Schema):
                                                   "with two-factor authentication"})
 
 
-class TokenSchema(ma.Schema):
+class TokenSchema(ServerSent, ma.Schema):
     token = fields.String(dump_only=True)
     user = fields.Nested(UserSchema, dump_only=True)
 
 
 class UserCreateSchema(ma.Schema):
-    email = fields.String(required=True, validate=validate.Length(min=3, max=255))
+    email = fields.String(required=True, validate=validate.Length(min=3, max=255),
+                          metadata=EMAIL)
     username = fields.String(required=True, validate=validate.Length(min=1, max=255))
     password = fields.String(required=True, load_only=True,
                              validate=validate.Length(min=1, max=1024))
     roles = fields.List(fields.String(validate=validate.OneOf(ROLE_NAMES)), required=True,
                         validate=validate.Length(min=1))
-    active = fields.Boolean(truthy={True}, falsy={False}, load_default=True)
+    active = StrictBoolean(load_default=True)
 
 
 class UserPatchSchema(ma.Schema):
-    email = fields.String(validate=validate.Length(min=3, max=255))
+    email = fields.String(validate=validate.Length(min=3, max=255), metadata=EMAIL)
     username = fields.String(validate=validate.Length(min=1, max=255))
     password = fields.String(load_only=True, validate=validate.Length(min=1, max=1024))
     roles = fields.List(fields.String(validate=validate.OneOf(ROLE_NAMES)),
                         validate=validate.Length(min=1))
-    active = fields.Boolean(truthy={True}, falsy={False})
+    active = StrictBoolean()
 
