@@ -4,10 +4,13 @@
   declarations: the ``If-Match`` header parameter wherever a 412 can come back, a 400
   (malformed JSON) wherever a body is read; and each schema's ``openapi_example``.
 - ``shared_enums_and_nullable_refs`` (a marshmallow-converter attribute function) points
-  every ``Status``/``Priority``/``Category`` field at one enum component, and writes
-  nullable references as ``allOf: [$ref]`` with ``nullable: true`` instead of apispec's
-  ``anyOf [{type: object, nullable: true}, $ref]``, which clients generate as a union of
-  an anonymous object type and the model.
+  every ``Status``/``Priority``/``Category`` field at one enum component, and writes a
+  nullable reference as OpenAPI 3.0.3 can say it, "the reference, or the value null":
+  ``anyOf: [$ref, {type, nullable: true, enum: [null]}]``. apispec's own
+  ``anyOf [{type: object, nullable: true}, $ref]`` admits any object, which clients
+  generate as a second anonymous model; ``nullable`` beside a bare ``$ref`` has no
+  ``type`` (Redocly's ``nullable-type-sibling``); and ``type`` + ``nullable`` beside
+  ``allOf`` loses the null in openapi-python-client.
 - ``int64_integers``: every integer is ``format: int64`` with a ``maximum``.
 - ``register_components`` declares the error responses with the headers sent with them
   (``WWW-Authenticate`` on 401, ``Retry-After`` and the rate-limit headers on 429).
@@ -74,8 +77,8 @@ def shared_enums_and_nullable_refs(self, field, ret, **kwargs) -> dict:
     # OpenAPI 3.0, so type/enum/anyOf from the earlier functions must not stay.
     ret.clear()
     if field.allow_none:
-        # ``nullable`` needs its ``type`` beside it (OpenAPI 3.0.3, clarified).
-        return {"type": type_, "allOf": [reference], "nullable": True, **keep}
+        return {"anyOf": [reference, {"type": type_, "nullable": True, "enum": [None]}],
+                **keep}
     return {"allOf": [reference], **keep} if keep else reference
 
 
