@@ -2,7 +2,7 @@
 
 - ``DocumentPlugin`` (an apispec plugin) adds what follows from an operation's other
   declarations: the ``If-Match`` header parameter wherever a 412 can come back, a 400
-  (malformed JSON) wherever a body is read; and each schema's ``openapi_example``.
+  (malformed JSON) wherever a body is read, ``If-None-Match`` wherever a 304 can; and each schema's ``openapi_example``.
 - ``shared_enums_and_nullable_refs`` (a marshmallow-converter attribute function) points
   every ``Status``/``Priority``/``Category`` field at one enum component, and writes a
   nullable reference as OpenAPI 3.0.3 can say it, "the reference, or the value null":
@@ -30,6 +30,13 @@ IF_MATCH = {
     "name": "If-Match", "in": "header", "required": False,
     "description": "The `ETag` you last read: the change is refused (412) when the "
                    "incident has changed since. Without it, no check is made.",
+    "schema": {"type": "string"}, "example": '"42-3"',
+}
+
+IF_NONE_MATCH = {
+    "name": "If-None-Match", "in": "header", "required": False,
+    "description": "The `ETag` you hold: when it is still current the answer is 304, "
+                   "without a body.",
     "schema": {"type": "string"}, "example": '"42-3"',
 }
 
@@ -103,6 +110,8 @@ class DocumentPlugin(BasePlugin):
             codes = {str(code) for code in responses}
             if "412" in codes:
                 operation.setdefault("parameters", []).append(dict(IF_MATCH))
+            if "304" in codes:
+                operation.setdefault("parameters", []).append(dict(IF_NONE_MATCH))
             if "requestBody" in operation and "400" not in codes:
                 responses["400"] = "BadRequest"
 

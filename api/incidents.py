@@ -13,10 +13,12 @@ from flask.views import MethodView
 from sqlalchemy import func, select
 
 from api.pagination import PAGINATION_HEADERS, Blueprint, pagination_headers
-from api.access import (authenticated, caller, check_if_match, error_responses,
-                        etag_headers, user_by_id, visible_incident, with_people)
+from api.access import (authenticated, caller, check_if_match, error_responses, etag_headers,
+                        etag_of, list_etag, not_modified, user_by_id, visible_incident,
+                        with_people)
 from api.schemas import (NEEDS_SCHEMAS, IncidentCreateSchema, IncidentPatchSchema,
-                         IncidentPutSchema, IncidentQueryArgsSchema, IncidentSchema)
+                         IncidentPutSchema, IncidentQueryArgsSchema, IncidentSchema,
+                         TransitionSchema)
 from portal.extensions import db
 from portal.incidents import lifecycle
 from portal.incidents.access import Capacity, visible_incidents
@@ -31,6 +33,9 @@ blp_errors = error_responses(blp)
 
 ETAG_HEADER = {"ETag": {"description": "Version tag; send it back as If-Match",
                         "schema": {"type": "string"}}}
+LIST_ETAG_HEADER = {"ETag": {"description": "Tag of this page; send it as If-None-Match "
+                                            "to learn whether it changed (304)",
+                             "schema": {"type": "string"}}}
 
 #: Who a capacity is, in the words of the documentation.
 WHO = {Capacity.admin: "admins", Capacity.technician_on_it: "the technician it is assigned to",
@@ -80,9 +85,10 @@ class Incidents(MethodView):
     decorators = [authenticated]
 
     @blp.arguments(IncidentQueryArgsSchema, location="query")
-    @blp.response(200, IncidentSchema(many=True), headers=PAGINATION_HEADERS)
+    @blp.response(200, IncidentSchema(many=True), headers={**PAGINATION_HEADERS,
+                                                           **LIST_ETAG_HEADER})
     @blp.paginate(page_size=20, max_page_size=100)
-    @blp_errors(401, 422)
+    @blp_errors(304, 401, 422)
     @blp.doc(operationId="listIncidents")
     def get(self, args, pagination_parameters):
         """List the incidents you may see, newest first
@@ -97,7 +103,9 @@ class Incidents(MethodView):
             query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None))
         page = db.session.scalars(page_of(query, ORDER[args["sort"]],
                                           pagination_parameters)).unique().all()
-        return page, pagination_headers(pagination_parameters)
+        etag = list_etag(page, pagination_parameters.item_count)
+        return not_modified(etag) or (page, {**pagination_headers(pagination_parameters),
+                                             "ETag": f'"{etag}"'})
 
     @blp.arguments(IncidentCreateSchema)
     @blp.response(201, IncidentSchema, headers={
@@ -146,15 +154,16 @@ class IncidentById(MethodView):
     decorators = [authenticated]
 
     @blp.response(200, IncidentSchema, headers=ETAG_HEADER)
-    @blp_errors(401, 404)
+    @blp_errors(304, 401, 404)
     @blp.doc(operationId="getIncident")
     def get(self, incident_id):
         """Read one incident
 
-        An incident you may not see answers 404, as one that does not exist.
+        An incident you may not see answers 404, as one that does not exist. With
+        `If-None-Match` naming its current `ETag`, the answer is 304 without a body.
         """
         incident = visible_incident(incident_id)
-        return incident, etag_headers(incident)
+        return not_modified(etag_of(incident)) or (incident, etag_headers(incident))
 
     @blp.arguments(IncidentPutSchema)
     @blp.response(200, IncidentSchema, headers=ETAG_HEADER)
@@ -197,6 +206,35 @@ class IncidentById(MethodView):
         check_if_match(incident)
         lifecycle.delete(incident, actor=caller())
         db.session.commit()
+
+
+@blp.route("/<int:incident_id>/transitions")
+class IncidentTransitions(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, TransitionSchema(many=True))
+    @blp_errors(401, 404)
+    @blp.doc(operationId="listIncidentTransitions")
+    def get(self, incident_id):
+        """The commands you may run on the incident now
+
+        Read from the same rules that will judge the command: those your capacity
+        towards the incident allows from its current status, in the registry's order.
+        """
+        incident = visible_incident(incident_id)
+        allowed = lifecycle.allowed_actions(caller(), incident)
+        return [transition(spec, incident) for spec in lifecycle.commands()
+                if spec.endpoint and spec.action in allowed]
+
+
+def transition(spec: ActionSpec, incident: Incident) -> dict:
+    """How to run ``spec`` on ``incident``: what it is, where it leads, what it takes."""
+    schema = NEEDS_SCHEMAS[spec.needs]
+    return {"name": spec.name, "label": spec.label, "summary": spec.summary,
+            "leads_to": spec.leads_to, "method": "POST",
+            "href": url_for(f"incidents.Incident{spec.name.title()}",
+                            incident_id=incident.id, _external=True),
+            "body": list(schema().fields) if schema else []}
 
 
 def _value_for(spec: ActionSpec, data: dict):

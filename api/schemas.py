@@ -5,7 +5,7 @@ Input refuses unknown fields (marshmallow's default ``RAISE``), and integers are
 """
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import datetime, timezone
 
 import marshmallow as ma
 from marshmallow import fields, validate
@@ -16,7 +16,8 @@ from portal.auth.models import User
 from portal.ids import INT64_MAX
 from portal.incidents.enums import Category, EventKind, Priority, Status
 from portal.incidents.lifecycle import Needs
-from portal.incidents.listing import CHOICE_FILTERS, DEFAULT_ORDER, ORDER, PERSON_FILTERS
+from portal.incidents.listing import (CHOICE_FILTERS, DEFAULT_ORDER, FLAG_FILTERS, ORDER,
+                                     PERSON_FILTERS, TIME_FILTERS)
 from portal.incidents.models import TEXT_MAX, TITLE_MAX, Comment, Incident, IncidentEvent
 
 
@@ -41,6 +42,13 @@ class StrictBoolean(fields.Boolean):
         if not isinstance(value, bool):
             raise self.make_error("invalid", input=value)
         return value
+
+
+class StrictQueryBoolean(fields.Boolean):
+    """``true`` or ``false`` in a query string, nothing else (not ``1``, ``yes``, ``on``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(truthy={"true"}, falsy={"false"}, **kwargs)
 
 
 EMAIL = {"format": "email"}
@@ -148,6 +156,27 @@ class CommentSchema(ServerSent, SQLAlchemyAutoSchema):
     created_at = UTCDateTime(dump_only=True)
 
 
+class TransitionSchema(ServerSent, ma.Schema):
+    """A command the caller may run on the incident now, and how."""
+
+    openapi_example = {"name": "resolve", "label": "Resolve",
+                       "summary": "Resolve with notes saying how", "leads_to": "resolved",
+                       "method": "POST", "href": "https://portal.example.com/api/v1/"
+                                                 "incidents/42/resolve",
+                       "body": ["resolution_notes"]}
+
+    name = fields.String(dump_only=True, metadata={"description": "The command"})
+    label = fields.String(dump_only=True)
+    summary = fields.String(dump_only=True)
+    leads_to = _enum(Status, dump_only=True, allow_none=True,
+                     metadata={"description": "The status it leads to; null when that "
+                                              "depends on the incident"})
+    method = fields.String(dump_only=True, metadata={"enum": ["POST"]})
+    href = fields.String(dump_only=True, metadata={"format": "uri"})
+    body = fields.List(fields.String(), dump_only=True,
+                       metadata={"description": "The fields its request body takes"})
+
+
 # --- input ------------------------------------------------------------------------------
 
 def _title(**kwargs):
@@ -201,9 +230,35 @@ class IncidentPutSchema(IncidentPatchSchema):
     category = _enum(Category, required=True)
 
 
+#: How many values one filter may name (``status=open&status=assigned``...).
+FILTER_VALUES_MAX = 20
+
+
+#: The instants a time filter may name: anything else is no incident's and, at the ends
+#: of the calendar, would overflow when moved to UTC (a 422, not a 500).
+INSTANTS = validate.Range(min=datetime(1970, 1, 1, tzinfo=timezone.utc),
+                          max=datetime(9000, 1, 1, tzinfo=timezone.utc))
+
+
+def _several(field: fields.Field) -> fields.List:
+    return fields.List(field, validate=validate.Length(min=1, max=FILTER_VALUES_MAX),
+                       metadata={"description": "One or more values (any of them)"})
+
+
+def _instant(column: str, relation: str) -> fields.AwareDateTime:
+    when = "at or after" if relation == ">=" else "before"
+    return fields.AwareDateTime(validate=INSTANTS, metadata={
+        "description": f"`{column}` {when} this instant (ISO 8601 with its offset)"})
+
+
 IncidentQueryArgsSchema = ma.Schema.from_dict({
-    **{name: _enum(enum_class) for name, enum_class in CHOICE_FILTERS.items()},
-    **{name: _id(strict=False) for name in PERSON_FILTERS},
+    **{name: _several(_enum(enum_class)) for name, enum_class in CHOICE_FILTERS.items()},
+    **{name: _several(_id(strict=False)) for name in PERSON_FILTERS},
+    **{name: _instant(column.key, relation) for name, (column, relation)
+       in TIME_FILTERS.items()},
+    **{name: StrictQueryBoolean(metadata={"description": f"Only {name} incidents "
+                                                         "(`true`) or only others (`false`)"})
+       for name in FLAG_FILTERS},
     "q": fields.String(validate=validate.Length(min=1, max=200),
                        metadata={"description": "Text in the title or description"}),
     "sort": fields.String(load_default=DEFAULT_ORDER, validate=validate.OneOf(list(ORDER))),

@@ -111,6 +111,7 @@ ROUTES: dict[tuple[str, str], tuple] = {
     ("comments.IncidentComments", "GET"): (401, 200, 200, 200),
     ("comments.IncidentComments", "POST"): (401, 422, 422, 422),
     ("comments.IncidentEvents", "GET"): (401, 200, 200, 200),
+    ("incidents.IncidentTransitions", "GET"): (401, 200, 200, 200),
 
     # --- the portal ------------------------------------------------------------------------
     ("admin.index", "GET"): all_roles(200, 200, 200),
