@@ -5,6 +5,8 @@ from flask.views import MethodView
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from api.idempotency import PARAMETER as IDEMPOTENCY_KEY
+from api.idempotency import idempotent
 from api.pagination import Blueprint
 from api.access import authenticated, caller, error_responses, visible_incident
 from api.schemas import CommentCreateSchema, CommentSchema, EventSchema
@@ -39,7 +41,7 @@ class IncidentEvents(MethodView):
 
 @blp.route("/<int:incident_id>/comments")
 class IncidentComments(MethodView):
-    decorators = [authenticated]
+    decorators = [idempotent, authenticated]
 
     @blp.response(200, CommentSchema(many=True))
     @blp_errors(401, 404)
@@ -54,7 +56,7 @@ class IncidentComments(MethodView):
     @blp.arguments(CommentCreateSchema)
     @blp.response(201, CommentSchema)
     @blp_errors(401, 403, 404, 409, 422)
-    @blp.doc(operationId="createIncidentComment")
+    @blp.doc(operationId="createIncidentComment", parameters=[IDEMPOTENCY_KEY])
     def post(self, data, incident_id):
         """Add a comment (`internal` ones: admins and technicians)
 

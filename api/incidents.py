@@ -12,6 +12,8 @@ from flask import url_for
 from flask.views import MethodView
 from sqlalchemy import func, select
 
+from api.idempotency import PARAMETER as IDEMPOTENCY_KEY
+from api.idempotency import idempotent
 from api.pagination import PAGINATION_HEADERS, Blueprint, pagination_headers
 from api.access import (authenticated, caller, check_if_match, error_responses, etag_headers,
                         etag_of, list_etag, not_modified, user_by_id, visible_incident,
@@ -82,7 +84,7 @@ def page_of(query, order, pagination_parameters):
 
 @blp.route("")
 class Incidents(MethodView):
-    decorators = [authenticated]
+    decorators = [idempotent, authenticated]
 
     @blp.arguments(IncidentQueryArgsSchema, location="query")
     @blp.response(200, IncidentSchema(many=True), headers={**PAGINATION_HEADERS,
@@ -112,7 +114,8 @@ class Incidents(MethodView):
         "Location": {"description": "The new incident", "schema": {"type": "string"}},
         **ETAG_HEADER})
     @blp_errors(401, 403, 422)
-    @blp.doc(operationId="createIncident", responses={201: {"links": command_links()}})
+    @blp.doc(operationId="createIncident", responses={201: {"links": command_links()}},
+             parameters=[IDEMPOTENCY_KEY])
     def post(self, data):
         """Report an incident
 
@@ -263,14 +266,14 @@ def command_view(spec: ActionSpec) -> type[MethodView]:
         return incident, etag_headers(incident)
 
     post.__doc__ = f"{spec.summary}\n\n{command_description(spec)}"
-    view = blp.doc(operationId=operation_id(spec))(post)
+    view = blp.doc(operationId=operation_id(spec), parameters=[IDEMPOTENCY_KEY])(post)
     view = blp.response(200, IncidentSchema, headers=ETAG_HEADER)(
         blp_errors(401, 403, 404, 409, 412, 422)(view))
     if schema is not None:
         # A body whose fields are all optional (a note) may be left out.
         view = blp.arguments(schema, required=bool(required_fields(schema)))(view)
     return type(f"Incident{spec.name.title()}", (MethodView,),
-                {"post": view, "decorators": [authenticated]})
+                {"post": view, "decorators": [idempotent, authenticated]})
 
 
 for _spec in lifecycle.commands():

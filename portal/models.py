@@ -1,8 +1,10 @@
 """Every model in one import, for the factory, Alembic and the shell."""
 from portal.auth.models import AccessEvent, Role, RoleName, User, UserSession
 from portal.auth.limiter_storage import RateLimitCounter
+from portal.idempotency import IdempotentRequest
 from portal.incidents.models import Comment, Incident, IncidentEvent
 from portal.notifications.models import OutboxMessage
 
 __all__ = ["AccessEvent", "Role", "RoleName", "User", "UserSession", "RateLimitCounter",
-           "Incident", "IncidentEvent", "Comment", "OutboxMessage"]
+           "Incident", "IncidentEvent", "Comment", "OutboxMessage",
+           "IdempotentRequest"]
