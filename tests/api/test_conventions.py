@@ -141,3 +141,16 @@ def test_problem_details_when_asked_for(client, cast, incident_in):
     invalid = client.get("/api/v1/incidents?stauts=open",
                          headers={**headers, "Accept": "application/problem+json"})
     assert json.loads(invalid.get_data())["errors"]["query"] == {"stauts": ["unknown parameter"]}
+
+
+def test_the_throttled_token_endpoint_sends_its_rate_limit_headers(make_app):
+    user = make_user("reporter")
+    client = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://").test_client()
+    answers = [client.post("/api/v1/auth/token", json={"email": user.email, "password": "no"},
+                           environ_base={"REMOTE_ADDR": "10.9.9.9"}) for _ in range(6)]
+    assert [answer.status_code for answer in answers] == [401] * 5 + [429]
+    # The headers speak of the limit nearest to running out (per address or per account).
+    remaining = [int(a.headers["X-RateLimit-Remaining"]) for a in answers[:5]]
+    assert remaining == sorted(remaining, reverse=True) and remaining[0] > remaining[-1]
+    assert int(answers[0].headers["X-RateLimit-Limit"]) > remaining[0]
+    assert int(answers[5].headers["Retry-After"]) > 0 and "X-RateLimit-Reset" in answers[5].headers
