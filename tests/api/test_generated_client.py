@@ -63,13 +63,16 @@ def readme_workflow(api, technician) -> None:
     assert incident.technician is None and incident.status is Status.OPEN
     assert created.headers["Location"].endswith(f"/api/v1/incidents/{incident.id}")
 
-    listed = list_incidents.sync_detailed(client=api, status=Status.OPEN,
-                                          priority=Priority.HIGH, page_size=5)
+    listed = list_incidents.sync_detailed(client=api, status=[Status.OPEN, Status.ASSIGNED],
+                                          priority=[Priority.HIGH], overdue=False,
+                                          page_size=5)
     assert [item.id for item in listed.parsed] == [incident.id]
     assert json.loads(listed.headers["X-Pagination"])["total"] == 1
 
     read = get_incident.sync_detailed(incident.id, client=api)
     stale_etag = read.headers["ETag"]
+    unchanged = get_incident.sync_detailed(incident.id, client=api, if_none_match=stale_etag)
+    assert unchanged.status_code == 304
     assigned = assign_incident.sync(incident.id, client=api,
                                     body=Assign(technician_id=technician.id))
     assert assigned.technician.username == technician.username
