@@ -1,8 +1,9 @@
 """What makes the OpenAPI document exact enough for generated clients, declared once.
 
 - ``DocumentPlugin`` (an apispec plugin) adds what follows from an operation's other
-  declarations: the ``If-Match`` header parameter wherever a 412 can come back, a 400
-  (malformed JSON) wherever a body is read, ``If-None-Match`` wherever a 304 can; and each schema's ``openapi_example``.
+  declarations: the ``If-Match`` header parameter wherever a 412 can come back,
+  ``If-None-Match`` wherever a 304 can, a 400 (malformed JSON) wherever a body is read;
+  and each schema's ``openapi_example``.
 - ``shared_enums_and_nullable_refs`` (a marshmallow-converter attribute function) points
   every ``Status``/``Priority``/``Category`` field at one enum component, and writes a
   nullable reference as OpenAPI 3.0.3 can say it, "the reference, or the value null":
@@ -71,7 +72,7 @@ def _enum_ref(name: str) -> dict:
 
 
 def shared_enums_and_nullable_refs(self, field, ret, **kwargs) -> dict:
-    """Shared enum components; nullable references as ``allOf`` + ``nullable``."""
+    """Shared enum components; a nullable reference as "the reference, or null"."""
     keep = {key: ret[key] for key in ("description", "readOnly", "writeOnly", "default")
             if key in ret}
     if isinstance(field, fields.Enum) and field.enum in SHARED_ENUMS:
