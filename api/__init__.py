@@ -11,6 +11,7 @@ from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
 from api.bounds import BoundsPlugin, init_bounds
+from api.document import DocumentPlugin, register_components
 from api.errors import register_error_handlers
 
 API_DESCRIPTION = """\
@@ -66,7 +67,12 @@ def init_api(app: Flask) -> Api:
     app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "docs")
     app.config.setdefault("OPENAPI_SWAGGER_UI_URL", SWAGGER_UI_STATIC)
     app.config.setdefault("API_SPEC_OPTIONS", {
-        "info": {"description": API_DESCRIPTION},
+        "info": {"description": API_DESCRIPTION,
+                 "contact": {"name": "Service desk", "url": app.config["PORTAL_BASE_URL"]},
+                 "license": {"name": "Proprietary: for this organisation's use"}},
+        # Paths in the document start with /api/v1, so the server is the portal itself.
+        "servers": [{"url": app.config["PORTAL_BASE_URL"],
+                     "description": "This portal (PORTAL_BASE_URL)"}],
         "components": {"securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer",
                            "description": "Token from POST /api/v1/auth/token"},
@@ -76,7 +82,8 @@ def init_api(app: Flask) -> Api:
     })
     app.json.sort_keys = False  # keep the documented field order
     app.wsgi_app = BearerToken(app.wsgi_app)
-    api = Api(app, spec_kwargs={"extra_plugins": [BoundsPlugin()]})
+    api = Api(app, spec_kwargs={"extra_plugins": [BoundsPlugin(), DocumentPlugin()]})
+    register_components(api.spec, api.ma_plugin)
     init_bounds(app, api)  # before the blueprints: their paths use the bounded converter
     for module in (auth, incidents, comments, attachments, users):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 
-from flask import request
+from flask import Response, request
 from flask_security import auth_required, current_user
 from flask_smorest import abort
 from sqlalchemy.orm import joinedload, undefer
@@ -77,6 +78,19 @@ def etag_headers(incident: Incident) -> dict[str, str]:
     return {"ETag": f'"{etag_of(incident)}"'}
 
 
+def list_etag(incidents, total: int) -> str:
+    """A list page's tag: the ids and versions on it, and how many there are in all."""
+    state = ",".join(f"{incident.id}-{incident.version}" for incident in incidents)
+    return hashlib.sha256(f"{total}:{state}".encode()).hexdigest()[:32]
+
+
+def not_modified(etag: str) -> Response | None:
+    """Honour ``If-None-Match``: 304 (no body) when the client holds ``etag`` already."""
+    if request.if_none_match and request.if_none_match.contains(etag):
+        return Response(status=304, headers={"ETag": f'"{etag}"'})
+    return None
+
+
 def check_if_match(incident: Incident) -> None:
     """Honour ``If-Match``: a stale tag is refused (412); no header, no check."""
     if not request.if_match or request.if_match.star_tag:
@@ -92,9 +106,10 @@ def check_if_match(incident: Incident) -> None:
         f'(ETag "{etag_of(incident)}"): read it again')
 
 
-_RESPONSE_NAMES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN",
+#: The response components (``api.document`` declares the ones that carry headers).
+_RESPONSE_NAMES = {304: "NOT_MODIFIED", 400: "BadRequest", 401: "Unauthorized", 403: "FORBIDDEN",
                    404: "NOT_FOUND", 409: "CONFLICT", 412: "PRECONDITION_FAILED",
-                   422: "UNPROCESSABLE_ENTITY", 429: "TOO_MANY_REQUESTS"}
+                   422: "UNPROCESSABLE_ENTITY", 429: "TooManyRequests"}
 
 
 def error_responses(blueprint):

@@ -57,14 +57,19 @@ def _refuse(messages: dict) -> None:
 class IncidentAttachments(MethodView):
     decorators = [authenticated]
 
+    @blp.doc(operationId="listIncidentAttachments")
     @blp.response(200, AttachmentSchema(many=True))
     @blp_errors(401, 404)
     def get(self, incident_id):
-        """The incident's attachments you may see, oldest first"""
+        """List an incident's attachments
+
+        The attachments you may see, oldest first: internal ones (on internal notes, or
+        marked internal) only for admins and technicians.
+        """
         incident = visible_incident(incident_id)
         return db.session.scalars(service.visible_attachments(caller(), incident)).all()
 
-    @blp.doc(requestBody=UPLOAD_BODY)
+    @blp.doc(operationId="createIncidentAttachment", requestBody=UPLOAD_BODY)
     @blp.response(201, AttachmentSchema, headers={
         "Location": {"description": "The new attachment", "schema": {"type": "string"}}})
     @blp_errors(401, 403, 404, 409, 422)
@@ -98,16 +103,26 @@ class IncidentAttachments(MethodView):
 class AttachmentById(MethodView):
     decorators = [authenticated]
 
+    @blp.doc(operationId="getAttachment")
     @blp.response(200, AttachmentSchema)
     @blp_errors(401, 404)
     def get(self, attachment_id):
-        """Read an attachment's metadata"""
+        """Read an attachment's metadata
+
+        Its name, detected type, size, sha256, uploader and time. An attachment you may not
+        see answers 404, exactly like one that does not exist.
+        """
         return service.attachment_for(caller(), attachment_id)
 
+    @blp.doc(operationId="deleteAttachment")
     @blp.response(204)
     @blp_errors(401, 403, 404)
     def delete(self, attachment_id):
-        """Delete an attachment (its uploader while the incident is not closed, or an admin)"""
+        """Delete an attachment
+
+        Its uploader may, while the incident is not closed, and admins may. The deletion is
+        an event in the incident's history; the stored file goes once nothing refers to it.
+        """
         attachment = service.attachment_for(caller(), attachment_id)
         service.delete_attachment(attachment, actor=caller())
         db.session.commit()
@@ -117,13 +132,17 @@ class AttachmentById(MethodView):
 class AttachmentContent(MethodView):
     decorators = [authenticated]
 
+    @blp.doc(operationId="getAttachmentContent")
     @blp.response(200, BINARY, content_type="application/octet-stream",
                   headers=CONTENT_HEADERS,
                   description="The bytes, always as a download (`Content-Disposition: "
                               "attachment`, `nosniff`, `Content-Security-Policy: sandbox`)")
     @blp_errors(401, 404)
     def get(self, attachment_id):
-        """Download an attachment's bytes"""
+        """Download an attachment's bytes
+
+        `ETag` is the file's sha256, so a client can check what it received.
+        """
         return serving.download(service.attachment_for(caller(), attachment_id))
 
 

@@ -17,6 +17,7 @@ from flask_smorest import abort
 
 from api.pagination import Blueprint
 from api.access import error_responses
+from api.document import RATE_LIMIT_HEADERS
 from api.schemas import TokenRequestSchema, TokenSchema
 from portal.auth.audit import record
 from portal.auth.models import AccessKind, User
@@ -41,8 +42,8 @@ def _refuse(identity: str, user: User | None, reason: str, message: str):
 class Token(MethodView):
 
     @blp.arguments(TokenRequestSchema)
-    @blp.response(200, TokenSchema)
-    @blp.doc(security=[])
+    @blp.response(200, TokenSchema, headers=RATE_LIMIT_HEADERS)
+    @blp.doc(security=[], operationId="createToken")
     @blp_errors(401, 422, 429)
     def post(self, data):
         """Get an API token

@@ -5,6 +5,8 @@ from flask.views import MethodView
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from api.idempotency import PARAMETER as IDEMPOTENCY_KEY
+from api.idempotency import idempotent
 from api.pagination import Blueprint
 from api.access import authenticated, caller, error_responses, visible_incident
 from api.schemas import CommentCreateSchema, CommentSchema, EventSchema
@@ -24,8 +26,12 @@ class IncidentEvents(MethodView):
 
     @blp.response(200, EventSchema(many=True))
     @blp_errors(401, 404)
+    @blp.doc(operationId="listIncidentEvents")
     def get(self, incident_id):
-        """The incident's history, oldest first"""
+        """The incident's history, oldest first
+
+        Each change: who made it, when, the status before and after, the fields changed.
+        """
         incident = visible_incident(incident_id)
         return db.session.scalars(
             select(IncidentEvent).where(IncidentEvent.incident_id == incident.id)
@@ -35,19 +41,27 @@ class IncidentEvents(MethodView):
 
 @blp.route("/<int:incident_id>/comments")
 class IncidentComments(MethodView):
-    decorators = [authenticated]
+    decorators = [idempotent, authenticated]
 
     @blp.response(200, CommentSchema(many=True))
     @blp_errors(401, 404)
+    @blp.doc(operationId="listIncidentComments")
     def get(self, incident_id):
-        """The comments you may read, oldest first (internal ones for staff only)"""
+        """The comments you may read, oldest first (internal ones for staff only)
+
+        Reporters never see internal comments.
+        """
         return visible_comments(caller(), visible_incident(incident_id))
 
     @blp.arguments(CommentCreateSchema)
     @blp.response(201, CommentSchema)
     @blp_errors(401, 403, 404, 409, 422)
+    @blp.doc(operationId="createIncidentComment", parameters=[IDEMPOTENCY_KEY])
     def post(self, data, incident_id):
-        """Add a comment (`internal` ones: admins and technicians)"""
+        """Add a comment (`internal` ones: admins and technicians)
+
+        `internal` is `true` or `false`; a reporter's internal comment is refused (403).
+        """
         comment = lifecycle.comment(visible_incident(incident_id), actor=caller(), **data)
         db.session.commit()
         return comment

@@ -1,12 +1,16 @@
 """API errors in one place: lifecycle refusals, account refusals, stale writes and
-authentication failures all become flask-smorest's JSON error shape.
+authentication failures all become flask-smorest's JSON error shape, or RFC 9457
+problem details for clients that ask for ``application/problem+json``.
 
 smorest registers its ``HTTPException`` handler for the whole app; it is narrowed here to
 ``/api/`` paths (and ``/healthz``), so the portal keeps its HTML error pages.
 """
 from __future__ import annotations
 
-from flask import Flask, request
+import json
+from http import HTTPStatus
+
+from flask import Flask, Response, request
 from flask_security.decorators import default_unauthn_handler
 from flask_security.views import default_render_json
 from flask_smorest import Api, abort
@@ -24,16 +28,37 @@ def is_api_request() -> bool:
 
 
 def _payload(code: int, message: str, field: str | None = None):
-    from http import HTTPStatus
-
     body = {"code": code, "status": HTTPStatus(code).phrase, "message": message}
     if field:
         body["errors"] = {"json": {field: [message]}}
     return body, code
 
 
+PROBLEM_JSON = "application/problem+json"
+
+
+def as_problem_details(response: Response) -> Response:
+    """RFC 9457: an API error in ``application/problem+json`` for a client that asks for
+    it in ``Accept`` (plain ``application/json`` keeps smorest's shape)."""
+    if not (is_api_request() and response.status_code >= 400 and response.is_json):
+        return response
+    wanted = request.accept_mimetypes.best_match(["application/json", PROBLEM_JSON])
+    body = response.get_json(silent=True)
+    if wanted != PROBLEM_JSON or not isinstance(body, dict):
+        return response
+    problem = {"type": "about:blank", "title": HTTPStatus(response.status_code).phrase,
+               "status": response.status_code,
+               "detail": body.get("message") or HTTPStatus(response.status_code).description}
+    if "errors" in body:
+        problem["errors"] = body["errors"]
+    response.set_data(json.dumps(problem))
+    response.mimetype = PROBLEM_JSON
+    return response
+
+
 def register_error_handlers(app: Flask, api: Api) -> None:
     smorest_handler = api.handle_http_exception
+    app.after_request(as_problem_details)
 
     def handle_http_exception(error: HTTPException):
         if not is_api_request():
@@ -69,7 +94,8 @@ def register_error_handlers(app: Flask, api: Api) -> None:
     def unauthenticated(mechanisms=None, headers=None):
         if is_api_request():
             abort(401, message="authentication required: send 'Authorization: Bearer "
-                               "<token>' (see POST /api/v1/auth/token)")
+                               "<token>' (see POST /api/v1/auth/token)",
+                  headers={"WWW-Authenticate": 'Bearer realm="api"'})
         return default_unauthn_handler(mechanisms, headers)
 
     security.unauthn_handler(unauthenticated)

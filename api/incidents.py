@@ -12,15 +12,19 @@ from flask import url_for
 from flask.views import MethodView
 from sqlalchemy import func, select
 
+from api.idempotency import PARAMETER as IDEMPOTENCY_KEY
+from api.idempotency import idempotent
 from api.pagination import PAGINATION_HEADERS, Blueprint, pagination_headers
-from api.access import (authenticated, caller, check_if_match, error_responses,
-                        etag_headers, user_by_id, visible_incident, with_people)
+from api.access import (authenticated, caller, check_if_match, error_responses, etag_headers,
+                        etag_of, list_etag, not_modified, user_by_id, visible_incident,
+                        with_people)
 from api.schemas import (NEEDS_SCHEMAS, IncidentCreateSchema, IncidentPatchSchema,
-                         IncidentPutSchema, IncidentQueryArgsSchema, IncidentSchema)
+                         IncidentPutSchema, IncidentQueryArgsSchema, IncidentSchema,
+                         TransitionSchema)
 from portal.extensions import db
 from portal.incidents import lifecycle
-from portal.incidents.access import visible_incidents
-from portal.incidents.enums import Action
+from portal.incidents.access import Capacity, visible_incidents
+from portal.incidents.enums import Action, Status
 from portal.incidents.lifecycle import ActionSpec, Needs
 from portal.incidents.listing import ORDER, filtered
 from portal.incidents.models import Incident
@@ -31,6 +35,41 @@ blp_errors = error_responses(blp)
 
 ETAG_HEADER = {"ETag": {"description": "Version tag; send it back as If-Match",
                         "schema": {"type": "string"}}}
+LIST_ETAG_HEADER = {"ETag": {"description": "Tag of this page; send it as If-None-Match "
+                                            "to learn whether it changed (304)",
+                             "schema": {"type": "string"}}}
+
+#: Who a capacity is, in the words of the documentation.
+WHO = {Capacity.admin: "admins", Capacity.technician_on_it: "the technician it is assigned to",
+       Capacity.reporter_of_it: "its reporter", Capacity.staff: "admins and technicians",
+       Capacity.viewer: "anyone who can see it"}
+
+
+def operation_id(spec: ActionSpec) -> str:
+    """The command's ``operationId``: ``assignIncident``, ``resolveIncident``, ..."""
+    return f"{spec.name}Incident"
+
+
+def command_description(spec: ActionSpec) -> str:
+    """The command's rule, read from the registry, as its OpenAPI description."""
+    who = ", ".join(WHO[capacity] for capacity in sorted(spec.who))
+    statuses = ", ".join(f"`{status.value}`" for status in Status if status in spec.allowed_from)
+    leads = (f" It leads to `{spec.leads_to.value}`." if spec.leads_to else "")
+    return (f"Who may: {who}. From: {statuses}; from another status it is refused (409)."
+            f"{leads} Answers the incident as it is afterwards, with its new `ETag`.")
+
+
+def command_links() -> dict:
+    """OpenAPI ``links`` from a new incident to reading it and to each of its commands."""
+    by_id = {"incident_id": "$response.body#/id"}
+    links = {"GetIncident": {"operationId": "getIncident", "parameters": by_id,
+                             "description": "Read the new incident"}}
+    for spec in lifecycle.commands():
+        if spec.endpoint:
+            links[f"{spec.name.title()}Incident"] = {
+                "operationId": operation_id(spec), "parameters": by_id,
+                "description": spec.summary}
+    return links
 
 
 def page_of(query, order, pagination_parameters):
@@ -45,16 +84,19 @@ def page_of(query, order, pagination_parameters):
 
 @blp.route("")
 class Incidents(MethodView):
-    decorators = [authenticated]
+    decorators = [idempotent, authenticated]
 
     @blp.arguments(IncidentQueryArgsSchema, location="query")
-    @blp.response(200, IncidentSchema(many=True), headers=PAGINATION_HEADERS)
+    @blp.response(200, IncidentSchema(many=True), headers={**PAGINATION_HEADERS,
+                                                           **LIST_ETAG_HEADER})
     @blp.paginate(page_size=20, max_page_size=100)
-    @blp_errors(401)
+    @blp_errors(304, 401, 422)
+    @blp.doc(operationId="listIncidents")
     def get(self, args, pagination_parameters):
         """List the incidents you may see, newest first
 
-        Pagination is in the `X-Pagination` header.
+        Filters narrow the list; `sort` orders it. Pagination is in the `X-Pagination`
+        header.
         """
         query = filtered(visible_incidents(caller()), args)
         # count(*) over the list's own FROM and WHERE, nothing else: with no condition
@@ -63,17 +105,22 @@ class Incidents(MethodView):
             query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None))
         page = db.session.scalars(page_of(query, ORDER[args["sort"]],
                                           pagination_parameters)).unique().all()
-        return page, pagination_headers(pagination_parameters)
+        etag = list_etag(page, pagination_parameters.item_count)
+        return not_modified(etag) or (page, {**pagination_headers(pagination_parameters),
+                                             "ETag": f'"{etag}"'})
 
     @blp.arguments(IncidentCreateSchema)
     @blp.response(201, IncidentSchema, headers={
         "Location": {"description": "The new incident", "schema": {"type": "string"}},
         **ETAG_HEADER})
     @blp_errors(401, 403, 422)
+    @blp.doc(operationId="createIncident", responses={201: {"links": command_links()}},
+             parameters=[IDEMPOTENCY_KEY])
     def post(self, data):
         """Report an incident
 
-        Admins may report on someone's behalf with `reporter_id`.
+        Admins may report on someone's behalf with `reporter_id`. The answer's `Location`
+        is the new incident's address.
         """
         reporter_id = data.pop("reporter_id", None)
         reporter = user_by_id(reporter_id, "reporter_id",
@@ -110,17 +157,26 @@ class IncidentById(MethodView):
     decorators = [authenticated]
 
     @blp.response(200, IncidentSchema, headers=ETAG_HEADER)
-    @blp_errors(401, 404)
+    @blp_errors(304, 401, 404)
+    @blp.doc(operationId="getIncident")
     def get(self, incident_id):
-        """Read one incident"""
+        """Read one incident
+
+        An incident you may not see answers 404, as one that does not exist. With
+        `If-None-Match` naming its current `ETag`, the answer is 304 without a body.
+        """
         incident = visible_incident(incident_id)
-        return incident, etag_headers(incident)
+        return not_modified(etag_of(incident)) or (incident, etag_headers(incident))
 
     @blp.arguments(IncidentPutSchema)
     @blp.response(200, IncidentSchema, headers=ETAG_HEADER)
     @blp_errors(401, 403, 404, 409, 412, 422)
+    @blp.doc(operationId="replaceIncident")
     def put(self, data, incident_id):
-        """Replace an incident's editable fields (and assign, change status, resolve)"""
+        """Replace an incident's editable fields (and assign, change status, resolve)
+
+        Every field is required; each change goes through the lifecycle as `PATCH`'s do.
+        """
         incident = visible_incident(incident_id)
         check_if_match(incident)
         apply_changes(incident, data)
@@ -129,6 +185,7 @@ class IncidentById(MethodView):
     @blp.arguments(IncidentPatchSchema)
     @blp.response(200, IncidentSchema, headers=ETAG_HEADER)
     @blp_errors(401, 403, 404, 409, 412, 422)
+    @blp.doc(operationId="updateIncident")
     def patch(self, data, incident_id):
         """Change some fields (and assign, change status, resolve)
 
@@ -142,12 +199,45 @@ class IncidentById(MethodView):
 
     @blp.response(204)
     @blp_errors(401, 403, 404, 412)
+    @blp.doc(operationId="deleteIncident")
     def delete(self, incident_id):
-        """Delete an incident (admins)"""
+        """Delete an incident (admins)
+
+        The incident, its history and its comments are gone for good.
+        """
         incident = visible_incident(incident_id)
         check_if_match(incident)
         lifecycle.delete(incident, actor=caller())
         db.session.commit()
+
+
+@blp.route("/<int:incident_id>/transitions")
+class IncidentTransitions(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, TransitionSchema(many=True))
+    @blp_errors(401, 404)
+    @blp.doc(operationId="listIncidentTransitions")
+    def get(self, incident_id):
+        """The commands you may run on the incident now
+
+        Read from the same rules that will judge the command: those your capacity
+        towards the incident allows from its current status, in the registry's order.
+        """
+        incident = visible_incident(incident_id)
+        allowed = lifecycle.allowed_actions(caller(), incident)
+        return [transition(spec, incident) for spec in lifecycle.commands()
+                if spec.endpoint and spec.action in allowed]
+
+
+def transition(spec: ActionSpec, incident: Incident) -> dict:
+    """How to run ``spec`` on ``incident``: what it is, where it leads, what it takes."""
+    schema = NEEDS_SCHEMAS[spec.needs]
+    return {"name": spec.name, "label": spec.label, "summary": spec.summary,
+            "leads_to": spec.leads_to, "method": "POST",
+            "href": url_for(f"incidents.Incident{spec.name.title()}",
+                            incident_id=incident.id, _external=True),
+            "body": list(schema().fields) if schema else []}
 
 
 def _value_for(spec: ActionSpec, data: dict):
@@ -158,6 +248,10 @@ def _value_for(spec: ActionSpec, data: dict):
         return user_by_id(data["technician_id"], "technician_id",
                           allowed=lifecycle.may_ever(caller(), spec.action))
     return data.get(spec.needs.value)
+
+
+def required_fields(schema) -> list[str]:
+    return [name for name, field in schema().fields.items() if field.required]
 
 
 def command_view(spec: ActionSpec) -> type[MethodView]:
@@ -171,12 +265,15 @@ def command_view(spec: ActionSpec) -> type[MethodView]:
         db.session.commit()
         return incident, etag_headers(incident)
 
-    post.__doc__ = spec.summary
-    view = blp.response(200, IncidentSchema, headers=ETAG_HEADER)(blp_errors(401, 403, 404, 409, 412, 422)(post))
+    post.__doc__ = f"{spec.summary}\n\n{command_description(spec)}"
+    view = blp.doc(operationId=operation_id(spec), parameters=[IDEMPOTENCY_KEY])(post)
+    view = blp.response(200, IncidentSchema, headers=ETAG_HEADER)(
+        blp_errors(401, 403, 404, 409, 412, 422)(view))
     if schema is not None:
-        view = blp.arguments(schema)(view)
+        # A body whose fields are all optional (a note) may be left out.
+        view = blp.arguments(schema, required=bool(required_fields(schema)))(view)
     return type(f"Incident{spec.name.title()}", (MethodView,),
-                {"post": view, "decorators": [authenticated]})
+                {"post": view, "decorators": [idempotent, authenticated]})
 
 
 for _spec in lifecycle.commands():

@@ -5,7 +5,7 @@ Input refuses unknown fields (marshmallow's default ``RAISE``), and integers are
 """
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import datetime, timezone
 
 import marshmallow as ma
 from flask import url_for
@@ -21,8 +21,8 @@ from portal.auth.models import User
 from portal.ids import INT64_MAX
 from portal.incidents.enums import Category, EventKind, Priority, SlaState, Status
 from portal.incidents.lifecycle import Needs
-from portal.incidents.listing import (CHOICE_FILTERS, DEFAULT_ORDER, ORDER, PERSON_FILTERS,
-                                      SLA_FILTERS)
+from portal.incidents.listing import (CHOICE_FILTERS, DEFAULT_ORDER, FLAG_FILTERS, ORDER,
+                                      PERSON_FILTERS, SLA_FILTERS, TIME_FILTERS)
 from portal.incidents.models import TEXT_MAX, TITLE_MAX, Comment, Incident, IncidentEvent
 
 
@@ -39,21 +39,55 @@ def _enum(enum_class, **kwargs) -> fields.Enum:
     return fields.Enum(enum_class, by_value=True, **kwargs)
 
 
+class StrictBoolean(fields.Boolean):
+    """``true`` or ``false`` and nothing else: ``0``, ``1`` and ``"yes"`` are refused
+    (marshmallow's ``truthy={True}`` still lets ``1`` and ``0`` in, as they equal them)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class StrictQueryBoolean(fields.Boolean):
+    """``true`` or ``false`` in a query string, nothing else (not ``1``, ``yes``, ``on``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(truthy={"true"}, falsy={"false"}, **kwargs)
+
+
+EMAIL = {"format": "email"}
+
+
 # --- output -----------------------------------------------------------------------------
 
-class UserRefSchema(SQLAlchemySchema):
+class ServerSent:
+    """Output schemas: every field is always sent (``null`` where it has no value), so the
+    document marks each ``required`` and generated models need no "unset" case."""
+
+    def on_bind_field(self, field_name, field_obj):
+        field_obj.required = True
+
+
+class UserRefSchema(ServerSent, SQLAlchemySchema):
     """A user as other records refer to them."""
 
     class Meta:
         model = User
 
+    openapi_example = {"id": 7, "username": "rita", "email": "rita@example.com"}
+
     id = auto_field(dump_only=True)
     username = auto_field(dump_only=True)
-    email = auto_field(dump_only=True)
+    email = auto_field(dump_only=True, metadata=EMAIL)
 
 
 class UserSchema(UserRefSchema):
     """A user account (the password is write-only and never returned)."""
+
+    openapi_example = {"id": 7, "username": "rita", "email": "rita@example.com",
+                       "active": True, "roles": ["reporter"],
+                       "created_at": "2026-01-05T08:00:00Z"}
 
     active = auto_field(dump_only=True)
     roles = fields.Method("_role_names", dump_only=True,
@@ -84,7 +118,7 @@ class OfTheWhole(fields.Nested):
         return obj
 
 
-class IncidentSchema(SQLAlchemyAutoSchema):
+class IncidentSchema(ServerSent, SQLAlchemyAutoSchema):
     """An incident: what it is, where it stands, who reported it and who has it."""
 
     class Meta:
@@ -93,6 +127,16 @@ class IncidentSchema(SQLAlchemyAutoSchema):
                   "technician", "resolution_notes", "created_at", "updated_at", "due_at",
                   "resolved_at", "closed_at", "sla",
                   "attachment_count")
+
+    openapi_example = {
+        "id": 42, "title": "VPN drops every 10 minutes",
+        "description": "Since this morning the VPN disconnects every ten minutes.",
+        "status": "assigned", "priority": "high", "category": "network",
+        "reporter": {"id": 7, "username": "rita", "email": "rita@example.com"},
+        "technician": {"id": 3, "username": "tom", "email": "tom@example.com"},
+        "resolution_notes": None, "created_at": "2026-11-22T09:14:03Z",
+        "updated_at": "2026-11-22T09:20:11Z", "due_at": "2026-11-22T17:14:03Z",
+        "resolved_at": None, "closed_at": None}
 
     status = _enum(Status, dump_only=True)
     priority = _enum(Priority, dump_only=True)
@@ -114,7 +158,7 @@ class IncidentSchema(SQLAlchemyAutoSchema):
         return attachment_count(current_user, incident)
 
 
-class EventSchema(SQLAlchemyAutoSchema):
+class EventSchema(ServerSent, SQLAlchemyAutoSchema):
     """One entry of an incident's history."""
 
     class Meta:
@@ -130,15 +174,41 @@ class EventSchema(SQLAlchemyAutoSchema):
     created_at = UTCDateTime(dump_only=True)
 
 
-class CommentSchema(SQLAlchemyAutoSchema):
+class CommentSchema(ServerSent, SQLAlchemyAutoSchema):
     """A comment on an incident."""
 
     class Meta:
         model = Comment
         fields = ("id", "author", "body", "internal", "created_at")
 
+    openapi_example = {"id": 5, "author": {"id": 3, "username": "tom",
+                                           "email": "tom@example.com"},
+                       "body": "Replaced the router's firmware; watching it.",
+                       "internal": False, "created_at": "2026-11-22T10:02:45Z"}
+
     author = fields.Nested(UserRefSchema, dump_only=True)
     created_at = UTCDateTime(dump_only=True)
+
+
+class TransitionSchema(ServerSent, ma.Schema):
+    """A command the caller may run on the incident now, and how."""
+
+    openapi_example = {"name": "resolve", "label": "Resolve",
+                       "summary": "Resolve with notes saying how", "leads_to": "resolved",
+                       "method": "POST", "href": "https://portal.example.com/api/v1/"
+                                                 "incidents/42/resolve",
+                       "body": ["resolution_notes"]}
+
+    name = fields.String(dump_only=True, metadata={"description": "The command"})
+    label = fields.String(dump_only=True)
+    summary = fields.String(dump_only=True)
+    leads_to = _enum(Status, dump_only=True, allow_none=True,
+                     metadata={"description": "The status it leads to; null when that "
+                                              "depends on the incident"})
+    method = fields.String(dump_only=True, metadata={"enum": ["POST"]})
+    href = fields.String(dump_only=True, metadata={"format": "uri"})
+    body = fields.List(fields.String(), dump_only=True,
+                       metadata={"description": "The fields its request body takes"})
 
 
 # --- input ------------------------------------------------------------------------------
@@ -161,6 +231,10 @@ def _id(*, strict: bool = True, **kwargs):
 
 class IncidentCreateSchema(ma.Schema):
     """A new incident; ``reporter_id`` is for admins reporting on someone's behalf."""
+
+    openapi_example = {"title": "VPN drops every 10 minutes",
+                       "description": "Since this morning the VPN disconnects every ten "
+                                      "minutes.", "priority": "high", "category": "network"}
 
     title = _title(required=True)
     description = _text(required=True)
@@ -190,10 +264,36 @@ class IncidentPutSchema(IncidentPatchSchema):
     category = _enum(Category, required=True)
 
 
+#: How many values one filter may name (``status=open&status=assigned``...).
+FILTER_VALUES_MAX = 20
+
+
+#: The instants a time filter may name: anything else is no incident's and, at the ends
+#: of the calendar, would overflow when moved to UTC (a 422, not a 500).
+INSTANTS = validate.Range(min=datetime(1970, 1, 1, tzinfo=timezone.utc),
+                          max=datetime(9000, 1, 1, tzinfo=timezone.utc))
+
+
+def _several(field: fields.Field) -> fields.List:
+    return fields.List(field, validate=validate.Length(min=1, max=FILTER_VALUES_MAX),
+                       metadata={"description": "One or more values (any of them)"})
+
+
+def _instant(column: str, relation: str) -> fields.AwareDateTime:
+    when = "at or after" if relation == ">=" else "before"
+    return fields.AwareDateTime(validate=INSTANTS, metadata={
+        "description": f"`{column}` {when} this instant (ISO 8601 with its offset)"})
+
+
 IncidentQueryArgsSchema = ma.Schema.from_dict({
-    **{name: _enum(enum_class) for name, enum_class in CHOICE_FILTERS.items()},
-    **{name: _id(strict=False) for name in PERSON_FILTERS},
-    **{name: _enum(enum_class) for name, enum_class in SLA_FILTERS.items()},
+    **{name: _several(_enum(enum_class)) for name, enum_class in CHOICE_FILTERS.items()},
+    **{name: _several(_id(strict=False)) for name in PERSON_FILTERS},
+    **{name: _instant(column.key, relation) for name, (column, relation)
+       in TIME_FILTERS.items()},
+    **{name: StrictQueryBoolean(metadata={"description": f"Only {name} incidents "
+                                                         "(`true`) or only others (`false`)"})
+       for name in FLAG_FILTERS},
+    **{name: _several(_enum(enum_class)) for name, enum_class in SLA_FILTERS.items()},
     "q": fields.String(validate=validate.Length(min=1, max=200),
                        metadata={"description": "Text in the title or description"}),
     "sort": fields.String(load_default=DEFAULT_ORDER, validate=validate.OneOf(list(ORDER))),
@@ -222,7 +322,7 @@ NEEDS_SCHEMAS = {Needs.nothing: None, Needs.technician: AssignSchema,
 
 class CommentCreateSchema(ma.Schema):
     body = _text(required=True)
-    internal = fields.Boolean(truthy={True}, falsy={False}, load_default=False)
+    internal = StrictBoolean(load_default=False)
 
 
 class AttachmentSchema(SQLAlchemySchema):
@@ -275,26 +375,27 @@ class TokenRequestSchema(ma.Schema):
                                                   "with two-factor authentication"})
 
 
-class TokenSchema(ma.Schema):
+class TokenSchema(ServerSent, ma.Schema):
     token = fields.String(dump_only=True)
     user = fields.Nested(UserSchema, dump_only=True)
 
 
 class UserCreateSchema(ma.Schema):
-    email = fields.String(required=True, validate=validate.Length(min=3, max=255))
+    email = fields.String(required=True, validate=validate.Length(min=3, max=255),
+                          metadata=EMAIL)
     username = fields.String(required=True, validate=validate.Length(min=1, max=255))
     password = fields.String(required=True, load_only=True,
                              validate=validate.Length(min=1, max=1024))
     roles = fields.List(fields.String(validate=validate.OneOf(ROLE_NAMES)), required=True,
                         validate=validate.Length(min=1))
-    active = fields.Boolean(truthy={True}, falsy={False}, load_default=True)
+    active = StrictBoolean(load_default=True)
 
 
 class UserPatchSchema(ma.Schema):
-    email = fields.String(validate=validate.Length(min=3, max=255))
+    email = fields.String(validate=validate.Length(min=3, max=255), metadata=EMAIL)
     username = fields.String(validate=validate.Length(min=1, max=255))
     password = fields.String(load_only=True, validate=validate.Length(min=1, max=1024))
     roles = fields.List(fields.String(validate=validate.OneOf(ROLE_NAMES)),
                         validate=validate.Length(min=1))
-    active = fields.Boolean(truthy={True}, falsy={False})
+    active = StrictBoolean()
 

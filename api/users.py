@@ -33,8 +33,12 @@ class Me(MethodView):
 
     @blp.response(200, UserSchema)
     @blp_errors(401)
+    @blp.doc(operationId="getCurrentUser")
     def get(self):
-        """Who you are"""
+        """Who you are
+
+        The account the token (or session) belongs to, with its roles.
+        """
         return caller()
 
 
@@ -45,8 +49,12 @@ class Users(MethodView):
     @blp.response(200, UserSchema(many=True), headers=PAGINATION_HEADERS)
     @blp.paginate(page_size=20, max_page_size=100)
     @blp_errors(401, 403)
+    @blp.doc(operationId="listUsers")
     def get(self, pagination_parameters):
-        """List accounts (admins)"""
+        """List accounts (admins)
+
+        Oldest first; pagination is in the `X-Pagination` header.
+        """
         pagination_parameters.item_count = db.session.scalar(select(func.count(User.id)))
         page = db.session.scalars(
             select(User).options(selectinload(User.roles)).order_by(User.id)
@@ -55,10 +63,15 @@ class Users(MethodView):
         return page, pagination_headers(pagination_parameters)
 
     @blp.arguments(UserCreateSchema)
-    @blp.response(201, UserSchema)
+    @blp.response(201, UserSchema, headers={
+        "Location": {"description": "The new account", "schema": {"type": "string"}}})
     @blp_errors(401, 403, 422)
+    @blp.doc(operationId="createUser")
     def post(self, data):
-        """Create an account (admins)"""
+        """Create an account (admins)
+
+        The answer's `Location` is the new account's address.
+        """
         user = create_account(**data)
         db.session.commit()
         return user, 201, {"Location": url_for("users.UserById", user_id=user.id,
@@ -71,13 +84,18 @@ class UserById(MethodView):
 
     @blp.response(200, UserSchema)
     @blp_errors(401, 403, 404)
+    @blp.doc(operationId="getUser")
     def get(self, user_id):
-        """Read an account (admins)"""
+        """Read an account (admins)
+
+        Its roles, whether it is active, and when it was made.
+        """
         return _user(user_id)
 
     @blp.arguments(UserPatchSchema)
     @blp.response(200, UserSchema)
     @blp_errors(401, 403, 404, 422)
+    @blp.doc(operationId="updateUser")
     def patch(self, data, user_id):
         """Change roles, activation, password, email or username (admins)
 

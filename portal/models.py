@@ -1,6 +1,7 @@
 """Every model in one import, for the factory, Alembic and the shell."""
 from portal.auth.models import AccessEvent, Role, RoleName, User, UserSession
 from portal.auth.limiter_storage import RateLimitCounter
+from portal.idempotency import IdempotentRequest
 from portal.incidents.models import Comment, Incident, IncidentEvent
 from portal.mailin.models import InboundMail
 from portal.notifications.models import OutboxMessage
@@ -9,4 +10,5 @@ from portal.sla.models import Holiday, SlaAlert
 
 __all__ = ["AccessEvent", "Role", "RoleName", "User", "UserSession", "RateLimitCounter",
            "Incident", "IncidentEvent", "Comment", "OutboxMessage",
-           "InboundMail", "Attachment", "AttachmentBlob", "Holiday", "SlaAlert"]
+           "InboundMail", "Attachment", "AttachmentBlob", "Holiday", "SlaAlert",
+           "IdempotentRequest"]

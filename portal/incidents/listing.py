@@ -21,20 +21,41 @@ ORDER = {
 }
 DEFAULT_ORDER = "-created_at"
 
-#: Filters by one value of a vocabulary: the column name and its enum.
+#: Filters by values of a vocabulary: the column name and its enum. The API takes
+#: several values per filter (``status=open&status=assigned``: either).
 CHOICE_FILTERS = {"status": Status, "priority": Priority, "category": Category}
-#: Filters by a person's id.
+#: Filters by a person's id (several: any of them).
 PERSON_FILTERS = ("technician_id", "reporter_id")
 #: Filters by the stored SLA clock (apart from CHOICE_FILTERS: the grids number their
 #: filters in order, and bookmarks hold those numbers).
 SLA_FILTERS = {"sla_state": SlaState}
+#: Filters by time: the filter's name, its column, and whether the column must be at or
+#: after (``>=``) the given instant, or before it (``<``).
+TIME_FILTERS = {
+    "created_since": (Incident.created_at, ">="),
+    "created_before": (Incident.created_at, "<"),
+    "updated_since": (Incident.updated_at, ">="),
+}
+#: Filters by a yes/no rule of the model.
+FLAG_FILTERS = {"overdue": Incident.is_overdue}
+
+
+def _values(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def filtered(query, args):
     """Narrow ``query`` by the filters present in ``args`` (and ``q``, the text search)."""
     for name in (*CHOICE_FILTERS, *PERSON_FILTERS, *SLA_FILTERS):
         if name in args:
-            query = query.where(getattr(Incident, name) == args[name])
+            query = query.where(getattr(Incident, name).in_(_values(args[name])))
+    for name, (column, relation) in TIME_FILTERS.items():
+        if name in args:
+            query = query.where(column >= args[name] if relation == ">="
+                                else column < args[name])
+    for name, rule in FLAG_FILTERS.items():
+        if name in args:
+            query = query.where(rule if args[name] else ~rule)
     if "q" in args:
         query = query.where(text_search(args["q"]))
     return query

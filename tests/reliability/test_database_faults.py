@@ -182,7 +182,8 @@ def test_healthz_on_a_full_disk_is_degraded(tmp_path, full_disk):
     try:
         client = app.test_client()
         assert client.get("/healthz").get_json() == {"status": "ok"}
-        with open(full_disk / "filler", "wb") as filler:
+        # Unbuffered: a buffered file would try the failed write again when closed.
+        with open(full_disk / "filler", "wb", buffering=0) as filler:
             try:
                 while True:
                     filler.write(b"\0" * 65536)

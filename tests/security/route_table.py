@@ -120,6 +120,7 @@ ROUTES: dict[tuple[str, str], tuple] = {
     ("attachment_files.download", "GET"): (LOGIN, 200, 200, 200),
     ("attachment_files.preview", "GET"): (LOGIN, 200, 200, 200),
     ("attachment_files.delete", "POST"): (LOGIN, 302, 302, 302),  # back to the incident
+    ("incidents.IncidentTransitions", "GET"): (401, 200, 200, 200),
 
     # --- the portal ------------------------------------------------------------------------
     ("admin.index", "GET"): all_roles(200, 200, 200),

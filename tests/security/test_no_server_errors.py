@@ -132,4 +132,6 @@ def test_the_openapi_document_bounds_ids_and_pages(client):
     listing = {p["name"]: p["schema"] for p in
                spec["paths"]["/api/v1/incidents"]["get"]["parameters"]}
     assert listing["page"]["maximum"] == 100_000 and listing["page"]["format"] == "int64"
-    assert listing["technician_id"]["maximum"] == 2 ** 63 - 1
+    # Several ids per filter (issue 18): each bounded, and how many too.
+    assert listing["technician_id"]["items"]["maximum"] == 2 ** 63 - 1
+    assert listing["technician_id"]["maxItems"] == 20
