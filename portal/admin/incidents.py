@@ -25,16 +25,19 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal.admin.adapters import FreshFilterOptions
 from portal.admin.base import SecureModelView
 from portal.admin.changes import attempt, numbers
-from portal.admin.forms import NEEDS_FORMS, ActionForm, CommentForm, IncidentForm
+from portal.admin.forms import (NEEDS_FORMS, ActionForm, CommentForm, IncidentForm,
+                                ReopenForm)
 from portal.admin.grids import ALL_ROLES, GRIDS, Grid, STAFF
+from portal.admin.timeline import timeline
 from portal.auth.models import Role, RoleName, User
+from portal.display import due_words, when
 from portal.extensions import db
 from portal.incidents import lifecycle
 from portal.incidents.access import visibility_conditions, visible_comments
-from portal.incidents.enums import Action, Labelled
+from portal.incidents.enums import ACTIVE, Action, Labelled, Priority, Status
 from portal.incidents.lifecycle import ACTIONS, ActionSpec, Needs
 from portal.incidents.listing import CHOICE_FILTERS
-from portal.incidents.models import Incident, IncidentEvent
+from portal.incidents.models import Comment, Incident, IncidentEvent
 
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: The largest id a database integer column holds; larger "ids" are simply not found.
@@ -53,7 +56,7 @@ def parse_id(text) -> int | None:
 # --- how values read -------------------------------------------------------------------
 
 def format_when(view, value: datetime, name) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return when(value)
 
 
 def format_label(view, value: Labelled, name) -> str:
@@ -74,10 +77,15 @@ def badge(kind: str):
 
 
 def format_due(view, context, model, name):
-    text = format_when(view, model.due_at, name)
-    if model.is_overdue:
-        return Markup(f'<span class="overdue">{escape(text)} (overdue)</span>')
-    return text
+    """The due time in words, the time itself on hover; overdue marked in words too."""
+    words = escape(due_words(model))
+    marked = ' class="overdue"' if model.is_overdue else ""
+    return Markup(f'<span{marked} title="{escape(when(model.due_at))}">{words}</span>')
+
+
+def format_title(view, context, model, name):
+    """The title links to the incident's page (the row's one control for reporters)."""
+    return Markup(f'<a href="{escape(view.page_url(model))}">{escape(model.title)}</a>')
 
 
 def technician_options() -> list[tuple[int, str]]:
@@ -129,6 +137,34 @@ class OverdueFilter(BaseSQLAFilter):
         return "is"
 
 
+class ActiveFilter(BaseSQLAFilter):
+    """Still being worked on: open, assigned, in progress or on hold."""
+
+    def validate(self, value) -> bool:
+        return value in ("1", "0")
+
+    def apply(self, query, value, alias=None):
+        active = Incident.status.in_(ACTIVE)
+        return query.filter(active if value == "1" else ~active)
+
+    def operation(self):
+        return "is"
+
+
+class AssignedFilter(BaseSQLAFilter):
+    """Someone has it (a technician is set), or nobody has."""
+
+    def validate(self, value) -> bool:
+        return value in ("1", "0")
+
+    def apply(self, query, value, alias=None):
+        return query.filter(Incident.technician_id.is_not(None) if value == "1"
+                            else Incident.technician_id.is_(None))
+
+    def operation(self):
+        return "is"
+
+
 class UTCDateTimeBetweenFilter(DateTimeBetweenFilter):
     """Flask-Admin's date-time range, read as UTC (the columns hold aware times)."""
 
@@ -143,13 +179,25 @@ def choice_filter(name: str, enum_class) -> ChoiceFilter:
 
 def incident_filters(*, staff: bool) -> tuple:
     """The grid filters, in the order their ``flt`` numbers keep (bookmarks hold them):
-    the vocabularies, the people (for staff), the creation date and overdue."""
+    the vocabularies, the people (for staff), the creation date, overdue, then those the
+    quick filters added (active; assigned, for staff)."""
+    yes_no = [("1", "yes"), ("0", "no")]
     people = (ChoiceFilter(Incident.technician_id, "Technician", options=technician_options),
               ReporterFilter(Incident.reporter_id, "Reporter")) if staff else ()
     return (*(choice_filter(name, enum_class) for name, enum_class in CHOICE_FILTERS.items()),
             *people,
             UTCDateTimeBetweenFilter(Incident.created_at, "Created"),
-            OverdueFilter(Incident.due_at, "Overdue", options=[("1", "yes"), ("0", "no")]))
+            OverdueFilter(Incident.due_at, "Overdue", options=yes_no),
+            ActiveFilter(Incident.status, "Active", options=yes_no),
+            *((AssignedFilter(Incident.technician_id, "Assigned", options=yes_no),)
+              if staff else ()))
+
+
+#: The one-click filters above a grid: (label, filter name, value); "Mine" is the
+#: technician filter set to the user.
+QUICK_FILTERS = (("Active", "Active", "1"), ("Overdue", "Overdue", "1"),
+                 ("Critical", "Priority", Priority.critical.value),
+                 ("Unassigned", "Assigned", "0"), ("Mine", "Technician", None))
 
 
 # --- the grids -------------------------------------------------------------------------
@@ -158,17 +206,24 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
     """The base of every incident grid: ``grid`` says which rows and for whom."""
 
     grid: Grid
-    details_template = "admin/incident_details.html"
+    details_template = "incidents/page.html"
+    list_template = "incidents/list.html"
+    create_template = "incidents/report.html"
+    edit_template = "incidents/edit.html"
     can_view_details = True
-    column_list = ("id", "title", "status", "priority", "category", "reporter", "technician",
-                   "created_at", "updated_at", "due_at")
+    #: No eye, pencil or bin on rows: the title opens the page, which offers the rest.
+    column_display_actions = False
+    column_list = ("id", "title", "status", "priority", "due_at", "technician", "reporter",
+                   "category", "created_at")
+    #: The quick filters this grid offers (its own rows may make others pointless).
+    quick = ("Active", "Overdue", "Critical", "Unassigned", "Mine")
     column_labels = {"id": "Number", "created_at": "Created", "updated_at": "Updated",
                      "due_at": "Due", "resolution_notes": "Resolution notes",
                      "resolved_at": "Resolved", "closed_at": "Closed"}
     column_type_formatters = TYPE_FORMATTERS
     column_type_formatters_detail = TYPE_FORMATTERS
     column_formatters = {
-        "id": lambda v, c, m, n: m.number,
+        "id": lambda v, c, m, n: m.number, "title": format_title,
         "status": badge("status"), "priority": badge("priority"),
         "reporter": lambda v, c, m, n: m.reporter.username,
         "technician": lambda v, c, m, n: m.technician.username if m.technician else "—",
@@ -187,7 +242,6 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
                             ("reporter", "reporter.username"),
                             ("technician", "technician.username"),
                             "created_at", "updated_at", "due_at")
-    column_default_sort = ("created_at", True)
     column_searchable_list = ("title", "description")
     column_filters = incident_filters(staff=False)
     column_details_list = ("id", "title", "description", "status", "priority", "category",
@@ -197,6 +251,13 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
     form_columns = lifecycle.UPDATABLE_FIELDS
     export_types = ["csv"]
     page_size = 20
+
+    @property
+    def column_default_sort(self):
+        """Work first: overdue, then still active, then the most urgent, then the soonest
+        due (a property: "overdue" compares with the time of each request)."""
+        return [(Incident.is_overdue, True), (Incident.status.in_(ACTIVE), True),
+                (Incident.priority_rank, True), (Incident.due_at, False)]
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("name", self.grid.label)
@@ -239,7 +300,8 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         incident = None if number is None else self.scope(db.session.query(Incident)).filter(
             Incident.id == number).options(
             joinedload(Incident.reporter), joinedload(Incident.technician),
-            selectinload(Incident.events).joinedload(IncidentEvent.actor)).first()
+            selectinload(Incident.events).joinedload(IncidentEvent.actor),
+            selectinload(Incident.comments).joinedload(Comment.author)).first()
         if incident is None:
             abort(404)
         return incident
@@ -260,6 +322,23 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         return value
 
     # --- changes go through the lifecycle ---------------------------------------------
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        """The report form; once reported, the incident's page says its number."""
+        if not self.can_create:
+            return redirect(self._return_url())
+        form = self.create_form()
+        if self.validate_form(form):
+            incident = self.create_model(form)
+            if incident:
+                flash(Markup('Reported as <a href="{url}">{number}</a>: “{title}”. You will '
+                             'get an email with this number, and another when someone '
+                             'takes it.').format(url=self._details_url(incident),
+                                                 number=incident.number,
+                                                 title=incident.title), "success")
+                return redirect(self._details_url(incident))
+        return self.render(self.create_template, form=form, return_url=self._return_url())
 
     def create_model(self, form):
         outcome = attempt(lambda: lifecycle.create(
@@ -298,10 +377,36 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
     # --- commands: bulk actions, buttons and their forms, all from the registry -------
 
     def is_action_allowed(self, name):
-        """Offer the commands the user's roles could ever take (the lifecycle says)."""
+        """Offer the commands the user's roles could ever take (the lifecycle says), in
+        bulk to staff only: a reporter acts on one incident at a time, from its page."""
         if name in {spec.name for spec in lifecycle.commands()}:
-            return lifecycle.may_ever(current_user, name)
+            return current_user.is_staff and lifecycle.may_ever(current_user, name)
         return super().is_action_allowed(name)
+
+    # --- the list: quick filters ------------------------------------------------------
+
+    def quick_filters(self) -> list[tuple[str, str, bool]]:
+        """``(label, url, current)`` of "All" and this grid's quick filters."""
+        filters = list(self.get_filters() or [])
+        shown = {key: value for key, value in request.args.items()
+                 if key.startswith("flt")}
+        chips = [("All", url_for(".index_view"), not shown)]
+        for label, name, value in QUICK_FILTERS:
+            if label not in self.quick:
+                continue
+            if label == "Mine":
+                if not current_user.can_be_assigned:
+                    continue
+                value = str(current_user.id)
+            for index, flt in enumerate(filters):
+                if flt.name == name:
+                    args = {f"flt0_{self.get_filter_arg(index, flt)}": value}
+                    chips.append((label, url_for(".index_view", **args), shown == args))
+                    break
+        return chips
+
+    def page_url(self, incident) -> str:
+        return self._details_url(incident)
 
     def run_command(self, spec: ActionSpec, ids, value=None) -> None:
         """Take ``spec`` on each incident; say what happened to which, and each refusal."""
@@ -400,27 +505,64 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
 
     @expose("/comment/", methods=("POST",))
     def comment_view(self):
+        """A reply or an internal note, from the page's two tabs."""
         incident = self.get_one(request.args.get("id", ""))
         form = CommentForm()
         if form.validate_on_submit():
+            internal = bool(form.internal.data)
             # The lifecycle decides who may post an internal note; a refusal is shown.
             if attempt(lambda: lifecycle.comment(incident, actor=current_user,
                                                  body=form.body.data,
-                                                 internal=bool(form.internal.data))).ok:
-                flash("Comment added.", "success")
+                                                 internal=internal)).ok:
+                flash(f"{incident.number}: internal note added (staff only)." if internal
+                      else f"{incident.number}: reply added.", "success")
         else:
             for errors in form.errors.values():
                 flash(" ".join(errors), "error")
         return redirect(self._details_url(incident))
 
+    @expose("/not-fixed/", methods=("POST",))
+    def not_fixed_view(self):
+        """The reporter's "No, reopen" on a resolved incident: reopen it, and the reason
+        becomes a comment the technician reads (one change: both or neither)."""
+        incident = self.get_one(request.args.get("id", ""))
+        form = ReopenForm()
+        reason = (form.note.data or "").strip() if form.validate_on_submit() else ""
+        if not reason:
+            flash("Say what is still wrong, so the technician knows where to look.", "error")
+            return redirect(self._details_url(incident))
+
+        def reopen_with_reason():
+            lifecycle.reopen(incident, actor=current_user, note=reason)
+            lifecycle.comment(incident, actor=current_user, body=reason)
+
+        if attempt(reopen_with_reason).ok:
+            flash(f"{incident.number} reopened — now {incident.status.label}; your reason "
+                  "was added as a reply.", "success")
+        return redirect(self._details_url(incident))
+
+    @expose("/details/")
+    def details_view(self):
+        """The incident's page: header, actions, description, one timeline, replies."""
+        incident = self.get_one(request.args.get("id", ""))
+        return self.render(self.details_template, model=incident,
+                           return_url=self._return_url())
+
     def render(self, template, **kwargs):
         if template == self.details_template:
             incident = kwargs["model"]
             allowed = lifecycle.allowed_actions(current_user, incident)
+            offered = lifecycle.offered_commands(current_user, incident)
+            # A reporter answers the resolved banner's question instead of two buttons.
+            asks = (incident.status is Status.resolved and not current_user.is_staff
+                    and {Action.close, Action.reopen} <= allowed)
+            comments = visible_comments(current_user, incident)
             kwargs.update(
-                commands=[spec for spec in lifecycle.commands() if spec.action in allowed],
-                allowed=allowed, action_form=ActionForm(),
-                comment_form=CommentForm(), comments=visible_comments(current_user, incident),
+                commands=[] if asks else offered, asks_if_fixed=asks,
+                allowed=allowed, action_form=ActionForm(), reopen_form=ReopenForm(),
+                comment_form=CommentForm(),
+                internal_allowed=lifecycle.may_comment_internally(current_user, incident),
+                entries=timeline(list(incident.events), comments),
                 editable=bool(lifecycle.editable_fields(current_user, incident)))
         elif template == self.list_template and "data" in kwargs:
             # Offer only the commands that some row on this page allows.
@@ -428,8 +570,7 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
                                        for row in kwargs["data"]))
             kwargs["actions"] = [(name, text) for name, text in kwargs.get("actions", [])
                                  if Action(name) in applicable]
-            kwargs["row_editable"] = lambda row: bool(
-                lifecycle.editable_fields(current_user, row))
+            kwargs["quick_filters"] = self.quick_filters()
         return super().render(template, **kwargs)
 
 

@@ -177,24 +177,24 @@ def test_bulk_assign_goes_through_the_assign_form(client, people):
     assert {db.session.get(Incident, i).status for i in (first.id, second.id)} == {"assigned"}
 
 
-def test_the_delete_button_on_a_row_deletes_through_the_lifecycle(client, people):
-    """The row's trash button posts the form the grid rendered (its id, return URL and
-    CSRF token); the lifecycle records the deletion."""
+def test_the_delete_button_on_the_incident_page_deletes_through_the_lifecycle(client, people):
+    """The page's Delete button posts the form the page rendered (its CSRF token); the
+    lifecycle records the deletion; rows carry no bin of their own."""
     admin = people["admin"]
     doomed = make_incident(reporter=people["reporter"], admin=admin)
     kept = make_incident(reporter=people["reporter"], admin=admin)
     log_in(client, admin)
-    grid = client.get("/admin/incidents/").get_data(as_text=True)
-    forms = re.findall(r'<form class="icon" method="POST" action="([^"]+)">(.*?)</form>',
-                       grid, re.S)
-    action, fields = next((a, f) for a, f in forms if f'name="id" value="{doomed.id}"' in f)
-    data = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', fields))
-    done = client.post(action, data=data, follow_redirects=True)
+    assert 'fa-trash' not in client.get("/admin/incidents/").get_data(as_text=True)
+    page = client.get(f"/admin/incidents/details/?id={doomed.id}").get_data(as_text=True)
+    action, fields = re.search(r'<form method="post" action="([^"]*/act/delete/[^"]*)"[^>]*>'
+                               r'(.*?)</form>', page, re.S).groups()
+    data = dict(re.findall(r'name="(\w+)" type="hidden" value="([^"]*)"', fields))
+    done = client.post(action.replace("&amp;", "&"), data=data, follow_redirects=True)
     assert done.status_code == 200
+    assert f"{doomed.number} deleted." in done.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Incident, doomed.id) is None
     assert db.session.get(Incident, kept.id) is not None
-    assert set(data) == {"id", "url", "csrf_token"}
     notes = db.session.scalars(select(IncidentEvent.note).where(
         IncidentEvent.kind == EventKind.deleted)).all()
     assert notes == [f"{doomed.number} deleted: {doomed.title}"]
