@@ -18,7 +18,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_security import current_user
 
 from portal.admin.audit import AccessEventView, EventView, OutboxView
-from portal.admin.dashboard import DashboardView
+from portal.admin.dashboard import DashboardView, mail_state
 from portal.admin.grids import details_url, start_page
 from portal.admin.incidents import GRID_VIEWS
 from portal.admin.navigation import navigation
@@ -48,6 +48,7 @@ def init_admin(app: Flask) -> Admin:
                               category="Audit"))
     # Every page's top bar (layout.html) is built from portal.admin.navigation.
     app.jinja_env.globals["navigation"] = navigation
+    app.jinja_env.globals["mail_state"] = mail_state
     app.jinja_env.globals["incident_url"] = lambda incident: details_url(incident, current_user)
     init_display(app)
     return admin

@@ -78,7 +78,10 @@ def _body(message: OutboxMessage) -> str:
 
 
 class OutboxView(ReadOnlyModelView):
-    """The mail outbox: what waits, what went, what failed and why."""
+    """The mail outbox: what waits, what went, what failed and why (and, when delivery
+    is off, a banner saying so)."""
+
+    list_template = "admin/outbox_list.html"
 
     column_list = ("created_at", "recipient", "subject", "status", "attempts",
                    "next_attempt_at", "sent_at", "last_error")

@@ -19,7 +19,7 @@ from flask_admin.model import typefmt
 from flask_security import current_user
 from markupsafe import Markup, escape
 from wtforms.fields.choices import SelectChoice
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.admin.adapters import FreshFilterOptions
@@ -98,6 +98,22 @@ def technician_options() -> list[tuple[int, str]]:
             Role.name.in_([RoleName.technician.value, RoleName.admin.value]),
             User.active.is_(True)).order_by(User.username).distinct())
     return [(user_id, username) for user_id, username in rows]
+
+
+def assignee_groups() -> dict[str, list[SelectChoice]]:
+    """The assign form's choices: technicians first, then admins, each with how many
+    active incidents they hold now (two statements, whatever the number of people)."""
+    load = dict(db.session.execute(
+        select(Incident.technician_id, func.count()).where(Incident.status.in_(ACTIVE))
+        .group_by(Incident.technician_id)).all())
+    technicians = set(db.session.scalars(
+        select(User.id).join(User.roles).where(Role.name == RoleName.technician.value)))
+    groups: dict[str, list[SelectChoice]] = {"Technicians": [], "Admins": []}
+    for user_id, username in technician_options():
+        label = f"{username} — {load.get(user_id, 0)} active"
+        groups["Technicians" if user_id in technicians else "Admins"].append(
+            SelectChoice(user_id, label))
+    return {name: choices for name, choices in groups.items() if choices}
 
 
 # --- filters: a value a filter does not know is ignored, and the page says so ----------
@@ -472,14 +488,22 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
             abort(403)  # the assign form lists the technicians: only for those who may
         form = NEEDS_FORMS[spec.needs](ids=request.args.get("ids", ""))
         if spec.needs is Needs.technician:
-            form.technician_id.choices = [SelectChoice(user_id, name)
-                                          for user_id, name in technician_options()]
-        ids = [i for i in str(form.ids.data or "").split(",") if parse_id(i)]
-        if form.validate_on_submit():
-            self.run_command(spec, ids, self._value_from(spec, form))
+            form.technician_id.choices = assignee_groups()
+        given = [i.strip() for i in str(form.ids.data or "").split(",") if i.strip()]
+        unreadable = [i for i in given if parse_id(i) is None]
+        if unreadable or not given:
+            flash(f"ids: {unreadable[0][:20]!r} is not an incident number; nothing was "
+                  "changed." if unreadable else "Select at least one incident first.",
+                  "error")
             return redirect(self._return_url())
+        if form.validate_on_submit():
+            self.run_command(spec, given, self._value_from(spec, form))
+            return redirect(self._return_url())
+        found = {incident.id: incident for incident in self.scope(
+            db.session.query(Incident)).filter(Incident.id.in_(map(parse_id, given)))}
+        selected = [found.get(parse_id(i)) or f"#{i}: not found" for i in given]
         return self.render("admin/incident_action_form.html", form=form, title=spec.label,
-                           numbers=[f"INC-{i}" for i in ids], return_url=self._return_url(),
+                           selected=selected, return_url=self._return_url(),
                            submit=spec.label.rstrip("…"))
 
     @staticmethod
@@ -627,8 +651,20 @@ class IncidentPageView(IncidentGridView):
         return redirect(start_page(current_user))
 
 
+def filtered_grid_url(endpoint: str, **values: str) -> str:
+    """The grid at ``endpoint`` with the filters named in ``values`` set (by filter name,
+    ``Overdue="1"``); names the grid lacks are left out. Flask-Admin numbers filters by
+    their place in ``column_filters``."""
+    view_class = next(view for view in GRID_VIEWS if view.grid.endpoint == endpoint)
+    names = [flt.name for flt in view_class.column_filters]
+    args = {f"flt{position}_{names.index(name)}": value
+            for position, (name, value) in enumerate(values.items()) if name in names}
+    return url_for(f"{endpoint}.index_view", **args)
+
+
 #: One view class per grid of the table, in its order.
 GRID_VIEWS = (AllIncidentsView, QueueView, UnassignedView, MyIncidentsView, IncidentPageView)
 assert [view.grid for view in GRID_VIEWS] == list(GRIDS), "a grid without its view"
 
-__all__ = ["ALL_ROLES", "STAFF", "GRID_VIEWS", "IncidentGridView", "parse_id"]
+__all__ = ["ALL_ROLES", "STAFF", "GRID_VIEWS", "IncidentGridView", "filtered_grid_url",
+           "parse_id"]

@@ -290,3 +290,32 @@ def test_a_server_error_shows_the_portal_page_with_the_request_id(make_app):
     assert response.status_code == 500
     assert "Something went wrong" in page and '<code class="request-id">req-1234</code>' in page
     assert 'lang="en"' in page and "Internal Server Error" not in page
+
+
+# --- the assign form ------------------------------------------------------------------
+
+def test_the_assign_form_names_the_incidents_and_each_persons_load(client, cast):
+    admin, tech = cast["admin"], cast["technician"]
+    busy = make_incident(reporter=cast["reporter"], admin=admin, technician=tech,
+                         status=Status.assigned, title="Busy one")
+    waiting = make_incident(reporter=cast["reporter"], admin=admin, title="VPN drops")
+    log_in(client, admin)
+    page = client.get(f"/admin/incidents/command/assign/?ids={waiting.id}").get_data(
+        as_text=True)
+    assert f"{waiting.number}</a> VPN drops" in page and busy.title not in page
+    assert '<option value="" disabled selected>Choose a technician…</option>' in page
+    assert f"{tech.username} — 1 active" in page
+    technicians, admins = page.index('label="Technicians"'), page.index('label="Admins"')
+    assert technicians < page.index(f"{tech.username} — ") < admins < \
+        page.index(f"{admin.username} — 0 active")
+
+
+@pytest.mark.parametrize("ids", ["abc", "1,abc", ""])
+def test_the_assign_form_refuses_what_is_not_an_incident_number(client, cast, ids):
+    log_in(client, cast["admin"])
+    response = client.get(f"/admin/incidents/command/assign/?ids={ids}",
+                          follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert ("is not an incident number" in page) if ids else \
+        ("Select at least one incident first." in page)

@@ -158,4 +158,4 @@ def test_the_overdue_filter_and_the_dashboard_count_the_same_incidents(client, c
     dashboard = client.get("/admin/").get_data(as_text=True)
     assert re.search(r"Overdue</div>\s*<div class=\"stat overdue\">2<", dashboard)
     # Active: open, assigned, in progress (the resolved one is not): 3.
-    assert re.search(r"Active</div>\s*<div class=\"stat\">3<", dashboard)
+    assert re.search(r"Active incidents</div>\s*<div class=\"stat\">3<", dashboard)

@@ -299,7 +299,22 @@ def test_dashboard_figures_per_role(client, people):
     make_incident(reporter=people["other_reporter"], admin=admin, priority="critical")
     log_in(client, people["reporter"])
     page = client.get("/admin/").get_data(as_text=True)
-    assert re.search(r"Active critical</div>\s*<div class=\"stat\">1<", page)
+    card = re.search(r'<a class="card stat-card h-100" href="([^"]+)">\s*<div class="card-body">'
+                     r'\s*<div class="stat-label">Active and critical</div>\s*'
+                     r'<div class="stat">1<', page)
+    assert card, "the card counts the reporter's own active critical incident"
+    assert "Active incidents per technician" not in page  # an admin's figure
+    listed = client.get(card.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert len(re.findall(r'data-label="Number">INC-', listed)) == 1  # the card's rows
+
+
+def test_admins_are_told_when_mail_delivery_is_off(client, people):
+    make_incident(reporter=people["reporter"], admin=people["admin"])
+    log_in(client, people["admin"])
+    for path in ("/admin/", "/admin/outbox/"):
+        page = client.get(path).get_data(as_text=True)
+        assert "Mail delivery is off:" in page, path
+        assert re.search(r"\d+ messages? waits? in the", page), path
 
 
 # --- audit and outbox ------------------------------------------------------------------------
