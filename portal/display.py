@@ -40,7 +40,7 @@ def span(seconds: float) -> str:
 def due_words(incident, now: datetime | None = None) -> str:
     """``overdue by 2 h``, ``due in 3 h``; resolved and closed incidents are not due."""
     if incident.status not in ACTIVE or incident.due_at is None:
-        return "not due (no longer active)"
+        return "no longer due"
     now = now or utcnow()
     seconds = (incident.due_at - now).total_seconds()
     return f"due in {span(seconds)}" if seconds >= 0 else f"overdue by {span(seconds)}"

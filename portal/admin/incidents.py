@@ -27,7 +27,7 @@ from portal.admin.base import SecureModelView
 from portal.admin.changes import attempt, numbers
 from portal.admin.forms import (NEEDS_FORMS, ActionForm, CommentForm, IncidentForm,
                                 ReopenForm)
-from portal.admin.grids import ALL_ROLES, GRIDS, Grid, STAFF
+from portal.admin.grids import ALL_ROLES, GRIDS, Grid, STAFF, details_url
 from portal.admin.timeline import timeline
 from portal.auth.models import Role, RoleName, User
 from portal.display import due_words, when
@@ -467,7 +467,9 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         return get_redirect_target(param_name="url") or url_for(".index_view")
 
     def _details_url(self, incident) -> str:
-        return url_for(".details_view", id=incident.id)
+        """The incident's page in the grid that shows it to the user now: after "Assign
+        to me" it has left the Unassigned grid for their queue."""
+        return details_url(incident, current_user)
 
     def _command(self, name: str) -> ActionSpec:
         try:

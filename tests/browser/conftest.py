@@ -112,6 +112,17 @@ class Portal:
         return self.page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
+    def overflowing(self) -> list[str]:
+        """The innermost elements that reach past the screen's right edge (to fix them)."""
+        return self.page.evaluate("""() => {
+            const edge = document.documentElement.clientWidth;
+            return [...document.querySelectorAll("body *")]
+                .filter(e => e.getBoundingClientRect().right > edge + 1 &&
+                        ![...e.children].some(c => c.getBoundingClientRect().right > edge + 1))
+                .slice(0, 5).map(e => `${e.tagName.toLowerCase()}.${[...e.classList].join(".")}`
+                                      + ` (${Math.round(e.getBoundingClientRect().right)} px)`);
+        }""")
+
     def axe_violations(self) -> list[str]:
         """The serious and critical axe-core violations of the page shown."""
         if not AXE.exists():

@@ -68,6 +68,7 @@ def test_a_technician_takes_an_unassigned_incident_from_its_page(client, cast):
     done = client.post(f"/admin/unassigned/act/take/?id={incident.id}",
                        data={"csrf_token": csrf_token_from(page)}, follow_redirects=True)
     assert f"{incident.number} assigned to you — now Assigned." in done.get_data(as_text=True)
+    assert done.status_code == 200 and done.request.path == "/admin/queue/details/"
     db.session.expire_all()
     taken = db.session.get(Incident, incident.id)
     assert (taken.status, taken.technician_id) == (Status.assigned, cast["technician"].id)
