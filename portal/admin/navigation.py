@@ -7,7 +7,7 @@ grid over the active incidents the user may see, read through the status index.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import g, request, url_for
 from flask_security import current_user
@@ -30,14 +30,21 @@ class NavItem:
     #: Active incidents in it (grids only).
     count: int | None = None
     group: str = "main"
+    #: The page shown is this item's (the longest URL the request's path starts with).
+    current: bool = False
 
-    @property
-    def current(self) -> bool:
-        """Whether the page being shown is this item's (its URL or below it)."""
-        path = self.url.split("?")[0]
-        if path.rstrip("/") == "/admin":
-            return request.path.rstrip("/") == "/admin"
-        return request.path.startswith(path)
+
+def _mark_current(items: list[NavItem]) -> list[NavItem]:
+    def reach(item: NavItem) -> int:
+        path = item.url.split("?")[0]
+        if path.rstrip("/") == "/admin":  # the dashboard: only itself, not what is below
+            return len(path) if request.path.rstrip("/") == "/admin" else -1
+        return len(path) if request.path.startswith(path) else -1
+
+    best = max(items, key=reach, default=None)
+    if best is None or reach(best) < 0:
+        return items
+    return [replace(item, current=item is best) for item in items]
 
 
 def active_counts(user: User, grids: list[Grid]) -> dict[str, int]:
@@ -76,5 +83,5 @@ def navigation() -> list[NavItem]:
                               group="audit"),
                       NavItem("Access log", url_for("access.index_view"), group="audit"),
                       NavItem("Mail outbox", url_for("outbox.index_view"), group="audit")]
-    g.portal_navigation = items
-    return items
+    g.portal_navigation = _mark_current(items)
+    return g.portal_navigation

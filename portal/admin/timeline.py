@@ -58,6 +58,19 @@ def _value(field: str, value) -> str:
         return str(value)
 
 
+def change_words(changes: dict | None) -> list[str]:
+    """An event's changed fields in words: "Priority: Medium → High"."""
+    words = []
+    for field, (old, new) in (changes or {}).items():
+        if field in LONG_FIELDS:
+            if field == "description":
+                words.append("Description changed")
+            continue
+        label = FIELDS.get(field, (field.replace("_", " ").capitalize(), None))[0]
+        words.append(f"{label}: {_value(field, old)} → {_value(field, new)}")
+    return words
+
+
 def describe(event: IncidentEvent) -> Entry:
     """One history event in words."""
     who = event.actor.username if event.actor else "The system"
@@ -65,13 +78,7 @@ def describe(event: IncidentEvent) -> Entry:
     details = []
     if event.to_status and event.from_status and event.from_status != event.to_status:
         details.append(f"{event.from_status.label} → {event.to_status.label}")
-    for field, (old, new) in (event.changes or {}).items():
-        if field in LONG_FIELDS:
-            if field == "description":
-                details.append("Description changed")
-            continue
-        label = FIELDS.get(field, (field.replace("_", " ").capitalize(), None))[0]
-        details.append(f"{label}: {_value(field, old)} → {_value(field, new)}")
+    details += change_words(event.changes)
     return Entry(event.created_at, who, "event", text, details=tuple(details), body=event.note)
 
 

@@ -319,3 +319,62 @@ def test_the_assign_form_refuses_what_is_not_an_incident_number(client, cast, id
     assert response.status_code == 200
     assert ("is not an incident number" in page) if ids else \
         ("Select at least one incident first." in page)
+
+
+# --- users ----------------------------------------------------------------------------
+
+def test_the_users_page_reads_in_words_with_last_logins_from_the_access_log(app, cast):
+    login_page = app.test_client()
+    log_in(login_page, cast["technician"])  # the access log records it
+    client = app.test_client()
+    log_in(client, cast["admin"])
+    page = client.get("/admin/users/").get_data(as_text=True)
+    row = re.search(rf"<tr[^>]*>(?:(?!</tr>).)*{cast['technician'].email}(?:(?!</tr>).)*</tr>",
+                    page, re.S).group(0)
+    assert re.search(r"\d{4}, \d\d:\d\d UTC", row), "the technician's last login"
+    assert "Never" in page  # the other reporter never logged in
+    details = client.get(f"/admin/users/details/?id={cast['technician'].id}").get_data(
+        as_text=True)
+    assert re.search(r"Two-factor method\s*</b>\s*</td>\s*<td>\s*Off\s*</td>", details)
+    assert "Tf Primary Method" not in details and "False" not in details
+    form = client.get(f"/admin/users/edit/?id={cast['technician'].id}").get_data(as_text=True)
+    boxes = re.findall(r'<input[^>]*name="roles"[^>]*>', form)
+    assert len(boxes) == 3 and all('type="checkbox"' in box for box in boxes)
+
+
+@pytest.mark.parametrize("choice,expected", [("queue", None), ("other", "other"),
+                                             ("keep", "technician")])
+def test_deactivating_a_technician_hands_their_active_incidents_over(client, cast, choice,
+                                                                     expected):
+    admin, tech = cast["admin"], cast["technician"]
+    other = make_user("technician")
+    held = make_incident(reporter=cast["reporter"], admin=admin, technician=tech,
+                         status=Status.in_progress)
+    log_in(client, admin)
+    url = f"/admin/users/edit/?id={tech.id}"
+    form = client.get(url).get_data(as_text=True)
+    assert f"1 active: {held.number}" in form
+    value = str(other.id) if choice == "other" else choice
+    done = client.post(url, follow_redirects=True, data={
+        "csrf_token": csrf_token_from(form), "email": tech.email, "username": tech.username,
+        "roles": ["technician"], "handover": value, "password": ""})  # "active" unticked
+    assert done.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(type(tech), tech.id).active is False
+    incident = db.session.get(Incident, held.id)
+    holder = {None: None, "other": other.id, "technician": tech.id}[expected]
+    assert incident.technician_id == holder
+    if choice == "queue":
+        assert incident.status == Status.open
+        assert "1 active incident of " in done.get_data(as_text=True)
+
+
+def test_the_incident_history_reads_in_words_and_links_its_incidents(client, cast):
+    incident = make_incident(reporter=cast["reporter"], admin=cast["admin"],
+                             technician=cast["technician"], status=Status.in_progress)
+    log_in(client, cast["admin"])
+    page = client.get("/admin/history/").get_data(as_text=True)
+    assert f'<a href="/incidents/{incident.id}">{incident.number}</a>' in page
+    assert f"Technician: — → {cast['technician'].username}" in page
+    assert "Assigned" in page and "In progress" in page
+    assert "in_progress" not in page.split("<tbody")[-1] and "None" not in page
