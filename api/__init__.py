@@ -56,7 +56,7 @@ class BearerToken:
 
 def init_api(app: Flask) -> Api:
     """Build ``app``'s API: OpenAPI document, Swagger UI, blueprints, error handling."""
-    from api import auth, comments, health, incidents, users
+    from api import attachments, auth, comments, health, incidents, users
 
     app.config.setdefault("API_TITLE", "Incident Portal API")
     app.config.setdefault("API_VERSION", "v1")
@@ -78,7 +78,7 @@ def init_api(app: Flask) -> Api:
     app.wsgi_app = BearerToken(app.wsgi_app)
     api = Api(app, spec_kwargs={"extra_plugins": [BoundsPlugin()]})
     init_bounds(app, api)  # before the blueprints: their paths use the bounded converter
-    for module in (auth, incidents, comments, users):
+    for module in (auth, incidents, comments, attachments, users):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")
     app.register_blueprint(health.bp)
     app.add_url_rule(f"{SWAGGER_UI_STATIC}<path:filename>", "swagger_ui_static",

@@ -6,7 +6,7 @@ import functools
 from flask import request
 from flask_security import auth_required, current_user
 from flask_smorest import abort
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, undefer
 
 from portal.auth.accounts import ensure_may_manage
 from portal.auth.models import User
@@ -35,8 +35,11 @@ def account_managers_only(view):
 
 
 def with_people(query):
-    """Load reporter and technician in the same statement (no query per row)."""
-    return query.options(joinedload(Incident.reporter), joinedload(Incident.technician))
+    """Load reporter, technician and the attachment counts in the same statement (no
+    query per row)."""
+    return query.options(joinedload(Incident.reporter), joinedload(Incident.technician),
+                         undefer(Incident.attachments_all_count),
+                         undefer(Incident.attachments_public_count))
 
 
 def visible_incident(incident_id: int) -> Incident:

@@ -8,9 +8,14 @@ from __future__ import annotations
 from datetime import timezone
 
 import marshmallow as ma
+from flask import url_for
+from flask_security import current_user
+from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 from marshmallow_sqlalchemy import SQLAlchemyAutoSchema, SQLAlchemySchema, auto_field
 
+from portal.attachments.models import Attachment
+from portal.attachments.service import attachment_count
 from portal.auth.accounts import ROLE_NAMES
 from portal.auth.models import User
 from portal.ids import INT64_MAX
@@ -65,7 +70,8 @@ class IncidentSchema(SQLAlchemyAutoSchema):
         model = Incident
         fields = ("id", "title", "description", "status", "priority", "category", "reporter",
                   "technician", "resolution_notes", "created_at", "updated_at", "due_at",
-                  "resolved_at", "closed_at")
+                  "resolved_at", "closed_at",
+                  "attachment_count")
 
     status = _enum(Status, dump_only=True)
     priority = _enum(Priority, dump_only=True)
@@ -77,6 +83,12 @@ class IncidentSchema(SQLAlchemyAutoSchema):
     due_at = UTCDateTime(dump_only=True)
     resolved_at = UTCDateTime(dump_only=True, allow_none=True)
     closed_at = UTCDateTime(dump_only=True, allow_none=True)
+    attachment_count = fields.Method(
+        "_attachment_count", dump_only=True,
+        metadata={"type": "integer", "description": "The attachments you may see"})
+
+    def _attachment_count(self, incident: Incident) -> int:
+        return attachment_count(current_user, incident)
 
 
 class EventSchema(SQLAlchemyAutoSchema):
@@ -188,6 +200,47 @@ NEEDS_SCHEMAS = {Needs.nothing: None, Needs.technician: AssignSchema,
 class CommentCreateSchema(ma.Schema):
     body = _text(required=True)
     internal = fields.Boolean(truthy={True}, falsy={False}, load_default=False)
+
+
+class AttachmentSchema(SQLAlchemySchema):
+    """A file on an incident (or on one of its comments); the bytes are at ``content_url``."""
+
+    class Meta:
+        model = Attachment
+
+    id = auto_field(dump_only=True)
+    incident_id = auto_field(dump_only=True)
+    comment_id = auto_field(dump_only=True)
+    filename = auto_field(dump_only=True)
+    content_type = auto_field(dump_only=True,
+                              metadata={"description": "Detected from the bytes"})
+    size = auto_field(dump_only=True, metadata={"description": "Bytes"})
+    sha256 = auto_field(dump_only=True)
+    internal = auto_field(dump_only=True)
+    uploader = fields.Nested(UserRefSchema, dump_only=True)
+    created_at = UTCDateTime(dump_only=True)
+    content_url = fields.Method("_content_url", dump_only=True,
+                                metadata={"type": "string", "format": "uri"})
+    has_preview = fields.Method("_has_preview", dump_only=True,
+                                metadata={"type": "boolean"})
+
+    def _content_url(self, attachment: Attachment) -> str:
+        return url_for("attachments.AttachmentContent", attachment_id=attachment.id,
+                       _external=True)
+
+    def _has_preview(self, attachment: Attachment) -> bool:
+        return attachment.preview_sha256 is not None
+
+
+class AttachmentUploadSchema(ma.Schema):
+    """``multipart/form-data``: the file, and optionally its comment and whether it is
+    internal (admins and technicians)."""
+
+    file = Upload(required=True, metadata={"description": "The file (one per request)"})
+    comment_id = _id(strict=False, metadata={"description": "A comment of this incident"})
+    internal = fields.Boolean(load_default=False,
+                              metadata={"description": "Staff only; files on internal "
+                                                       "comments are internal anyway"})
 
 
 class TokenRequestSchema(ma.Schema):

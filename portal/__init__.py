@@ -70,11 +70,13 @@ def register_blueprints(app: Flask) -> None:
     from api import init_api
     from portal import home
     from portal.admin import init_admin
+    from portal.attachments import init_attachments
     from portal.security_headers import init_security_headers
 
     app.register_blueprint(home.bp)
     init_admin(app)
     init_api(app)
+    init_attachments(app)
     init_security_headers(app)
 
 

@@ -1,5 +1,5 @@
 """The command line (``python manage.py ...``): init-db, seed, create-user, worker,
-deliver-mail, backup.
+deliver-mail, backup, gc-attachments.
 
 Every failure a user can cause ends in one line on stderr and a non-zero exit
 (``click.ClickException``), never a traceback.
@@ -16,6 +16,7 @@ from flask_migrate import upgrade
 from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from portal.attachments.storage import copy_attachments
 from portal.auth.accounts import ROLE_NAMES, AccountError, create_account
 from portal.auth.security import ensure_roles
 from portal.extensions import db
@@ -169,7 +170,8 @@ def deliver_mail(once: bool) -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
 def backup(path: Path) -> None:
-    """Copy the SQLite database to PATH while the app keeps running (online backup)."""
+    """Copy the SQLite database to PATH while the app keeps running (online backup), and
+    the filesystem backend's attachments to PATH.attachments/."""
     import sqlite3
 
     if db.engine.dialect.name != "sqlite":
@@ -182,11 +184,34 @@ def backup(path: Path) -> None:
         raise click.ClickException(f"{path} already exists: choose a new file name")
     if not path.parent.is_dir():
         raise click.ClickException(f"{path.parent} is not a folder")
+    if Path(f"{path}.attachments").exists():
+        raise click.ClickException(f"{path}.attachments already exists: choose a new "
+                                   "file name")
     with sqlite3.connect(source_path) as source, sqlite3.connect(path) as target:
         source.backup(target)  # SQLite's online backup API: consistent while in use
     source.close()
     target.close()
     click.echo(f"Backed up {source_path} to {path}.")
+    # After the database: every blob its rows name was written before they committed.
+    copied = copy_attachments(Path(f"{path}.attachments"))
+    if copied is not None:
+        click.echo(f"Copied {copied} attachment files to {path}.attachments.")
 
 
-commands = [init_db, seed, create_user, worker, deliver_mail, backup]
+@click.command("gc-attachments")
+@click.option("--grace", type=click.IntRange(min=0), default=None,
+              help="Leave blobs younger than this many seconds "
+                   "(default: ATTACHMENT_GC_GRACE_SECONDS).")
+@with_appcontext
+def gc_attachments(grace: int | None) -> None:
+    """Remove attachment blobs that no attachment references any more."""
+    from datetime import timedelta
+
+    from portal.attachments.service import collect_garbage
+
+    removed = collect_garbage(None if grace is None else timedelta(seconds=grace))
+    click.echo(f"Removed {removed} unreferenced attachment blob"
+               f"{'' if removed == 1 else 's'}.")
+
+
+commands = [init_db, seed, create_user, worker, deliver_mail, backup, gc_attachments]

@@ -74,6 +74,28 @@ def _float(environ: Mapping[str, str], key: str, default: float) -> float:
         raise ConfigError(f"{key} must be a number, not {value!r}") from None
 
 
+def _words(environ: Mapping[str, str], key: str, default: tuple[str, ...]) -> frozenset[str]:
+    """A comma-separated list, lower-cased (an empty value keeps the default)."""
+    value = environ.get(key)
+    if value is None or value.strip() == "":
+        return frozenset(default)
+    return frozenset(word.strip().lower().lstrip(".") for word in value.split(",")
+                     if word.strip())
+
+
+ATTACHMENT_STORAGES = ("filesystem", "database")
+#: Executables and scripts: refused by name (extension) and by detected type.
+DENIED_EXTENSIONS = ("exe", "dll", "com", "bat", "cmd", "msi", "msp", "scr", "pif", "cpl",
+                     "ps1", "psm1", "vbs", "vbe", "js", "jse", "wsf", "wsh", "hta", "jar",
+                     "sh", "bash", "zsh", "csh", "ksh", "py", "pl", "rb", "php", "elf",
+                     "app", "apk", "deb", "rpm", "dmg", "lnk", "reg")
+DENIED_TYPES = ("application/x-msdownload", "application/x-executable",
+                "application/x-mach-binary", "application/x-sharedlib",
+                "application/vnd.microsoft.portable-executable", "application/x-dosexec",
+                "application/java-archive", "application/x-deb", "application/x-rpm",
+                "application/x-shellscript", "text/x-shellscript")
+
+
 #: The databases the app is built and tested for (SQLAlchemy dialect+driver).
 SUPPORTED_DATABASES = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 
@@ -261,6 +283,29 @@ class Config:
         self.MAIL_CLAIM_TIMEOUT_SECONDS = _float(environ, "MAIL_CLAIM_TIMEOUT_SECONDS", 60)
         # The worker on SQLite looks for new mail this often (PostgreSQL is notified).
         self.WORKER_WAKE_POLL_SECONDS = _float(environ, "WORKER_WAKE_POLL_SECONDS", 0.5)
+
+        # Attachments (issue 14): where blobs live, and what may be uploaded.
+        self.ATTACHMENT_STORAGE = environ.get("ATTACHMENT_STORAGE", "filesystem").strip()
+        if self.ATTACHMENT_STORAGE not in ATTACHMENT_STORAGES:
+            raise ConfigError(f"ATTACHMENT_STORAGE must be one of "
+                              f"{', '.join(ATTACHMENT_STORAGES)}, not "
+                              f"{self.ATTACHMENT_STORAGE!r}")
+        # A relative folder is the project's (the image's /app), whatever the cwd.
+        self.ATTACHMENTS_DIR = str(PROJECT_ROOT / environ.get("ATTACHMENTS_DIR",
+                                                              "data/attachments"))
+        self.ATTACHMENT_MAX_BYTES = _int(environ, "ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+        self.ATTACHMENT_MAX_PER_INCIDENT = _int(environ, "ATTACHMENT_MAX_PER_INCIDENT", 50)
+        # A form may carry several files: its body may be this large (then 413).
+        self.ATTACHMENT_MAX_REQUEST_BYTES = _int(environ, "ATTACHMENT_MAX_REQUEST_BYTES",
+                                                 5 * self.ATTACHMENT_MAX_BYTES + 1024 * 1024)
+        self.ATTACHMENT_DENIED_EXTENSIONS = _words(
+            environ, "ATTACHMENT_DENIED_EXTENSIONS", DENIED_EXTENSIONS)
+        self.ATTACHMENT_DENIED_TYPES = _words(environ, "ATTACHMENT_DENIED_TYPES", DENIED_TYPES)
+        # gc-attachments leaves blobs younger than this: an upload writes its blob before
+        # its row commits, and the collector must not take it in between.
+        self.ATTACHMENT_GC_GRACE_SECONDS = _int(environ, "ATTACHMENT_GC_GRACE_SECONDS", 3600)
+        # The worker's attachments-gc job runs this often (0: not at all; use cron).
+        self.ATTACHMENT_GC_INTERVAL_SECONDS = _int(environ, "ATTACHMENT_GC_INTERVAL_SECONDS", 0)
 
     def secure(self) -> None:
         """Fill in missing secrets for development: stored under ``data/`` and warned about."""

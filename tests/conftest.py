@@ -51,8 +51,15 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+def attachments_dir(tmp_path_factory):
+    """Where the test apps keep attachment files (never the project's data/)."""
+    return tmp_path_factory.mktemp("attachments")
+
+
+@pytest.fixture(scope="session")
+def app(database_url, attachments_dir):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
+                      "ATTACHMENTS_DIR": str(attachments_dir)})
     app.test_client_class = IsolatedClient
     with app.app_context():
         upgrade()
@@ -65,13 +72,13 @@ def app(database_url):
 
 
 @pytest.fixture
-def make_app(database_url):
+def make_app(database_url, attachments_dir):
     """Build extra apps with other settings; their connections are closed afterwards."""
     built = []
 
     def build(**config):
         extra = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
-                            **config})
+                            "ATTACHMENTS_DIR": str(attachments_dir), **config})
         extra.test_client_class = IsolatedClient
         built.append(extra)
         return extra

@@ -1,5 +1,5 @@
 """Forms of the portal's own pages: reporting, the commands that need something (assign,
-resolve, reopen), commenting (all CSRF-protected)."""
+resolve, reopen), commenting (all CSRF-protected); reports and comments carry files."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -7,6 +7,7 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAre
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from portal.attachments.forms import attachments_field
 from portal.incidents.enums import Category, Priority
 from portal.incidents.lifecycle import Needs
 from portal.incidents.models import TEXT_MAX, TITLE_MAX
@@ -27,6 +28,12 @@ class IncidentForm(FlaskForm):
                                             Length(max=TEXT_MAX)])
     priority = SelectField("Priority", choices=choices(Priority), default=Priority.medium.value)
     category = SelectField("Category", choices=choices(Category), default=Category.other.value)
+
+
+class ReportForm(IncidentForm):
+    """Reporting: the incident's fields and its first files."""
+
+    attachments = attachments_field()
 
 
 class AssignForm(FlaskForm):
@@ -56,6 +63,7 @@ class CommentForm(FlaskForm):
     body = TextAreaField("Comment", validators=[DataRequired("Write something first."),
                                                 Length(max=TEXT_MAX)])
     internal = BooleanField("Internal (admins and technicians only)")
+    attachments = attachments_field()
 
 
 class ActionForm(FlaskForm):

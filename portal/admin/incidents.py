@@ -26,9 +26,12 @@ from portal.admin.adapters import FreshFilterOptions
 from portal.admin.base import SecureModelView
 from portal.admin.changes import attempt, numbers
 from portal.admin.forms import (NEEDS_FORMS, ActionForm, CommentForm, IncidentForm,
-                                ReopenForm)
+                                ReopenForm, ReportForm)
 from portal.admin.grids import ALL_ROLES, GRIDS, Grid, STAFF, details_url
 from portal.admin.timeline import timeline
+from portal.attachments import accept_uploads
+from portal.attachments.forms import attach_all, uploads_in
+from portal.attachments.service import AttachmentRefused
 from portal.auth.models import Role, RoleName, User
 from portal.display import due_words, when
 from portal.extensions import db
@@ -339,6 +342,9 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
 
     # --- changes go through the lifecycle ---------------------------------------------
 
+    def get_create_form(self):
+        return ReportForm
+
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):
         """The report form; once reported, the incident's page says its number."""
@@ -357,10 +363,19 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         return self.render(self.create_template, form=form, return_url=self._return_url())
 
     def create_model(self, form):
-        outcome = attempt(lambda: lifecycle.create(
-            actor=current_user, title=form.title.data, description=form.description.data,
-            priority=form.priority.data, category=form.category.data))
-        return outcome.result if outcome.ok else False
+        uploads = uploads_in(form.attachments)
+
+        def report():
+            incident = lifecycle.create(
+                actor=current_user, title=form.title.data, description=form.description.data,
+                priority=form.priority.data, category=form.category.data)
+            attach_all(incident, current_user, uploads)
+            return incident
+        outcome = attempt(report, report=False)
+        if outcome.ok:
+            return outcome.result
+        _show_refusal(form, outcome.refusal)
+        return False  # Flask-Admin shows the form again, as it was filled in
 
     def get_save_return_url(self, model, is_created=False):
         """After reporting or editing, show the incident itself: its number and history."""
@@ -535,16 +550,26 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         incident = self.get_one(request.args.get("id", ""))
         form = CommentForm()
         if form.validate_on_submit():
+            uploads = uploads_in(form.attachments)
             internal = bool(form.internal.data)
-            # The lifecycle decides who may post an internal note; a refusal is shown.
-            if attempt(lambda: lifecycle.comment(incident, actor=current_user,
-                                                 body=form.body.data,
-                                                 internal=internal)).ok:
-                flash(f"{incident.number}: internal note added (staff only)." if internal
-                      else f"{incident.number}: reply added.", "success")
-        else:
-            for errors in form.errors.values():
-                flash(" ".join(errors), "error")
+
+            def comment():
+                new = lifecycle.comment(incident, actor=current_user, body=form.body.data,
+                                        internal=internal)
+                attach_all(incident, current_user, uploads, comment=new, internal=internal)
+            # The lifecycle decides who may post an internal note; a refusal is shown
+            # on the page again, with what was typed still in the form.
+            outcome = attempt(comment, report=False)
+            if outcome.ok:
+                what = "internal note added (staff only)" if internal else "reply added"
+                files = (f" with {len(uploads)} attachment{'s' if len(uploads) > 1 else ''}"
+                         if uploads else "")
+                flash(f"{incident.number}: {what}{files}.", "success")
+                return redirect(self._details_url(incident))
+            _show_refusal(form, outcome.refusal)
+            return self.details_view()
+        for errors in form.errors.values():
+            flash(" ".join(errors), "error")
         return redirect(self._details_url(incident))
 
     @expose("/not-fixed/", methods=("POST",))
@@ -598,6 +623,13 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
                                  if Action(name) in applicable]
             kwargs["quick_filters"] = self.quick_filters()
         return super().render(template, **kwargs)
+
+
+def _show_refusal(form, refusal) -> None:
+    """A refused file is an error of the file input (naming the file); others flash."""
+    if isinstance(refusal, AttachmentRefused):
+        form.attachments.errors = [*form.attachments.errors, refusal.message]
+    flash(refusal.message, "error")
 
 
 def _bulk_handler(spec: ActionSpec):
@@ -667,6 +699,9 @@ def filtered_grid_url(endpoint: str, **values: str) -> str:
 #: One view class per grid of the table, in its order.
 GRID_VIEWS = (AllIncidentsView, QueueView, UnassignedView, MyIncidentsView, IncidentPageView)
 assert [view.grid for view in GRID_VIEWS] == list(GRIDS), "a grid without its view"
+# Reports and comments carry files: their POSTs may be larger (portal.attachments).
+accept_uploads(*(f"{grid.endpoint}.{view}" for grid in GRIDS
+                 for view in ("create_view", "comment_view")))
 
 __all__ = ["ALL_ROLES", "STAFF", "GRID_VIEWS", "IncidentGridView", "filtered_grid_url",
            "parse_id"]

@@ -193,6 +193,15 @@ def _authorize(incident: Incident, actor: User, action: Action) -> set[Capacity]
     return held
 
 
+def authorize(incident: Incident, actor: User, action: Action) -> set[Capacity]:
+    """Run ``action``'s checks for work done beside it (attachments ride on ``comment``);
+    return the capacities the actor holds.
+
+    :raises NotVisible, NotAllowed, InvalidTransition: as the action itself would.
+    """
+    return _authorize(incident, actor, action)
+
+
 def _text(value: Any, field: str, *, max_length: int, required: bool = True) -> str | None:
     if value is None:
         if required:
@@ -587,8 +596,8 @@ def change_status(incident: Incident, *, actor: User, status: Any,
 __all__ = [
     "LifecycleError", "NotVisible", "NotAllowed", "InvalidTransition", "InvalidValue",
     "StaleIncident", "ACTIONS", "ActionSpec", "Needs", "commands", "offered_commands",
-    "may_comment_internally", "EDITABLE",
-    "UPDATABLE_FIELDS", "allowed_actions", "editable_fields", "check_version", "can_see",
+    "may_comment_internally", "EDITABLE", "UPDATABLE_FIELDS", "allowed_actions", "authorize",
+    "editable_fields", "check_version", "can_see",
     "create", "update", "assign", "take", "start", "hold", "resume", "resolve", "reopen",
     "close", "change_status", "delete", "comment",
 ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flask import current_app, render_template
 from sqlalchemy import select
 
+from portal.attachments.service import visible_attachments
 from portal.auth.models import Role, RoleName, User
 from portal.extensions import db
 from portal.incidents.enums import EventKind
@@ -62,10 +63,15 @@ def notices_for(event: IncidentEvent) -> list[Notice]:
 def render(notice: Notice, event: IncidentEvent) -> tuple[str, str]:
     """The plain-text and HTML bodies of ``notice``."""
     incident = event.incident
+    base_url = current_app.config["PORTAL_BASE_URL"]
     context = {
         "incident": incident, "event": event, "recipient": notice.recipient,
-        "link": f"{current_app.config['PORTAL_BASE_URL']}/incidents/{incident.id}",
+        "link": f"{base_url}/incidents/{incident.id}",
         "due": incident.due_at.strftime("%Y-%m-%d %H:%M UTC"),
+        # Links to the portal, never the files themselves; only what the recipient sees.
+        "attachments": [(attachment, f"{base_url}/attachments/{attachment.id}")
+                        for attachment in db.session.scalars(
+                            visible_attachments(notice.recipient, incident))],
     }
     return (render_template(f"email/{notice.template}.txt", **context),
             render_template(f"email/{notice.template}.html", **context))

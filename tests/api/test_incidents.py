@@ -22,7 +22,8 @@ def test_incident_json_shape_is_the_documented_one(client, cast, incident_in):
     data = body.get_json()
     assert list(data) == ["id", "title", "description", "status", "priority", "category",
                           "reporter", "technician", "resolution_notes", "created_at",
-                          "updated_at", "due_at", "resolved_at", "closed_at"]
+                          "updated_at", "due_at", "resolved_at", "closed_at",
+                          "attachment_count"]
     reporter, technician = cast["reporter_of_it"], cast["technician_on_it"]
     assert data["reporter"] == {"id": reporter.id, "username": reporter.username,
                                 "email": reporter.email}

@@ -56,7 +56,8 @@ def demo_server(database_url, db, tmp_path):
     """The demo data in the test database, served by gunicorn; yields its base URL."""
     load_fixtures()
     db.session.commit()
-    with gunicorn(database_url, workers=2, log_path=tmp_path / "gunicorn.log") as base_url:
+    with gunicorn(database_url, workers=2, log_path=tmp_path / "gunicorn.log",
+                  extra_env={"ATTACHMENTS_DIR": str(tmp_path / "attachments")}) as base_url:
         yield base_url
 
 

@@ -348,8 +348,8 @@ def test_audit_trail_lists_history_and_logins(client, people):
     log_in(client, people["admin"])
     started = client.get("/admin/history/?flt0_0=started").get_data(as_text=True)
     rows = re.findall(r"<tr>(.*?)</tr>", started, re.S)[1:]
-    assert len(rows) == 1 and incident.number in rows[0] and "in_progress" in rows[0]
+    assert len(rows) == 1 and incident.number in rows[0] and "In progress" in rows[0]
     everything = client.get("/admin/history/").get_data(as_text=True)
     assert len(re.findall(r"<tr>", everything)) - 1 == 3  # created, assigned, started
     access = client.get("/admin/access/").get_data(as_text=True)
-    assert people["admin"].email in access and "login" in access
+    assert people["admin"].email in access and "Login" in access

@@ -113,6 +113,15 @@ ROUTES: dict[tuple[str, str], tuple] = {
     ("comments.IncidentComments", "GET"): (401, 200, 200, 200),
     ("comments.IncidentComments", "POST"): (401, 422, 422, 422),
     ("comments.IncidentEvents", "GET"): (401, 200, 200, 200),
+    # Attachments (issue 14): the reporter's screenshot on the world's incident.
+    ("attachments.IncidentAttachments", "GET"): (401, 200, 200, 200),
+    ("attachments.IncidentAttachments", "POST"): (401, 422, 422, 422),  # no file field
+    ("attachments.AttachmentById", "GET"): (401, 200, 200, 200),
+    ("attachments.AttachmentById", "DELETE"): (401, 204, 403, 204),  # uploader or admin
+    ("attachments.AttachmentContent", "GET"): (401, 200, 200, 200),
+    ("attachment_files.download", "GET"): (LOGIN, 200, 200, 200),
+    ("attachment_files.preview", "GET"): (LOGIN, 200, 200, 200),
+    ("attachment_files.delete", "POST"): (LOGIN, 302, 302, 302),  # back to the incident
 
     # --- the portal ------------------------------------------------------------------------
     ("admin.index", "GET"): all_roles(200, 200, 200),

@@ -6,9 +6,13 @@ The expected codes live in ``route_table.py``; a route missing there fails here.
 """
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
+from portal.attachments.service import add_attachment
 from portal.auth.models import User
 from portal.extensions import db
 from portal.incidents.enums import Status
@@ -43,8 +47,16 @@ def world():
     reporter = make_user("reporter")
     incident = make_incident(reporter=reporter, admin=admin, technician=technician,
                              status=Status.assigned)
+    attachment = add_attachment(incident, reporter, "screen.png", tiny_png())
+    db.session.commit()
     return {"admin": admin, "technician": technician, "reporter": reporter,
-            "incident": incident}
+            "incident": incident, "attachment": attachment}
+
+
+def tiny_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, format="PNG")
+    return out.getvalue()
 
 
 def url_for_case(app, endpoint: str, world) -> str:
@@ -54,6 +66,7 @@ def url_for_case(app, endpoint: str, world) -> str:
     # Commands: a button that needs nothing, and the form of one that needs a technician.
     command = "assign" if endpoint.endswith(".command_view") else "start"
     values = {"incident_id": incident.id, "user_id": reporter.id, "command": command,
+              "attachment_id": world["attachment"].id,
               "export_type": "csv", "token": "not-a-real-token",
               "filename": STATIC_FILES.get(endpoint, "")}
     url = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]

@@ -1,0 +1,197 @@
+"""Where the bytes of attachments live: content-addressed blobs behind one small
+interface, ``BlobStore``, with two backends chosen by ``ATTACHMENT_STORAGE``.
+
+- ``filesystem`` (default): ``ATTACHMENTS_DIR/ab/cd/abcd…`` (the sha256). A blob is
+  written to a temporary file in the same folder, flushed and renamed into place, so a
+  reader never sees half a file and a crash leaves only a temporary file.
+- ``database``: rows of ``attachment_blobs``, in the same transaction as the attachment
+  row, so several web containers share files through PostgreSQL and ``pg_dump`` backs
+  them up.
+
+Blobs are written before the attachment row commits: a failed commit leaves at most an
+unreferenced blob, which ``collect_garbage`` (``manage.py gc-attachments``) removes once
+it is older than ``ATTACHMENT_GC_GRACE_SECONDS``. Reusing a blob refreshes its age, so an
+upload in flight never loses its blob to the collector.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+
+from portal.attachments.models import AttachmentBlob
+from portal.db_types import utcnow
+from portal.extensions import db
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class BlobStore:
+    """Content-addressed bytes: ``put`` returns the sha256 that names them."""
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` (once: an existing blob is only touched); return its sha256."""
+        raise NotImplementedError
+
+    def open(self, sha256: str) -> BinaryIO:
+        """The bytes of a stored blob, to read.
+
+        :raises FileNotFoundError: no such blob.
+        """
+        raise NotImplementedError
+
+    def path(self, sha256: str) -> Path | None:
+        """The blob's file when it has one (served without reading it into memory)."""
+        return None
+
+    def stored(self) -> Iterator[tuple[str, datetime]]:
+        """Every stored blob with the time it was written or reused last."""
+        raise NotImplementedError
+
+    def remove(self, sha256: str, *, older_than: datetime) -> bool:
+        """Remove a blob unless it was written or reused after ``older_than``."""
+        raise NotImplementedError
+
+    def remove_leftovers(self, *, older_than: datetime) -> int:
+        """Remove what crashed writes left behind (before ``older_than``); how many."""
+        return 0
+
+
+class FilesystemStore(BlobStore):
+    """Blobs as files under ``root``, two folder levels from the hash."""
+
+    TEMP_PREFIX = ".incoming-"
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            raise FileNotFoundError(sha256)  # never a path from anything but a hash
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def path(self, sha256: str) -> Path | None:
+        return self._path(sha256)
+
+    def put(self, data: bytes) -> str:
+        sha256 = sha256_of(data)
+        target = self._path(sha256)
+        if target.exists():
+            os.utime(target)  # reused: younger than any collection in progress
+            return sha256
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=self.TEMP_PREFIX, dir=target.parent)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return sha256
+
+    def open(self, sha256: str) -> BinaryIO:
+        return self._path(sha256).open("rb")
+
+    def stored(self) -> Iterator[tuple[str, datetime]]:
+        if not self.root.is_dir():
+            return
+        for path in self.root.glob("*/*/*"):
+            if path.is_file() and not path.name.startswith(self.TEMP_PREFIX):
+                yield path.name, datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+
+    def remove(self, sha256: str, *, older_than: datetime) -> bool:
+        return _unlink_if_older(self._path(sha256), older_than)
+
+    def remove_leftovers(self, *, older_than: datetime) -> int:
+        if not self.root.is_dir():
+            return 0
+        return sum(_unlink_if_older(path, older_than)
+                   for path in self.root.glob(f"*/*/{self.TEMP_PREFIX}*"))
+
+
+def _unlink_if_older(path: Path, older_than: datetime) -> bool:
+    try:
+        if datetime.fromtimestamp(path.stat().st_mtime, timezone.utc) > older_than:
+            return False
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+class DatabaseStore(BlobStore):
+    """Blobs as rows of ``attachment_blobs``, written in the caller's transaction."""
+
+    def put(self, data: bytes) -> str:
+        sha256 = sha256_of(data)
+        touched = db.session.execute(update(AttachmentBlob).where(
+            AttachmentBlob.sha256 == sha256).values(touched_at=utcnow()))
+        if not touched.rowcount:
+            db.session.add(AttachmentBlob(sha256=sha256, data=data, size=len(data),
+                                          touched_at=utcnow()))
+        return sha256
+
+    def open(self, sha256: str) -> BinaryIO:
+        data = db.session.scalar(select(AttachmentBlob.data).where(
+            AttachmentBlob.sha256 == sha256))
+        if data is None:
+            raise FileNotFoundError(sha256)
+        return io.BytesIO(data)
+
+    def stored(self) -> Iterator[tuple[str, datetime]]:
+        yield from db.session.execute(select(AttachmentBlob.sha256, AttachmentBlob.touched_at))
+
+    def remove(self, sha256: str, *, older_than: datetime) -> bool:
+        # The age is checked by the DELETE itself: a concurrent reuse that refreshed
+        # touched_at wins (PostgreSQL re-checks the condition on the updated row).
+        result = db.session.execute(delete(AttachmentBlob).where(
+            AttachmentBlob.sha256 == sha256, AttachmentBlob.touched_at <= older_than))
+        return bool(result.rowcount)
+
+
+def blob_store() -> BlobStore:
+    """The current app's store, as ``ATTACHMENT_STORAGE`` says."""
+    if current_app.config["ATTACHMENT_STORAGE"] == "database":
+        return DatabaseStore()
+    return FilesystemStore(current_app.config["ATTACHMENTS_DIR"])
+
+
+def grace_cutoff(grace: timedelta | None = None) -> datetime:
+    """Blobs written or reused before this moment may be collected."""
+    if grace is None:
+        grace = timedelta(seconds=current_app.config["ATTACHMENT_GC_GRACE_SECONDS"])
+    return utcnow() - grace
+
+
+def copy_attachments(target: Path) -> int | None:
+    """Copy the filesystem backend's blobs to ``target`` (for ``manage.py backup``); how
+    many files, or None when blobs live in the database (they are in its backup).
+
+    :raises click.ClickException: ``target`` exists already.
+    """
+    import click
+
+    store = blob_store()
+    if not isinstance(store, FilesystemStore):
+        return None
+    if target.exists():
+        raise click.ClickException(f"{target} already exists: choose a new file name")
+    if not store.root.is_dir():
+        target.mkdir()
+        return 0
+    shutil.copytree(store.root, target,
+                    ignore=shutil.ignore_patterns(f"{FilesystemStore.TEMP_PREFIX}*"))
+    return sum(1 for path in target.glob("*/*/*") if path.is_file())
