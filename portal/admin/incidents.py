@@ -395,12 +395,28 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         if not lifecycle.editable_fields(current_user, incident):
             flash(f"You may not edit {incident.number} now.", "error")
             return redirect(self._details_url(incident))
-        return super().edit_view()
+        form = self.edit_form(obj=incident)
+        if self.validate_form(form) and self.update_model(form, incident):
+            return redirect(self._details_url(incident))
+        return self.render(self.edit_template, form=form, model=incident,
+                           return_url=self._return_url())
 
     def update_model(self, form, model):
+        """Change what the form holds through the lifecycle; say which fields changed."""
         changes = {name: getattr(form, name).data for name in self.form_columns
                    if getattr(form, name, None) is not None}
-        return attempt(lambda: lifecycle.update(model, actor=current_user, **changes)).ok
+        events = len(model.events)
+        if not attempt(lambda: lifecycle.update(model, actor=current_user, **changes)).ok:
+            return False
+        if len(model.events) > events:
+            fields = [name.replace("_", " ") for name in model.events[-1].changes
+                      if name != "due_at"]
+            listed = fields[0] if len(fields) == 1 else \
+                ", ".join(fields[:-1]) + " and " + fields[-1]
+            flash(f"{model.number}: {listed} changed.", "success")
+        else:
+            flash(f"{model.number}: nothing to change.", "info")
+        return True
 
     def delete_model(self, model):
         return attempt(lambda: lifecycle.delete(model, actor=current_user)).ok

@@ -378,3 +378,18 @@ def test_the_incident_history_reads_in_words_and_links_its_incidents(client, cas
     assert f"Technician: — → {cast['technician'].username}" in page
     assert "Assigned" in page and "In progress" in page
     assert "in_progress" not in page.split("<tbody")[-1] and "None" not in page
+
+
+def test_saving_an_edit_says_what_changed(client, cast):
+    incident = make_incident(reporter=cast["reporter"], admin=cast["admin"])
+    log_in(client, cast["admin"])
+    url = f"/admin/incidents/edit/?id={incident.id}"
+    form = client.get(url).get_data(as_text=True)
+    assert re.findall(r'type="submit"[^>]*>([^<]+)<', form.split("<main")[1]) == \
+        ["Save changes"]
+    data = {"csrf_token": csrf_token_from(form), "title": incident.title,
+            "description": "Now with details", "priority": "high", "category": "other"}
+    page = client.post(url, data=data, follow_redirects=True).get_data(as_text=True)
+    assert f"{incident.number}: description and priority changed." in page
+    again = client.post(url, data=data, follow_redirects=True).get_data(as_text=True)
+    assert f"{incident.number}: nothing to change." in again
