@@ -295,7 +295,8 @@ IncidentQueryArgsSchema = ma.Schema.from_dict({
        for name in FLAG_FILTERS},
     **{name: _several(_enum(enum_class)) for name, enum_class in SLA_FILTERS.items()},
     "q": fields.String(validate=validate.Length(min=1, max=200),
-                       metadata={"description": "Text in the title or description"}),
+                       metadata={"description": "Text in the title or description, "
+                                               "or a reporter's or technician's username"}),
     "sort": fields.String(load_default=DEFAULT_ORDER, validate=validate.OneOf(list(ORDER))),
 }, name="IncidentQueryArgs")
 IncidentQueryArgsSchema.__doc__ = "Filters and order of the incident list."

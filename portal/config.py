@@ -13,6 +13,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
 
@@ -51,6 +52,16 @@ def _int(environ: Mapping[str, str], key: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ConfigError(f"{key} must be a whole number, not {value!r}") from None
+
+
+def _zone(environ: Mapping[str, str], key: str, default: str) -> str:
+    value = environ.get(key, "") or default
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{key} must be an IANA time zone such as Europe/Berlin, "
+                          f"not {value!r}") from None
+    return value
 
 
 def _float(environ: Mapping[str, str], key: str, default: float) -> float:
@@ -154,6 +165,8 @@ class Config:
         # Behind a TLS reverse proxy: trust X-Forwarded-* (ProxyFix) for scheme and client IP.
         self.BEHIND_PROXY = _flag(environ, "BEHIND_PROXY", False)
         self.PREFERRED_URL_SCHEME = environ.get("PREFERRED_URL_SCHEME", "http")
+        # The zone every page shows times in (named beside them); stored times stay UTC.
+        self.PORTAL_TIMEZONE = _zone(environ, "PORTAL_TIMEZONE", "UTC")
 
         # SLA targets: due_at = created_at + the priority's target.
         self.SLA_HOURS = {

@@ -1,14 +1,19 @@
 """The portal's error pages (the API answers JSON instead, see ``api/errors.py``)."""
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from portal.extensions import db
 
 MESSAGES = {
     403: ("Not allowed", "Your role does not allow this page or action."),
     404: ("Not found", "There is no such page or incident, or it is not yours to see."),
     405: ("Not allowed", "This address does not accept that kind of request."),
+    500: ("Something went wrong",
+          "The portal could not finish this request, and saved nothing of it. Try again; "
+          "if it happens again, give the service desk the reference below."),
 }
 
 
@@ -26,4 +31,12 @@ def error_page(error: HTTPException):
     if request.is_json:  # a script posting JSON to a page (Flask-Security's JSON login)
         detail = error.description if isinstance(error, CSRFError) else message
         return jsonify(code=error.code, status=error.name, message=detail), error.code
-    return render_template("error.html", heading=heading, message=message), error.code
+    if error.code >= 500:
+        # Whatever failed may have left the transaction unusable: the layout's counts
+        # start from a clean one (and are skipped, see portal.admin.navigation).
+        db.session.rollback()
+        g.portal_failed = True
+    # The request id is in the log line of the failure: the reference support asks for.
+    return render_template("error.html", heading=heading, message=message,
+                           request_id=g.get("request_id") if error.code >= 500 else None,
+                           title=heading), error.code

@@ -38,6 +38,8 @@ def test_production_with_real_secrets_has_secure_cookies():
 @pytest.mark.parametrize("environ,message", [
     ({"APP_ENV": "staging"}, "APP_ENV must be one of"),
     ({"APP_ENV": "testing", "SLA_HIGH_HOURS": "eight"}, "SLA_HIGH_HOURS must be a whole number"),
+    ({"APP_ENV": "testing", "PORTAL_TIMEZONE": "Mars/Olympus"}, "PORTAL_TIMEZONE must be an IANA"),
+    ({"APP_ENV": "testing", "PORTAL_TIMEZONE": "../etc/passwd"}, "PORTAL_TIMEZONE must be an IANA"),
 ])
 def test_bad_settings_name_the_key(environ, message):
     with pytest.raises(ConfigError, match=message):

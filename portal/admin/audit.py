@@ -2,15 +2,18 @@
 (with *retry* for messages that ran out of attempts)."""
 from __future__ import annotations
 
-from flask import current_app, flash
+from flask import current_app, flash, url_for
 from flask_admin.actions import action
 from sqlalchemy import select
+from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 
 from portal.admin.base import ReadOnlyModelView
 from portal.admin.filters import Equal, UTCBetween
+from portal.admin.timeline import change_words
 from portal.auth.mail import ACCOUNT_MAIL
 from portal.auth.models import AccessEvent, AccessKind
+from portal.display import when
 from portal.extensions import db
 from portal.ids import parse_id
 from portal.incidents.enums import EventKind
@@ -20,7 +23,20 @@ from portal.notifications.models import OutboxMessage, OutboxStatus
 
 
 def _when(view, context, model, name):
-    return getattr(model, name).strftime("%Y-%m-%d %H:%M:%S") if getattr(model, name) else ""
+    return when(getattr(model, name), seconds=True) if getattr(model, name) else ""
+
+
+def _words(value: str | None) -> str:
+    return value.replace("_", " ").capitalize() if value else ""
+
+
+def _incident_link(view, context, model, name):
+    """The incident's number, linking to its page (the address emails use)."""
+    if model.incident is None:
+        return "(deleted)"
+    return Markup('<a href="{url}">{number}</a>').format(
+        url=url_for("home.incident", incident_id=model.incident_id),
+        number=model.incident.number)
 
 
 class EventView(ReadOnlyModelView):
@@ -31,16 +47,16 @@ class EventView(ReadOnlyModelView):
     column_labels = {"created_at": "When", "from_status": "From", "to_status": "To"}
     column_formatters = {
         "created_at": _when,
-        "incident": lambda v, c, m, n: m.incident.number if m.incident else "(deleted)",
-        "kind": lambda v, c, m, n: m.kind.value,
+        "incident": _incident_link,
+        "kind": lambda v, c, m, n: m.kind.label,
         "actor": lambda v, c, m, n: m.actor.username if m.actor else "system",
-        "from_status": lambda v, c, m, n: m.from_status.value if m.from_status else "",
-        "to_status": lambda v, c, m, n: m.to_status.value if m.to_status else "",
-        "changes": lambda v, c, m, n: "; ".join(f"{k}: {a} → {b}"
-                                               for k, (a, b) in (m.changes or {}).items()),
+        "from_status": lambda v, c, m, n: m.from_status.label if m.from_status else "",
+        "to_status": lambda v, c, m, n: m.to_status.label if m.to_status else "",
+        "changes": lambda v, c, m, n: "; ".join(change_words(m.changes)),
     }
+    column_formatters_detail = column_formatters
     column_filters = (
-        Equal(IncidentEvent.kind, "Kind", options=[(k.value, k.value) for k in EventKind]),
+        Equal(IncidentEvent.kind, "Kind", options=[(k.value, k.label) for k in EventKind]),
         Equal(IncidentEvent.incident_id, "Incident number"),
         UTCBetween(IncidentEvent.created_at, "When"),
     )
@@ -56,9 +72,11 @@ class AccessEventView(ReadOnlyModelView):
     """Logins, failures, logouts, 2FA, roles and activation, with IP."""
 
     column_list = ("created_at", "kind", "identity", "user", "actor", "ip", "detail")
-    column_labels = {"created_at": "When", "identity": "Account", "actor": "Changed by"}
+    column_labels = {"created_at": "When", "identity": "Account", "actor": "Changed by",
+                     "ip": "IP address"}
     column_formatters = {
         "created_at": _when,
+        "kind": lambda v, c, m, n: _words(m.kind),
         "user": lambda v, c, m, n: m.user.username if m.user else "",
         "actor": lambda v, c, m, n: m.actor.username if m.actor else "",
     }
@@ -66,7 +84,7 @@ class AccessEventView(ReadOnlyModelView):
                       UTCBetween(AccessEvent.created_at, "When"))
     column_searchable_list = ("identity", "ip")
     column_default_sort = ("created_at", True)
-    column_choices = {"kind": [(k.value, k.value) for k in AccessKind]}
+    column_choices = {"kind": [(k.value, _words(k.value)) for k in AccessKind]}
 
 
 def _body(message: OutboxMessage) -> str:
@@ -78,13 +96,18 @@ def _body(message: OutboxMessage) -> str:
 
 
 class OutboxView(ReadOnlyModelView):
-    """The mail outbox: what waits, what went, what failed and why."""
+    """The mail outbox: what waits, what went, what failed and why (and, when delivery
+    is off, a banner saying so)."""
+
+    list_template = "admin/outbox_list.html"
 
     column_list = ("created_at", "recipient", "subject", "status", "attempts",
                    "next_attempt_at", "sent_at", "last_error")
     column_details_list = column_list + ("text_body",)
-    column_labels = {"created_at": "Queued", "next_attempt_at": "Next attempt"}
+    column_labels = {"created_at": "Queued", "next_attempt_at": "Next attempt",
+                     "last_error": "Last error", "sent_at": "Sent", "text_body": "Text"}
     column_formatters = {"created_at": _when, "next_attempt_at": _when, "sent_at": _when,
+                         "status": lambda v, c, m, n: _words(m.status),
                          "text_body": lambda v, c, m, n: _body(m)}
     column_filters = ("status", "recipient",
                       UTCBetween(OutboxMessage.created_at, "Queued"))

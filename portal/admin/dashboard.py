@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_security import current_user
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from portal.admin.base import has_any_role
+from portal.admin.grids import grids_for
 from portal.auth.models import RoleName, User
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.incidents.access import visibility_conditions
 from portal.incidents.enums import ACTIVE, NOT_CLOSED, Priority, SlaState, Status
 from portal.incidents.models import Incident, IncidentEvent
+from portal.notifications.models import OutboxMessage, OutboxStatus
 
 
 
@@ -150,13 +152,37 @@ class DashboardView(AdminIndexView):
 
     @expose("/")
     def index(self):
+        from portal.admin.incidents import filtered_grid_url
+
         figures = dashboard_figures(current_user)
+        # Each figure links to the grid rows it counts: the user's widest grid.
+        grid = grids_for(current_user)[0].endpoint
+        links = {
+            "active": filtered_grid_url(grid, Active="1"),
+            "critical": filtered_grid_url(grid, Priority=Priority.critical.value, Active="1"),
+            "overdue": filtered_grid_url(grid, Overdue="1"),
+            "status": {status.value: filtered_grid_url(grid, Status=status.value)
+                       for status in Status},
+            "priority": {p.value: filtered_grid_url(grid, Priority=p.value, Active="1")
+                         for p in Priority},
+        }
         # Lists, not objects: the charts keep the lifecycle's and the priorities' order.
         chart_data = {name: {"labels": list(figures[name]), "values": list(figures[name].values())}
                       for name in ("by_status", "by_priority")}
         chart_data["per_technician"] = {
             "labels": [row["technician"] for row in figures["per_technician"]],
             "values": [row["open"] for row in figures["per_technician"]]}
-        return self.render("admin/dashboard.html", figures=figures, chart_data=chart_data)
+        return self.render("admin/dashboard.html", figures=figures, chart_data=chart_data,
+                           links=links)
+
+
+def mail_state() -> dict | None:
+    """For the admins' banner: delivery is off (no ``MAIL_SERVER``) and how many messages
+    wait in the outbox meanwhile; None while mail is delivered."""
+    if current_app.config.get("MAIL_SERVER"):
+        return None
+    waiting = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.status == OutboxStatus.pending.value))
+    return {"waiting": waiting}
 
 

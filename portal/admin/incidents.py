@@ -19,25 +19,28 @@ from flask_admin.model import typefmt
 from flask_security import current_user
 from markupsafe import Markup, escape
 from wtforms.fields.choices import SelectChoice
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.admin.adapters import FreshFilterOptions
 from portal.admin.base import SecureModelView
 from portal.admin.changes import attempt, numbers
-from portal.admin.forms import NEEDS_FORMS, ActionForm, CommentForm, IncidentForm, ReportForm
+from portal.admin.forms import (NEEDS_FORMS, ActionForm, CommentForm, IncidentForm,
+                                ReopenForm, ReportForm)
+from portal.admin.grids import ALL_ROLES, GRIDS, Grid, STAFF, details_url
+from portal.admin.timeline import timeline
 from portal.attachments import accept_uploads
 from portal.attachments.forms import attach_all, uploads_in
 from portal.attachments.service import AttachmentRefused
-from portal.admin.grids import ALL_ROLES, GRIDS, Grid, STAFF
 from portal.auth.models import Role, RoleName, User
+from portal.display import due_words, when
 from portal.extensions import db
 from portal.incidents import lifecycle
 from portal.incidents.access import visibility_conditions, visible_comments
-from portal.incidents.enums import Action, Labelled
+from portal.incidents.enums import ACTIVE, Action, Labelled, Priority, Status
 from portal.incidents.lifecycle import ACTIONS, ActionSpec, Needs
 from portal.incidents.listing import CHOICE_FILTERS, SLA_FILTERS
-from portal.incidents.models import Incident, IncidentEvent
+from portal.incidents.models import Comment, Incident, IncidentEvent
 from portal.sla.words import sla_words
 
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -57,7 +60,7 @@ def parse_id(text) -> int | None:
 # --- how values read -------------------------------------------------------------------
 
 def format_when(view, value: datetime, name) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return when(value)
 
 
 def format_label(view, value: Labelled, name) -> str:
@@ -78,10 +81,15 @@ def badge(kind: str):
 
 
 def format_due(view, context, model, name):
-    text = format_when(view, model.due_at, name)
-    if model.is_overdue:
-        return Markup(f'<span class="overdue">{escape(text)} (overdue)</span>')
-    return text
+    """The due time in words, the time itself on hover; overdue marked in words too."""
+    words = escape(due_words(model))
+    marked = ' class="overdue"' if model.is_overdue else ""
+    return Markup(f'<span{marked} title="{escape(when(model.due_at))}">{words}</span>')
+
+
+def format_title(view, context, model, name):
+    """The title links to the incident's page (the row's one control for reporters)."""
+    return Markup(f'<a href="{escape(view.page_url(model))}">{escape(model.title)}</a>')
 
 
 def format_sla(view, context, model, name):
@@ -100,6 +108,22 @@ def technician_options() -> list[tuple[int, str]]:
             Role.name.in_([RoleName.technician.value, RoleName.admin.value]),
             User.active.is_(True)).order_by(User.username).distinct())
     return [(user_id, username) for user_id, username in rows]
+
+
+def assignee_groups() -> dict[str, list[SelectChoice]]:
+    """The assign form's choices: technicians first, then admins, each with how many
+    active incidents they hold now (two statements, whatever the number of people)."""
+    load = dict(db.session.execute(
+        select(Incident.technician_id, func.count()).where(Incident.status.in_(ACTIVE))
+        .group_by(Incident.technician_id)).all())
+    technicians = set(db.session.scalars(
+        select(User.id).join(User.roles).where(Role.name == RoleName.technician.value)))
+    groups: dict[str, list[SelectChoice]] = {"Technicians": [], "Admins": []}
+    for user_id, username in technician_options():
+        label = f"{username} — {load.get(user_id, 0)} active"
+        groups["Technicians" if user_id in technicians else "Admins"].append(
+            SelectChoice(user_id, label))
+    return {name: choices for name, choices in groups.items() if choices}
 
 
 # --- filters: a value a filter does not know is ignored, and the page says so ----------
@@ -139,6 +163,34 @@ class OverdueFilter(BaseSQLAFilter):
         return "is"
 
 
+class ActiveFilter(BaseSQLAFilter):
+    """Still being worked on: open, assigned, in progress or on hold."""
+
+    def validate(self, value) -> bool:
+        return value in ("1", "0")
+
+    def apply(self, query, value, alias=None):
+        active = Incident.status.in_(ACTIVE)
+        return query.filter(active if value == "1" else ~active)
+
+    def operation(self):
+        return "is"
+
+
+class AssignedFilter(BaseSQLAFilter):
+    """Someone has it (a technician is set), or nobody has."""
+
+    def validate(self, value) -> bool:
+        return value in ("1", "0")
+
+    def apply(self, query, value, alias=None):
+        return query.filter(Incident.technician_id.is_not(None) if value == "1"
+                            else Incident.technician_id.is_(None))
+
+    def operation(self):
+        return "is"
+
+
 class UTCDateTimeBetweenFilter(DateTimeBetweenFilter):
     """Flask-Admin's date-time range, read as UTC (the columns hold aware times)."""
 
@@ -153,18 +205,29 @@ def choice_filter(name: str, enum_class) -> ChoiceFilter:
 
 def incident_filters(*, staff: bool) -> tuple:
     """The grid filters, in the order their ``flt`` numbers keep (bookmarks hold them):
-    the vocabularies, the people (for staff), the creation date, overdue and the SLA
-    state."""
+    the vocabularies, the people (for staff), the creation date, overdue, the SLA state,
+    then those the quick filters added (active; assigned, for staff)."""
+    yes_no = [("1", "yes"), ("0", "no")]
     people = (ChoiceFilter(Incident.technician_id, "Technician", options=technician_options),
               ReporterFilter(Incident.reporter_id, "Reporter")) if staff else ()
     return (*(choice_filter(name, enum_class) for name, enum_class in CHOICE_FILTERS.items()),
             *people,
             UTCDateTimeBetweenFilter(Incident.created_at, "Created"),
-            OverdueFilter(Incident.due_at, "Overdue", options=[("1", "yes"), ("0", "no")]),
-            # Last, so the numbers of the filters above (in bookmarks) stay as they were.
+            OverdueFilter(Incident.due_at, "Overdue", options=yes_no),
+            # After the older filters, so their numbers (in bookmarks) stay as they were.
             *(ChoiceFilter(getattr(Incident, name), "SLA",
                            options=[(member.value, member.label) for member in enum_class])
-              for name, enum_class in SLA_FILTERS.items()))
+              for name, enum_class in SLA_FILTERS.items()),
+            ActiveFilter(Incident.status, "Active", options=yes_no),
+            *((AssignedFilter(Incident.technician_id, "Assigned", options=yes_no),)
+              if staff else ()))
+
+
+#: The one-click filters above a grid: (label, filter name, value); "Mine" is the
+#: technician filter set to the user.
+QUICK_FILTERS = (("Active", "Active", "1"), ("Overdue", "Overdue", "1"),
+                 ("Critical", "Priority", Priority.critical.value),
+                 ("Unassigned", "Assigned", "0"), ("Mine", "Technician", None))
 
 
 # --- the grids -------------------------------------------------------------------------
@@ -173,10 +236,17 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
     """The base of every incident grid: ``grid`` says which rows and for whom."""
 
     grid: Grid
-    details_template = "admin/incident_details.html"
+    details_template = "incidents/page.html"
+    list_template = "incidents/list.html"
+    create_template = "incidents/report.html"
+    edit_template = "incidents/edit.html"
     can_view_details = True
-    column_list = ("id", "title", "status", "priority", "category", "reporter", "technician",
-                   "created_at", "updated_at", "due_at", "sla_state")
+    #: No eye, pencil or bin on rows: the title opens the page, which offers the rest.
+    column_display_actions = False
+    column_list = ("id", "title", "status", "priority", "due_at", "sla_state", "technician",
+                   "reporter", "category", "created_at")
+    #: The quick filters this grid offers (its own rows may make others pointless).
+    quick = ("Active", "Overdue", "Critical", "Unassigned", "Mine")
     column_labels = {"id": "Number", "created_at": "Created", "updated_at": "Updated",
                      "due_at": "Due", "resolution_notes": "Resolution notes",
                      "resolved_at": "Resolved", "closed_at": "Closed", "sla_state": "SLA",
@@ -185,7 +255,7 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
     column_type_formatters = TYPE_FORMATTERS
     column_type_formatters_detail = TYPE_FORMATTERS
     column_formatters = {
-        "id": lambda v, c, m, n: m.number,
+        "id": lambda v, c, m, n: m.number, "title": format_title,
         "status": badge("status"), "priority": badge("priority"),
         "reporter": lambda v, c, m, n: m.reporter.username,
         "technician": lambda v, c, m, n: m.technician.username if m.technician else "—",
@@ -206,7 +276,6 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
                             ("reporter", "reporter.username"),
                             ("technician", "technician.username"),
                             "created_at", "updated_at", "due_at", "sla_state")
-    column_default_sort = ("created_at", True)
     column_searchable_list = ("title", "description")
     column_filters = incident_filters(staff=False)
     column_details_list = ("id", "title", "description", "status", "priority", "category",
@@ -216,6 +285,13 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
     form_columns = lifecycle.UPDATABLE_FIELDS
     export_types = ["csv"]
     page_size = 20
+
+    @property
+    def column_default_sort(self):
+        """Work first: overdue, then still active, then the most urgent, then the soonest
+        due (a property: "overdue" compares with the time of each request)."""
+        return [(Incident.is_overdue, True), (Incident.status.in_(ACTIVE), True),
+                (Incident.priority_rank, True), (Incident.due_at, False)]
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("name", self.grid.label)
@@ -258,7 +334,8 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         incident = None if number is None else self.scope(db.session.query(Incident)).filter(
             Incident.id == number).options(
             joinedload(Incident.reporter), joinedload(Incident.technician),
-            selectinload(Incident.events).joinedload(IncidentEvent.actor)).first()
+            selectinload(Incident.events).joinedload(IncidentEvent.actor),
+            selectinload(Incident.comments).joinedload(Comment.author)).first()
         if incident is None:
             abort(404)
         return incident
@@ -282,6 +359,23 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
 
     def get_create_form(self):
         return ReportForm
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        """The report form; once reported, the incident's page says its number."""
+        if not self.can_create:
+            return redirect(self._return_url())
+        form = self.create_form()
+        if self.validate_form(form):
+            incident = self.create_model(form)
+            if incident:
+                flash(Markup('Reported as <a href="{url}">{number}</a>: “{title}”. You will '
+                             'get an email with this number, and another when someone '
+                             'takes it.').format(url=self._details_url(incident),
+                                                 number=incident.number,
+                                                 title=incident.title), "success")
+                return redirect(self._details_url(incident))
+        return self.render(self.create_template, form=form, return_url=self._return_url())
 
     def create_model(self, form):
         uploads = uploads_in(form.attachments)
@@ -316,12 +410,28 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         if not lifecycle.editable_fields(current_user, incident):
             flash(f"You may not edit {incident.number} now.", "error")
             return redirect(self._details_url(incident))
-        return super().edit_view()
+        form = self.edit_form(obj=incident)
+        if self.validate_form(form) and self.update_model(form, incident):
+            return redirect(self._details_url(incident))
+        return self.render(self.edit_template, form=form, model=incident,
+                           return_url=self._return_url())
 
     def update_model(self, form, model):
+        """Change what the form holds through the lifecycle; say which fields changed."""
         changes = {name: getattr(form, name).data for name in self.form_columns
                    if getattr(form, name, None) is not None}
-        return attempt(lambda: lifecycle.update(model, actor=current_user, **changes)).ok
+        events = len(model.events)
+        if not attempt(lambda: lifecycle.update(model, actor=current_user, **changes)).ok:
+            return False
+        if len(model.events) > events:
+            fields = [name.replace("_", " ") for name in model.events[-1].changes
+                      if name != "due_at"]
+            listed = fields[0] if len(fields) == 1 else \
+                ", ".join(fields[:-1]) + " and " + fields[-1]
+            flash(f"{model.number}: {listed} changed.", "success")
+        else:
+            flash(f"{model.number}: nothing to change.", "info")
+        return True
 
     def delete_model(self, model):
         return attempt(lambda: lifecycle.delete(model, actor=current_user)).ok
@@ -329,10 +439,36 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
     # --- commands: bulk actions, buttons and their forms, all from the registry -------
 
     def is_action_allowed(self, name):
-        """Offer the commands the user's roles could ever take (the lifecycle says)."""
+        """Offer the commands the user's roles could ever take (the lifecycle says), in
+        bulk to staff only: a reporter acts on one incident at a time, from its page."""
         if name in {spec.name for spec in lifecycle.commands()}:
-            return lifecycle.may_ever(current_user, name)
+            return current_user.is_staff and lifecycle.may_ever(current_user, name)
         return super().is_action_allowed(name)
+
+    # --- the list: quick filters ------------------------------------------------------
+
+    def quick_filters(self) -> list[tuple[str, str, bool]]:
+        """``(label, url, current)`` of "All" and this grid's quick filters."""
+        filters = list(self.get_filters() or [])
+        shown = {key: value for key, value in request.args.items()
+                 if key.startswith("flt")}
+        chips = [("All", url_for(".index_view"), not shown)]
+        for label, name, value in QUICK_FILTERS:
+            if label not in self.quick:
+                continue
+            if label == "Mine":
+                if not current_user.can_be_assigned:
+                    continue
+                value = str(current_user.id)
+            for index, flt in enumerate(filters):
+                if flt.name == name:
+                    args = {f"flt0_{self.get_filter_arg(index, flt)}": value}
+                    chips.append((label, url_for(".index_view", **args), shown == args))
+                    break
+        return chips
+
+    def page_url(self, incident) -> str:
+        return self._details_url(incident)
 
     def run_command(self, spec: ActionSpec, ids, value=None) -> None:
         """Take ``spec`` on each incident; say what happened to which, and each refusal."""
@@ -377,7 +513,9 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         return get_redirect_target(param_name="url") or url_for(".index_view")
 
     def _details_url(self, incident) -> str:
-        return url_for(".details_view", id=incident.id)
+        """The incident's page in the grid that shows it to the user now: after "Assign
+        to me" it has left the Unassigned grid for their queue."""
+        return details_url(incident, current_user)
 
     def _command(self, name: str) -> ActionSpec:
         try:
@@ -398,14 +536,22 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
             abort(403)  # the assign form lists the technicians: only for those who may
         form = NEEDS_FORMS[spec.needs](ids=request.args.get("ids", ""))
         if spec.needs is Needs.technician:
-            form.technician_id.choices = [SelectChoice(user_id, name)
-                                          for user_id, name in technician_options()]
-        ids = [i for i in str(form.ids.data or "").split(",") if parse_id(i)]
-        if form.validate_on_submit():
-            self.run_command(spec, ids, self._value_from(spec, form))
+            form.technician_id.choices = assignee_groups()
+        given = [i.strip() for i in str(form.ids.data or "").split(",") if i.strip()]
+        unreadable = [i for i in given if parse_id(i) is None]
+        if unreadable or not given:
+            flash(f"ids: {unreadable[0][:20]!r} is not an incident number; nothing was "
+                  "changed." if unreadable else "Select at least one incident first.",
+                  "error")
             return redirect(self._return_url())
+        if form.validate_on_submit():
+            self.run_command(spec, given, self._value_from(spec, form))
+            return redirect(self._return_url())
+        found = {incident.id: incident for incident in self.scope(
+            db.session.query(Incident)).filter(Incident.id.in_(map(parse_id, given)))}
+        selected = [found.get(parse_id(i)) or f"#{i}: not found" for i in given]
         return self.render("admin/incident_action_form.html", form=form, title=spec.label,
-                           numbers=[f"INC-{i}" for i in ids], return_url=self._return_url(),
+                           selected=selected, return_url=self._return_url(),
                            submit=spec.label.rstrip("…"))
 
     @staticmethod
@@ -431,13 +577,14 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
 
     @expose("/comment/", methods=("POST",))
     def comment_view(self):
+        """A reply or an internal note, from the page's two tabs."""
         incident = self.get_one(request.args.get("id", ""))
         form = CommentForm()
         if form.validate_on_submit():
             uploads = uploads_in(form.attachments)
+            internal = bool(form.internal.data)
 
             def comment():
-                internal = bool(form.internal.data)
                 new = lifecycle.comment(incident, actor=current_user, body=form.body.data,
                                         internal=internal)
                 attach_all(incident, current_user, uploads, comment=new, internal=internal)
@@ -445,9 +592,10 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
             # on the page again, with what was typed still in the form.
             outcome = attempt(comment, report=False)
             if outcome.ok:
-                flash("Comment added." if not uploads else
-                      f"Comment added with {len(uploads)} attachment"
-                      f"{'s' if len(uploads) > 1 else ''}.", "success")
+                what = "internal note added (staff only)" if internal else "reply added"
+                files = (f" with {len(uploads)} attachment{'s' if len(uploads) > 1 else ''}"
+                         if uploads else "")
+                flash(f"{incident.number}: {what}{files}.", "success")
                 return redirect(self._details_url(incident))
             _show_refusal(form, outcome.refusal)
             return self.details_view()
@@ -455,14 +603,48 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
             flash(" ".join(errors), "error")
         return redirect(self._details_url(incident))
 
+    @expose("/not-fixed/", methods=("POST",))
+    def not_fixed_view(self):
+        """The reporter's "No, reopen" on a resolved incident: reopen it, and the reason
+        becomes a comment the technician reads (one change: both or neither)."""
+        incident = self.get_one(request.args.get("id", ""))
+        form = ReopenForm()
+        reason = (form.note.data or "").strip() if form.validate_on_submit() else ""
+        if not reason:
+            flash("Say what is still wrong, so the technician knows where to look.", "error")
+            return redirect(self._details_url(incident))
+
+        def reopen_with_reason():
+            lifecycle.reopen(incident, actor=current_user, note=reason)
+            lifecycle.comment(incident, actor=current_user, body=reason)
+
+        if attempt(reopen_with_reason).ok:
+            flash(f"{incident.number} reopened — now {incident.status.label}; your reason "
+                  "was added as a reply.", "success")
+        return redirect(self._details_url(incident))
+
+    @expose("/details/")
+    def details_view(self):
+        """The incident's page: header, actions, description, one timeline, replies."""
+        incident = self.get_one(request.args.get("id", ""))
+        return self.render(self.details_template, model=incident,
+                           return_url=self._return_url())
+
     def render(self, template, **kwargs):
         if template == self.details_template:
             incident = kwargs["model"]
             allowed = lifecycle.allowed_actions(current_user, incident)
+            offered = lifecycle.offered_commands(current_user, incident)
+            # A reporter answers the resolved banner's question instead of two buttons.
+            asks = (incident.status is Status.resolved and not current_user.is_staff
+                    and {Action.close, Action.reopen} <= allowed)
+            comments = visible_comments(current_user, incident)
             kwargs.update(
-                commands=[spec for spec in lifecycle.commands() if spec.action in allowed],
-                allowed=allowed, action_form=ActionForm(),
-                comment_form=CommentForm(), comments=visible_comments(current_user, incident),
+                commands=[] if asks else offered, asks_if_fixed=asks,
+                allowed=allowed, action_form=ActionForm(), reopen_form=ReopenForm(),
+                comment_form=CommentForm(),
+                internal_allowed=lifecycle.may_comment_internally(current_user, incident),
+                entries=timeline(list(incident.events), comments),
                 editable=bool(lifecycle.editable_fields(current_user, incident)))
         elif template == self.list_template and "data" in kwargs:
             # Offer only the commands that some row on this page allows.
@@ -470,8 +652,7 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
                                        for row in kwargs["data"]))
             kwargs["actions"] = [(name, text) for name, text in kwargs.get("actions", [])
                                  if Action(name) in applicable]
-            kwargs["row_editable"] = lambda row: bool(
-                lifecycle.editable_fields(current_user, row))
+            kwargs["quick_filters"] = self.quick_filters()
         return super().render(template, **kwargs)
 
 
@@ -535,6 +716,17 @@ class IncidentPageView(IncidentGridView):
         return redirect(start_page(current_user))
 
 
+def filtered_grid_url(endpoint: str, **values: str) -> str:
+    """The grid at ``endpoint`` with the filters named in ``values`` set (by filter name,
+    ``Overdue="1"``); names the grid lacks are left out. Flask-Admin numbers filters by
+    their place in ``column_filters``."""
+    view_class = next(view for view in GRID_VIEWS if view.grid.endpoint == endpoint)
+    names = [flt.name for flt in view_class.column_filters]
+    args = {f"flt{position}_{names.index(name)}": value
+            for position, (name, value) in enumerate(values.items()) if name in names}
+    return url_for(f"{endpoint}.index_view", **args)
+
+
 #: One view class per grid of the table, in its order.
 GRID_VIEWS = (AllIncidentsView, QueueView, UnassignedView, MyIncidentsView, IncidentPageView)
 assert [view.grid for view in GRID_VIEWS] == list(GRIDS), "a grid without its view"
@@ -542,4 +734,5 @@ assert [view.grid for view in GRID_VIEWS] == list(GRIDS), "a grid without its vi
 accept_uploads(*(f"{grid.endpoint}.{view}" for grid in GRIDS
                  for view in ("create_view", "comment_view")))
 
-__all__ = ["ALL_ROLES", "STAFF", "GRID_VIEWS", "IncidentGridView", "parse_id"]
+__all__ = ["ALL_ROLES", "STAFF", "GRID_VIEWS", "IncidentGridView", "filtered_grid_url",
+           "parse_id"]

@@ -105,6 +105,8 @@ class ActionSpec:
     moves_status: bool = True
     #: Has its own ``POST /incidents/<id>/<name>`` (delete is ``DELETE /incidents/<id>``).
     endpoint: bool = True
+    #: Moves the work forward (towards closed): pages offer it first, as the main button.
+    advances: bool = False
 
     @property
     def name(self) -> str:
@@ -139,6 +141,14 @@ def action(name: Action, *, who, allowed_from, **presentation):
 def commands() -> list[ActionSpec]:
     """The actions taken on one incident by name, in their declared order."""
     return [spec for spec in ACTIONS.values() if spec.is_command]
+
+
+def offered_commands(user: User, incident: Incident) -> list[ActionSpec]:
+    """The commands ``user`` may take on ``incident`` now, those that move the work
+    forward first (the page's main button is the first), else in declared order."""
+    allowed = allowed_actions(user, incident)
+    offered = [spec for spec in commands() if spec.action in allowed]
+    return sorted(offered, key=lambda spec: not spec.advances)
 
 
 ADMIN = {Capacity.admin}
@@ -373,7 +383,8 @@ def _equals_current(incident: Incident, name: str, value: Any) -> bool:
 
 @action(Action.assign, who=ADMIN, allowed_from=ACTIVE, label="Assign to…",
         needs=Needs.technician, done="assigned to {technician}",
-        summary="Assign to a technician (admins); null technician_id returns it to the queue")
+        summary="Assign to a technician (admins); null technician_id returns it to the queue",
+        advances=True)
 def assign(incident: Incident, *, actor: User, technician: User | None) -> Incident:
     """Give ``incident`` to ``technician`` (admins only); ``None`` takes it back.
 
@@ -388,7 +399,8 @@ def assign(incident: Incident, *, actor: User, technician: User | None) -> Incid
 
 @action(Action.take, who={Capacity.staff}, allowed_from={Status.open}, label="Assign to me",
         leads_to=Status.assigned, moves_status=False, done="assigned to you",
-        summary="Take an unassigned incident yourself (technicians and admins)")
+        summary="Take an unassigned incident yourself (technicians and admins)",
+        advances=True)
 def take(incident: Incident, *, actor: User) -> Incident:
     """Assign an ``open``, unassigned incident to the actor themselves.
 
@@ -436,7 +448,8 @@ def _move(incident: Incident, actor: User, action_name: Action, kind: EventKind)
 
 
 @action(Action.start, who=ON_IT, allowed_from={Status.assigned}, leads_to=Status.in_progress,
-        label="Start", done="started", summary="Start work: assigned → in_progress")
+        label="Start", done="started", summary="Start work: assigned → in_progress",
+        advances=True)
 def start(incident: Incident, *, actor: User) -> Incident:
     """Begin work: ``assigned`` → ``in_progress`` (the technician on it, or an admin)."""
     return _move(incident, actor, Action.start, EventKind.started)
@@ -450,7 +463,8 @@ def hold(incident: Incident, *, actor: User) -> Incident:
 
 
 @action(Action.resume, who=ON_IT, allowed_from={Status.on_hold}, leads_to=Status.in_progress,
-        label="Resume", done="resumed", summary="Resume work: on_hold → in_progress")
+        label="Resume", done="resumed", summary="Resume work: on_hold → in_progress",
+        advances=True)
 def resume(incident: Incident, *, actor: User) -> Incident:
     """Continue work: ``on_hold`` → ``in_progress``."""
     return _move(incident, actor, Action.resume, EventKind.resumed)
@@ -458,7 +472,8 @@ def resume(incident: Incident, *, actor: User) -> Incident:
 
 @action(Action.resolve, who=ON_IT, allowed_from=ACTIVE, leads_to=Status.resolved,
         label="Resolve…", needs=Needs.resolution_notes, done="resolved",
-        summary="Resolve with notes saying how")
+        summary="Resolve with notes saying how",
+        advances=True)
 def resolve(incident: Incident, *, actor: User, resolution_notes: Any) -> Incident:
     """Mark fixed, with notes saying how; sets ``resolved_at``.
 
@@ -502,7 +517,8 @@ def reopen(incident: Incident, *, actor: User, note: Any = None) -> Incident:
 
 @action(Action.close, who=REPORTER, allowed_from={Status.resolved}, leads_to=Status.closed,
         label="Close", done="closed",
-        summary="Close a resolved incident, confirming the fix (its reporter or an admin)")
+        summary="Close a resolved incident, confirming the fix (its reporter or an admin)",
+        advances=True)
 def close(incident: Incident, *, actor: User) -> Incident:
     """Confirm the fix: ``resolved`` → ``closed`` (final); sets ``closed_at``."""
     _authorize(incident, actor, Action.close)
@@ -533,10 +549,10 @@ def comment(incident: Incident, *, actor: User, body: Any, internal: bool = Fals
 
     :raises NotAllowed: a reporter asks for an internal comment.
     """
-    held = _authorize(incident, actor, Action.comment)
+    _authorize(incident, actor, Action.comment)
     if not isinstance(internal, bool):
         raise InvalidValue("internal must be true or false", field="internal")
-    if internal and Capacity.staff not in held:
+    if internal and not may_comment_internally(actor, incident):
         raise NotAllowed("only admins and technicians may write internal comments")
     new = Comment(incident=incident, author=actor, internal=internal, created_at=utcnow(),
                   body=_text(body, "body", max_length=TEXT_MAX))
@@ -545,6 +561,11 @@ def comment(incident: Incident, *, actor: User, body: Any, internal: bool = Fals
     sla_clock.refresh(incident)
     db.session.flush()
     return new
+
+
+def may_comment_internally(user: User, incident: Incident) -> bool:
+    """Whether ``user`` may write internal notes on ``incident`` (staff who see it)."""
+    return Capacity.staff in capacities(user, incident)
 
 
 def change_status(incident: Incident, *, actor: User, status: Any,
@@ -579,9 +600,9 @@ def change_status(incident: Incident, *, actor: User, status: Any,
 
 __all__ = [
     "LifecycleError", "NotVisible", "NotAllowed", "InvalidTransition", "InvalidValue",
-    "StaleIncident", "ACTIONS", "ActionSpec", "Needs", "commands", "EDITABLE",
-    "UPDATABLE_FIELDS", "allowed_actions", "authorize", "editable_fields", "check_version",
-    "can_see", "may_ever", "may_report_for",
+    "StaleIncident", "ACTIONS", "ActionSpec", "Needs", "commands", "offered_commands",
+    "may_comment_internally", "EDITABLE", "UPDATABLE_FIELDS", "allowed_actions", "authorize",
+    "editable_fields", "check_version", "can_see", "may_ever", "may_report_for",
     "create", "update", "assign", "take", "start", "hold", "resume", "resolve", "reopen",
     "close", "change_status", "delete", "comment",
 ]

@@ -2,8 +2,9 @@
 search, listed once for the API's query schema, the API's list and the portal's grids."""
 from __future__ import annotations
 
-from sqlalchemy import or_
+from sqlalchemy import or_, select
 
+from portal.auth.models import User
 from portal.extensions import db
 from portal.incidents.enums import Category, Priority, SlaState, Status
 from portal.incidents.models import Incident
@@ -62,14 +63,17 @@ def filtered(query, args):
 
 
 def text_search(text: str):
-    """``text`` anywhere in the title or description, ignoring case (``%`` and ``_`` are
-    literal).
+    """``text`` anywhere in the title or description, or in the username of the reporter
+    or the technician, ignoring case (``%`` and ``_`` are literal).
 
     SQLite's LIKE already ignores ASCII case, and its lower() folds nothing more, so there
     a plain LIKE finds the same rows without lowering every title and description first
     (30-40 ms instead of 85 ms over 100,000 incidents; still a scan). PostgreSQL's ILIKE
-    reads the trigram indexes of migration 0005.
+    reads the trigram indexes of migration 0005. People are matched among the users (a
+    few hundred rows), then by the indexed reporter and technician ids.
     """
     contains = "contains" if db.engine.dialect.name == "sqlite" else "icontains"
+    people = select(User.id).where(getattr(User.username, contains)(text, autoescape=True))
     return or_(getattr(Incident.title, contains)(text, autoescape=True),
-               getattr(Incident.description, contains)(text, autoescape=True))
+               getattr(Incident.description, contains)(text, autoescape=True),
+               Incident.reporter_id.in_(people), Incident.technician_id.in_(people))

@@ -13,7 +13,7 @@
   var options = {responsive: true, maintainAspectRatio: false, animation: false,
                  plugins: {legend: {display: false}},
                  scales: {y: {beginAtZero: true, ticks: {precision: 0}}}};
-  function label(key) { return key.replace("_", " "); }
+  function label(key) { var words = key.replace("_", " "); return words.charAt(0).toUpperCase() + words.slice(1); }
   function draw(id, type, labels, values, colours) {
     var canvas = document.getElementById(id);
     if (!canvas) { return; }

@@ -16,7 +16,7 @@ def test_report_with_a_screenshot_shows_its_preview(open_portal, tmp_path):
     page.get_by_label("Title").fill("VPN client shows error 809")
     page.get_by_label("Description").fill("Since this morning, on every connect.")
     page.get_by_label("Attachments").set_input_files(str(screenshot))
-    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_role("button", name="Report incident").click()
 
     expect(page.locator("h1")).to_contain_text("VPN client shows error 809")
     attachments = page.locator("section.attachments")

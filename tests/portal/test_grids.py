@@ -68,6 +68,7 @@ def test_a_technician_takes_an_unassigned_incident_from_its_page(client, cast):
     done = client.post(f"/admin/unassigned/act/take/?id={incident.id}",
                        data={"csrf_token": csrf_token_from(page)}, follow_redirects=True)
     assert f"{incident.number} assigned to you — now Assigned." in done.get_data(as_text=True)
+    assert done.status_code == 200 and done.request.path == "/admin/queue/details/"
     db.session.expire_all()
     taken = db.session.get(Incident, incident.id)
     assert (taken.status, taken.technician_id) == (Status.assigned, cast["technician"].id)
@@ -81,21 +82,26 @@ def test_the_unassigned_grid_offers_take_and_nothing_that_is_always_refused(clie
     assert offered == {"take"}
 
 
-def test_reporters_reopen_with_a_reason_through_the_portal(client, cast):
+def test_reporters_answer_the_resolved_banner_and_the_reason_becomes_a_comment(client, cast):
     incident = incident_in(cast, Status.resolved)
     log_in(client, cast["reporter"])
     page = client.get(f"/admin/mine/details/?id={incident.id}").get_data(as_text=True)
-    assert ">Reopen…</a>" in page and ">Close</button>" in page
-    form_url = f"/admin/mine/command/reopen/?ids={incident.id}&url=/admin/mine/"
-    form = client.get(form_url).get_data(as_text=True)
-    done = client.post(form_url, data={"csrf_token": csrf_token_from(form),
-                                       "ids": str(incident.id), "note": "Still drops"},
+    assert "Is it fixed?" in page and ">Yes, close it</button>" in page
+    assert "No, reopen" in page and ">Reopen…</a>" not in page  # a question, not two buttons
+    url = f"/admin/mine/not-fixed/?id={incident.id}"
+    blank = client.post(url, data={"csrf_token": csrf_token_from(page), "note": "  "},
+                        follow_redirects=True)
+    assert "Say what is still wrong" in blank.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Incident, incident.id).status == Status.resolved
+    done = client.post(url, data={"csrf_token": csrf_token_from(page), "note": "Still drops"},
                        follow_redirects=True)
-    assert f"{incident.number} reopened — now Assigned." in done.get_data(as_text=True)
+    assert f"{incident.number} reopened — now Assigned" in done.get_data(as_text=True)
     db.session.expire_all()
     reopened = db.session.get(Incident, incident.id)
     assert reopened.status == Status.assigned
     assert reopened.events[-1].note == "Still drops"
+    assert [(c.body, c.internal) for c in reopened.comments] == [("Still drops", False)]
 
 
 @pytest.mark.parametrize("grid,query", [
@@ -153,4 +159,4 @@ def test_the_overdue_filter_and_the_dashboard_count_the_same_incidents(client, c
     dashboard = client.get("/admin/").get_data(as_text=True)
     assert re.search(r"Overdue</div>\s*<div class=\"stat overdue\">2<", dashboard)
     # Active: open, assigned, in progress (the resolved one is not): 3.
-    assert re.search(r"Active</div>\s*<div class=\"stat\">3<", dashboard)
+    assert re.search(r"Active incidents</div>\s*<div class=\"stat\">3<", dashboard)

@@ -177,24 +177,24 @@ def test_bulk_assign_goes_through_the_assign_form(client, people):
     assert {db.session.get(Incident, i).status for i in (first.id, second.id)} == {"assigned"}
 
 
-def test_the_delete_button_on_a_row_deletes_through_the_lifecycle(client, people):
-    """The row's trash button posts the form the grid rendered (its id, return URL and
-    CSRF token); the lifecycle records the deletion."""
+def test_the_delete_button_on_the_incident_page_deletes_through_the_lifecycle(client, people):
+    """The page's Delete button posts the form the page rendered (its CSRF token); the
+    lifecycle records the deletion; rows carry no bin of their own."""
     admin = people["admin"]
     doomed = make_incident(reporter=people["reporter"], admin=admin)
     kept = make_incident(reporter=people["reporter"], admin=admin)
     log_in(client, admin)
-    grid = client.get("/admin/incidents/").get_data(as_text=True)
-    forms = re.findall(r'<form class="icon" method="POST" action="([^"]+)">(.*?)</form>',
-                       grid, re.S)
-    action, fields = next((a, f) for a, f in forms if f'name="id" value="{doomed.id}"' in f)
-    data = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', fields))
-    done = client.post(action, data=data, follow_redirects=True)
+    assert 'fa-trash' not in client.get("/admin/incidents/").get_data(as_text=True)
+    page = client.get(f"/admin/incidents/details/?id={doomed.id}").get_data(as_text=True)
+    action, fields = re.search(r'<form method="post" action="([^"]*/act/delete/[^"]*)"[^>]*>'
+                               r'(.*?)</form>', page, re.S).groups()
+    data = dict(re.findall(r'name="(\w+)" type="hidden" value="([^"]*)"', fields))
+    done = client.post(action.replace("&amp;", "&"), data=data, follow_redirects=True)
     assert done.status_code == 200
+    assert f"{doomed.number} deleted." in done.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Incident, doomed.id) is None
     assert db.session.get(Incident, kept.id) is not None
-    assert set(data) == {"id", "url", "csrf_token"}
     notes = db.session.scalars(select(IncidentEvent.note).where(
         IncidentEvent.kind == EventKind.deleted)).all()
     assert notes == [f"{doomed.number} deleted: {doomed.title}"]
@@ -299,7 +299,22 @@ def test_dashboard_figures_per_role(client, people):
     make_incident(reporter=people["other_reporter"], admin=admin, priority="critical")
     log_in(client, people["reporter"])
     page = client.get("/admin/").get_data(as_text=True)
-    assert re.search(r"Active critical</div>\s*<div class=\"stat\">1<", page)
+    card = re.search(r'<a class="card stat-card h-100" href="([^"]+)">\s*<div class="card-body">'
+                     r'\s*<div class="stat-label">Active and critical</div>\s*'
+                     r'<div class="stat">1<', page)
+    assert card, "the card counts the reporter's own active critical incident"
+    assert "Active incidents per technician" not in page  # an admin's figure
+    listed = client.get(card.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert len(re.findall(r'data-label="Number">INC-', listed)) == 1  # the card's rows
+
+
+def test_admins_are_told_when_mail_delivery_is_off(client, people):
+    make_incident(reporter=people["reporter"], admin=people["admin"])
+    log_in(client, people["admin"])
+    for path in ("/admin/", "/admin/outbox/"):
+        page = client.get(path).get_data(as_text=True)
+        assert "Mail delivery is off:" in page, path
+        assert re.search(r"\d+ messages? waits? in the", page), path
 
 
 # --- audit and outbox ------------------------------------------------------------------------
@@ -333,8 +348,8 @@ def test_audit_trail_lists_history_and_logins(client, people):
     log_in(client, people["admin"])
     started = client.get("/admin/history/?flt0_0=started").get_data(as_text=True)
     rows = re.findall(r"<tr>(.*?)</tr>", started, re.S)[1:]
-    assert len(rows) == 1 and incident.number in rows[0] and "in_progress" in rows[0]
+    assert len(rows) == 1 and incident.number in rows[0] and "In progress" in rows[0]
     everything = client.get("/admin/history/").get_data(as_text=True)
     assert len(re.findall(r"<tr>", everything)) - 1 == 3  # created, assigned, started
     access = client.get("/admin/access/").get_data(as_text=True)
-    assert people["admin"].email in access and "login" in access
+    assert people["admin"].email in access and "Login" in access

@@ -50,6 +50,8 @@ ROUTES: dict[tuple[str, str], tuple] = {
     # --- public ---------------------------------------------------------------------------
     ("home.index", "GET"): (200, 302, 302, 302),          # a landing page, or your start page
     ("home.incident", "GET"): (LOGIN, 302, 302, 302),     # to the incident in your grid
+    ("home.search", "GET"): (LOGIN, 200, 200, 200),       # the top bar's search (no words)
+    ("home.favicon", "GET"): everyone(200),
     ("health.healthz", "GET"): everyone(200),
     ("static", "GET"): everyone(200),
     ("admin.static", "GET"): everyone(200),
@@ -140,6 +142,7 @@ ROUTES: dict[tuple[str, str], tuple] = {
     ("all_incidents.command_view", "POST"): admin_only(200),
     ("all_incidents.act_view", "POST"): admin_only(302),
     ("all_incidents.comment_view", "POST"): admin_only(302),
+    ("all_incidents.not_fixed_view", "POST"): admin_only(302),  # no reason: asked again
     # My queue (assigned to me) and Unassigned: staff; the incident is in the technician's
     # queue, in nobody's "unassigned" and not in the admin's own queue.
     ("queue.index_view", "GET"): staff_only(200, 200),
@@ -157,6 +160,7 @@ ROUTES: dict[tuple[str, str], tuple] = {
     ("queue.command_view", "POST"): staff_only(403, 200),
     ("queue.act_view", "POST"): staff_only(302, 404),
     ("queue.comment_view", "POST"): staff_only(302, 404),
+    ("queue.not_fixed_view", "POST"): staff_only(302, 404),  # no reason: asked again
     ("unassigned.index_view", "GET"): staff_only(200, 200),
     ("unassigned.details_view", "GET"): staff_only(404, 404),
     ("unassigned.create_view", "GET"): staff_only(200, 200),
@@ -172,6 +176,7 @@ ROUTES: dict[tuple[str, str], tuple] = {
     ("unassigned.command_view", "POST"): staff_only(403, 200),
     ("unassigned.act_view", "POST"): staff_only(404, 404),
     ("unassigned.comment_view", "POST"): staff_only(404, 404),
+    ("unassigned.not_fixed_view", "POST"): staff_only(404, 404),  # no reason: asked again
     # My incidents (reported by me): every role; the incident is the reporter's.
     ("mine.index_view", "GET"): all_roles(200, 200, 200),
     ("mine.details_view", "GET"): all_roles(200, 404, 404),
@@ -188,6 +193,7 @@ ROUTES: dict[tuple[str, str], tuple] = {
     ("mine.command_view", "POST"): all_roles(403, 403, 200),
     ("mine.act_view", "POST"): all_roles(302, 404, 404),
     ("mine.comment_view", "POST"): all_roles(302, 404, 404),
+    ("mine.not_fixed_view", "POST"): all_roles(302, 404, 404),  # no reason: asked again
     # The page of any incident one may see (the fallback of portal.admin.grids), in no
     # menu: its list goes to your start page; nothing is created or edited there.
     ("incident.index_view", "GET"): all_roles(302, 302, 302),
@@ -205,6 +211,7 @@ ROUTES: dict[tuple[str, str], tuple] = {
     ("incident.command_view", "POST"): all_roles(403, 403, 200),
     ("incident.act_view", "POST"): all_roles(302, 302, 302),
     ("incident.comment_view", "POST"): all_roles(302, 302, 302),
+    ("incident.not_fixed_view", "POST"): all_roles(302, 302, 302),  # no reason: asked again
     **read_only_admin_view("history"),
     **read_only_admin_view("access"),
     **read_only_admin_view("outbox"),

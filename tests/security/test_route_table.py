@@ -71,7 +71,8 @@ def url_for_case(app, endpoint: str, world) -> str:
               "filename": STATIC_FILES.get(endpoint, "")}
     url = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
     view, _, name = endpoint.partition(".")
-    if name in ("details_view", "edit_view", "act_view", "comment_view", "delete_view"):
+    if name in ("details_view", "edit_view", "act_view", "comment_view", "not_fixed_view",
+                "delete_view"):
         row = {"accounts": reporter.id, "history": 999_999, "access": 999_999,
                "outbox": 999_999}.get(view, incident.id)
         url += f"?id={row}"
