@@ -74,13 +74,11 @@ def _float(environ: Mapping[str, str], key: str, default: float) -> float:
         raise ConfigError(f"{key} must be a number, not {value!r}") from None
 
 
-def _words(environ: Mapping[str, str], key: str, default: tuple[str, ...]) -> frozenset[str]:
-    """A comma-separated list, lower-cased (an empty value keeps the default)."""
-    value = environ.get(key)
-    if value is None or value.strip() == "":
-        return frozenset(default)
-    return frozenset(word.strip().lower().lstrip(".") for word in value.split(",")
-                     if word.strip())
+def _suffixes(environ: Mapping[str, str], key: str, default: tuple[str, ...]) -> frozenset[str]:
+    """A comma-separated list of extensions or types, lower-cased, leading dots dropped
+    (an empty value keeps the default)."""
+    words = _words(environ.get(key) or "")
+    return frozenset(word.lower().lstrip(".") for word in words) if words else frozenset(default)
 
 
 ATTACHMENT_STORAGES = ("filesystem", "database")
@@ -338,9 +336,9 @@ class Config:
         # A form may carry several files: its body may be this large (then 413).
         self.ATTACHMENT_MAX_REQUEST_BYTES = _int(environ, "ATTACHMENT_MAX_REQUEST_BYTES",
                                                  5 * self.ATTACHMENT_MAX_BYTES + 1024 * 1024)
-        self.ATTACHMENT_DENIED_EXTENSIONS = _words(
+        self.ATTACHMENT_DENIED_EXTENSIONS = _suffixes(
             environ, "ATTACHMENT_DENIED_EXTENSIONS", DENIED_EXTENSIONS)
-        self.ATTACHMENT_DENIED_TYPES = _words(environ, "ATTACHMENT_DENIED_TYPES", DENIED_TYPES)
+        self.ATTACHMENT_DENIED_TYPES = _suffixes(environ, "ATTACHMENT_DENIED_TYPES", DENIED_TYPES)
         # gc-attachments leaves blobs younger than this: an upload writes its blob before
         # its row commits, and the collector must not take it in between.
         self.ATTACHMENT_GC_GRACE_SECONDS = _int(environ, "ATTACHMENT_GC_GRACE_SECONDS", 3600)
