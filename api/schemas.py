@@ -136,7 +136,11 @@ class IncidentSchema(ServerSent, SQLAlchemyAutoSchema):
         "technician": {"id": 3, "username": "tom", "email": "tom@example.com"},
         "resolution_notes": None, "created_at": "2026-11-22T09:14:03Z",
         "updated_at": "2026-11-22T09:20:11Z", "due_at": "2026-11-22T17:14:03Z",
-        "resolved_at": None, "closed_at": None}
+        "resolved_at": None, "closed_at": None,
+        "sla": {"state": "ok", "first_response_due_at": "2026-11-22T11:14:03Z",
+                "first_responded_at": "2026-11-22T09:20:11Z",
+                "due_at": "2026-11-22T17:14:03Z", "paused_seconds": 0},
+        "attachment_count": 1}
 
     status = _enum(Status, dump_only=True)
     priority = _enum(Priority, dump_only=True)
