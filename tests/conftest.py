@@ -163,3 +163,16 @@ def deliver(mail_app):
         with mail_app.app_context():
             return deliver_due()
     return run
+
+
+@pytest.fixture
+def cast():
+    """One user per part they can play towards an incident (the API and attachment role
+    matrices)."""
+    return {
+        "admin": make_user("admin"),
+        "technician_on_it": make_user("technician"),
+        "other_technician": make_user("technician"),
+        "reporter_of_it": make_user("reporter"),
+        "other_reporter": make_user("reporter"),
+    }

@@ -4,19 +4,7 @@ from __future__ import annotations
 import pytest
 
 from portal.incidents.enums import Status
-from tests.factories import make_incident, make_user
-
-
-@pytest.fixture
-def cast():
-    """One user per part they can play towards an incident."""
-    return {
-        "admin": make_user("admin"),
-        "technician_on_it": make_user("technician"),
-        "other_technician": make_user("technician"),
-        "reporter_of_it": make_user("reporter"),
-        "other_reporter": make_user("reporter"),
-    }
+from tests.factories import make_incident
 
 
 @pytest.fixture

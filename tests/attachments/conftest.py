@@ -10,7 +10,7 @@ from portal.attachments import service
 from portal.attachments.storage import blob_store
 from portal.extensions import db
 from portal.incidents.enums import Status
-from tests.factories import make_incident, make_user
+from tests.factories import make_incident
 
 
 @pytest.fixture(params=["filesystem", "database"])
@@ -36,21 +36,9 @@ def limits(app):
 
 
 @pytest.fixture
-def cast():
-    """One user per part they can play towards the incident."""
-    return {
-        "admin": make_user("admin"),
-        "technician_on_it": make_user("technician"),
-        "other_technician": make_user("technician"),
-        "reporter": make_user("reporter"),
-        "other_reporter": make_user("reporter"),
-    }
-
-
-@pytest.fixture
 def incident(cast):
     """Reported by ``reporter``, assigned to ``technician_on_it``."""
-    return make_incident(reporter=cast["reporter"], admin=cast["admin"],
+    return make_incident(reporter=cast["reporter_of_it"], admin=cast["admin"],
                          technician=cast["technician_on_it"], status=Status.assigned)
 
 

@@ -20,7 +20,7 @@ from tests.factories import make_incident
 
 pytestmark = pytest.mark.usefixtures("backend")
 
-ROLES = ("anonymous", "other_reporter", "reporter", "other_technician",
+ROLES = ("anonymous", "other_reporter", "reporter_of_it", "other_technician",
          "technician_on_it", "admin")
 
 
@@ -49,12 +49,12 @@ def count_rows() -> int:
 
 def test_upload_then_list_read_and_download(client, cast, incident):
     shot = png()
-    response = upload(client, incident.id, bearer(cast["reporter"]), "screen shot.png", shot)
+    response = upload(client, incident.id, bearer(cast["reporter_of_it"]), "screen shot.png", shot)
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["filename"] == "screen shot.png" and body["content_type"] == "image/png"
     assert body["size"] == len(shot) and body["sha256"] == hashlib.sha256(shot).hexdigest()
-    assert body["uploader"]["id"] == cast["reporter"].id and body["has_preview"] is True
+    assert body["uploader"]["id"] == cast["reporter_of_it"].id and body["has_preview"] is True
     assert response.headers["Location"].endswith(f"/api/v1/attachments/{body['id']}")
 
     listed = client.get(f"/api/v1/incidents/{incident.id}/attachments",
@@ -62,11 +62,11 @@ def test_upload_then_list_read_and_download(client, cast, incident):
     assert [a["id"] for a in listed] == [body["id"]]
     one = client.get(f"/api/v1/attachments/{body['id']}", headers=bearer(cast["admin"]))
     assert one.get_json()["filename"] == "screen shot.png"
-    content = fetch(client, body["content_url"], bearer(cast["reporter"]))
+    content = fetch(client, body["content_url"], bearer(cast["reporter_of_it"]))
     assert content.status_code == 200 and content.data == shot
     assert content.headers["ETag"] == f'"{body["sha256"]}"'
     assert content.headers["Content-Length"] == str(len(shot))
-    assert client.get(f"/api/v1/incidents/{incident.id}", headers=bearer(cast["reporter"])
+    assert client.get(f"/api/v1/incidents/{incident.id}", headers=bearer(cast["reporter_of_it"])
                       ).get_json()["attachment_count"] == 1
     history = db.session.scalars(select(IncidentEvent.kind).where(
         IncidentEvent.incident_id == incident.id)).all()
@@ -74,10 +74,10 @@ def test_upload_then_list_read_and_download(client, cast, incident):
 
 
 def test_an_unchanged_download_answers_304_to_its_etag(client, cast, incident):
-    attachment = attach(incident, cast["reporter"])
+    attachment = attach(incident, cast["reporter_of_it"])
     url = f"/api/v1/attachments/{attachment.id}/content"
-    etag = fetch(client, url, bearer(cast["reporter"])).headers["ETag"]
-    again = fetch(client, url, {**bearer(cast["reporter"]), "If-None-Match": etag})
+    etag = fetch(client, url, bearer(cast["reporter_of_it"])).headers["ETag"]
+    again = fetch(client, url, {**bearer(cast["reporter_of_it"]), "If-None-Match": etag})
     assert again.status_code == 304
 
 
@@ -95,21 +95,21 @@ def test_an_upload_tied_to_an_internal_comment_is_internal(client, cast, inciden
 # --- the role matrix --------------------------------------------------------------------
 
 READ_MATRIX = {  # list, metadata, download: the same answers
-    "anonymous": 401, "other_reporter": 404, "reporter": 200, "other_technician": 404,
+    "anonymous": 401, "other_reporter": 404, "reporter_of_it": 200, "other_technician": 404,
     "technician_on_it": 200, "admin": 200,
 }
 DELETE_MATRIX = {  # an attachment the reporter uploaded, on an assigned incident
-    "anonymous": 401, "other_reporter": 404, "reporter": 204, "other_technician": 404,
+    "anonymous": 401, "other_reporter": 404, "reporter_of_it": 204, "other_technician": 404,
     "technician_on_it": 403, "admin": 204,
 }
-UPLOAD_MATRIX = {"anonymous": 401, "other_reporter": 404, "reporter": 201,
+UPLOAD_MATRIX = {"anonymous": 401, "other_reporter": 404, "reporter_of_it": 201,
                  "other_technician": 404, "technician_on_it": 201, "admin": 201}
 
 
 @pytest.mark.parametrize("what", ["list", "metadata", "content"])
 @pytest.mark.parametrize("role,code", READ_MATRIX.items())
 def test_who_reads_attachments(client, cast, incident, what, role, code):
-    attachment = attach(incident, cast["reporter"])
+    attachment = attach(incident, cast["reporter_of_it"])
     url = {"list": f"/api/v1/incidents/{incident.id}/attachments",
            "metadata": f"/api/v1/attachments/{attachment.id}",
            "content": f"/api/v1/attachments/{attachment.id}/content"}[what]
@@ -118,7 +118,7 @@ def test_who_reads_attachments(client, cast, incident, what, role, code):
 
 @pytest.mark.parametrize("role,code", DELETE_MATRIX.items())
 def test_who_deletes_an_attachment(client, cast, incident, role, code):
-    attachment = attach(incident, cast["reporter"])
+    attachment = attach(incident, cast["reporter_of_it"])
     response = client.delete(f"/api/v1/attachments/{attachment.id}",
                              headers=headers_of(cast, role))
     assert response.status_code == code
@@ -137,33 +137,33 @@ def test_who_uploads(client, cast, incident, role, code):
 
 
 @pytest.mark.parametrize("status,uploader,code", [
-    (Status.resolved, "reporter", 201),   # a resolved incident still takes comments
-    (Status.closed, "reporter", 409),     # a closed one takes none, nor files
+    (Status.resolved, "reporter_of_it", 201),   # a resolved incident still takes comments
+    (Status.closed, "reporter_of_it", 409),     # a closed one takes none, nor files
     (Status.closed, "admin", 409),
 ])
 def test_uploads_follow_the_comment_rule(client, cast, status, uploader, code):
-    incident = make_incident(reporter=cast["reporter"], admin=cast["admin"],
+    incident = make_incident(reporter=cast["reporter_of_it"], admin=cast["admin"],
                              technician=cast["technician_on_it"], status=status)
     assert upload(client, incident.id, bearer(cast[uploader])).status_code == code
 
 
-@pytest.mark.parametrize("role,code", [("reporter", 403), ("admin", 204)])
+@pytest.mark.parametrize("role,code", [("reporter_of_it", 403), ("admin", 204)])
 def test_on_a_closed_incident_only_an_admin_deletes(client, cast, role, code):
-    incident = make_incident(reporter=cast["reporter"], admin=cast["admin"],
+    incident = make_incident(reporter=cast["reporter_of_it"], admin=cast["admin"],
                              technician=cast["technician_on_it"], status=Status.resolved)
-    attachment = attach(incident, cast["reporter"])
+    attachment = attach(incident, cast["reporter_of_it"])
     from portal.incidents import lifecycle
-    lifecycle.close(incident, actor=cast["reporter"])
+    lifecycle.close(incident, actor=cast["reporter_of_it"])
     db.session.commit()
     response = client.delete(f"/api/v1/attachments/{attachment.id}",
                              headers=bearer(cast[role]))
     assert response.status_code == code
 
 
-@pytest.mark.parametrize("role,sees", [("reporter", False), ("other_reporter", False),
+@pytest.mark.parametrize("role,sees", [("reporter_of_it", False), ("other_reporter", False),
                                        ("technician_on_it", True), ("admin", True)])
 def test_internal_attachments_are_for_staff_only(client, cast, incident, role, sees):
-    public = attach(incident, cast["reporter"], "public.txt")
+    public = attach(incident, cast["reporter_of_it"], "public.txt")
     internal = attach(incident, cast["technician_on_it"], "internal.txt", internal=True)
     headers = bearer(cast[role])
     listed = client.get(f"/api/v1/incidents/{incident.id}/attachments", headers=headers)
@@ -181,7 +181,7 @@ def test_internal_attachments_are_for_staff_only(client, cast, incident, role, s
 
 
 def test_a_reporter_may_not_upload_internal_files(client, cast, incident):
-    response = upload(client, incident.id, bearer(cast["reporter"]), internal="true")
+    response = upload(client, incident.id, bearer(cast["reporter_of_it"]), internal="true")
     assert response.status_code == 403 and count_rows() == 0
 
 
@@ -206,7 +206,7 @@ BAD_UPLOADS = [
                          ids=[case[0] for case in BAD_UPLOADS])
 def test_bad_uploads_are_refused_and_store_nothing(client, cast, incident, filename, data,
                                                    status, words):
-    response = upload(client, incident.id, bearer(cast["reporter"]), filename, data)
+    response = upload(client, incident.id, bearer(cast["reporter_of_it"]), filename, data)
     assert response.status_code == status, response.get_json()
     message = response.get_json()["message"]
     for word in words:
@@ -216,7 +216,7 @@ def test_bad_uploads_are_refused_and_store_nothing(client, cast, incident, filen
 
 def test_a_file_over_the_limit_is_413_naming_file_and_limit(client, cast, incident, limits):
     limits(ATTACHMENT_MAX_BYTES=1024)
-    response = upload(client, incident.id, bearer(cast["reporter"]), "big.log", b"x" * 2048)
+    response = upload(client, incident.id, bearer(cast["reporter_of_it"]), "big.log", b"x" * 2048)
     assert response.status_code == 413
     assert response.get_json()["message"] == ("big.log: the file is 2 KiB; the limit is "
                                               "1 KiB per file")
@@ -225,9 +225,9 @@ def test_a_file_over_the_limit_is_413_naming_file_and_limit(client, cast, incide
 
 def test_the_51st_file_is_refused(client, cast, incident):
     for n in range(50):
-        attach(incident, cast["reporter"], f"part{n}.txt", f"part {n}\n".encode())
+        attach(incident, cast["reporter_of_it"], f"part{n}.txt", f"part {n}\n".encode())
     blobs = stored_blobs()
-    response = upload(client, incident.id, bearer(cast["reporter"]), "part50.txt", b"more")
+    response = upload(client, incident.id, bearer(cast["reporter_of_it"]), "part50.txt", b"more")
     assert response.status_code == 422
     assert "part50.txt" in response.get_json()["message"]
     assert count_rows() == 50 and stored_blobs() == blobs
@@ -242,14 +242,14 @@ def test_the_51st_file_is_refused(client, cast, incident):
 ], ids=["missing file field", "file as text", "JSON body", "raw body"])
 def test_a_body_without_a_file_field_is_422(client, cast, incident, body):
     response = client.post(f"/api/v1/incidents/{incident.id}/attachments",
-                           headers=bearer(cast["reporter"]), **body())
+                           headers=bearer(cast["reporter_of_it"]), **body())
     assert response.status_code == 422
     assert "file" in response.get_json()["message"]
     assert count_rows() == 0
 
 
 def test_an_unknown_comment_is_422(client, cast, incident):
-    response = upload(client, incident.id, bearer(cast["reporter"]), comment_id="999999")
+    response = upload(client, incident.id, bearer(cast["reporter_of_it"]), comment_id="999999")
     assert response.status_code == 422 and "comment_id" in response.get_json()["message"]
 
 
@@ -260,9 +260,9 @@ def test_an_unknown_comment_is_422(client, cast, incident):
                                            ("shot.png", png(20, 20))])
 def test_downloads_are_attachments_with_nosniff_and_sandbox(client, cast, incident,
                                                             filename, data):
-    response = upload(client, incident.id, bearer(cast["reporter"]), filename, data)
+    response = upload(client, incident.id, bearer(cast["reporter_of_it"]), filename, data)
     url = response.get_json()["content_url"]
-    download = fetch(client, url, bearer(cast["reporter"]))
+    download = fetch(client, url, bearer(cast["reporter_of_it"]))
     assert download.data == data
     assert download.headers["Content-Disposition"].startswith("attachment;")
     assert filename in download.headers["Content-Disposition"]
@@ -273,9 +273,9 @@ def test_downloads_are_attachments_with_nosniff_and_sandbox(client, cast, incide
 
 
 def test_a_unicode_name_is_sent_encoded(client, cast, incident):
-    response = upload(client, incident.id, bearer(cast["reporter"]), "Übersicht 📸.png",
+    response = upload(client, incident.id, bearer(cast["reporter_of_it"]), "Übersicht 📸.png",
                       png(10, 10))
-    download = fetch(client, response.get_json()["content_url"], bearer(cast["reporter"]))
+    download = fetch(client, response.get_json()["content_url"], bearer(cast["reporter_of_it"]))
     disposition = download.headers["Content-Disposition"]
     assert "filename*=UTF-8''%C3%9Cbersicht%20%F0%9F%93%B8.png" in disposition
 
@@ -284,24 +284,24 @@ def test_a_unicode_name_is_sent_encoded(client, cast, incident):
 
 def test_the_same_file_twice_is_one_blob_and_survives_one_deletion(client, cast, incident):
     data = b"same log\n"
-    first = upload(client, incident.id, bearer(cast["reporter"]), "a.log", data).get_json()
-    second = upload(client, incident.id, bearer(cast["reporter"]), "b.log", data).get_json()
+    first = upload(client, incident.id, bearer(cast["reporter_of_it"]), "a.log", data).get_json()
+    second = upload(client, incident.id, bearer(cast["reporter_of_it"]), "b.log", data).get_json()
     assert first["sha256"] == second["sha256"] and stored_blobs() == {first["sha256"]}
     assert client.delete(f"/api/v1/attachments/{first['id']}",
-                         headers=bearer(cast["reporter"])).status_code == 204
+                         headers=bearer(cast["reporter_of_it"])).status_code == 204
     from portal.attachments.service import collect_garbage
     from datetime import timedelta
     assert collect_garbage(timedelta(0)) == 0
-    assert fetch(client, second["content_url"], bearer(cast["reporter"])).data == data
+    assert fetch(client, second["content_url"], bearer(cast["reporter_of_it"])).data == data
 
 
 def test_deleting_an_incident_deletes_its_rows_and_gc_its_blobs(client, cast, incident):
     from datetime import timedelta
 
     from portal.attachments.service import collect_garbage
-    kept_incident = make_incident(reporter=cast["reporter"], admin=cast["admin"])
-    kept = attach(kept_incident, cast["reporter"], "kept.png", png(30, 30))
-    attach(incident, cast["reporter"], "gone.png", png(40, 40))
+    kept_incident = make_incident(reporter=cast["reporter_of_it"], admin=cast["admin"])
+    kept = attach(kept_incident, cast["reporter_of_it"], "kept.png", png(30, 30))
+    attach(incident, cast["reporter_of_it"], "gone.png", png(40, 40))
     assert len(stored_blobs()) == 4  # two files, two previews
     assert client.delete(f"/api/v1/incidents/{incident.id}",
                          headers=bearer(cast["admin"])).status_code == 204
@@ -317,10 +317,10 @@ def test_a_file_larger_than_other_request_bodies_may_be_uploaded(app, client, ca
     data = b"\x00log" * (3 * 1024 * 1024 // 4)
     assert len(data) > app.config["MAX_CONTENT_LENGTH"]
     response = client.post(f"/api/v1/incidents/{incident.id}/attachments",
-                           headers=bearer(cast["reporter"]),
+                           headers=bearer(cast["reporter_of_it"]),
                            **in_memory_multipart({"file": [("core.dump", data)]}))
     assert response.status_code == 201 and response.get_json()["size"] == len(data)
     too_big = client.post(f"/api/v1/incidents/{incident.id}/comments",
-                          headers=bearer(cast["reporter"]),
+                          headers=bearer(cast["reporter_of_it"]),
                           data=b"x" * len(data), content_type="application/json")
     assert too_big.status_code == 413

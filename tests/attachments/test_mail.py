@@ -19,9 +19,9 @@ def test_mail_links_the_attachments_each_recipient_may_see(cast, smtp, deliver, 
     # A message is composed when its event is written (issue 20's hooks): the files a
     # report brings follow the "created" event, so the next messages list them.
     base = current_app.config["PORTAL_BASE_URL"]
-    incident = lifecycle.create(actor=cast["reporter"], title="Printer jams",
+    incident = lifecycle.create(actor=cast["reporter_of_it"], title="Printer jams",
                                 description="Error 13.1")
-    shot = service.add_attachment(incident, cast["reporter"], "jam.png", png())
+    shot = service.add_attachment(incident, cast["reporter_of_it"], "jam.png", png())
     db.session.commit()
     attach(incident, cast["admin"], "vendor-contract.txt", b"confidential", internal=True)
     lifecycle.assign(incident, actor=cast["admin"], technician=cast["technician_on_it"])
@@ -29,7 +29,7 @@ def test_mail_links_the_attachments_each_recipient_may_see(cast, smtp, deliver, 
     deliver()
 
     to_reporter, to_technician = (smtp.sink.to(user.email)[-1] for user in
-                                  (cast["reporter"], cast["technician_on_it"]))
+                                  (cast["reporter_of_it"], cast["technician_on_it"]))
     assert "Assigned to" in to_reporter["Subject"]
     text, html = bodies(to_reporter)
     link = f"{base}/attachments/{shot.id}"

@@ -30,7 +30,7 @@ def page_of(client, incident):
 
 
 def test_report_with_two_files_lists_them_with_a_preview(client, cast):
-    log_in(client, cast["reporter"])
+    log_in(client, cast["reporter_of_it"])
     response = report(client, ("error.png", png()), ("trace.log", b"Traceback ...\n"))
     assert response.status_code == 302
     incident = db.session.scalars(select(Incident)).one()
@@ -52,7 +52,7 @@ def test_report_with_two_files_lists_them_with_a_preview(client, cast):
 
 
 def test_a_refused_file_is_a_form_error_and_nothing_is_reported(client, cast):
-    log_in(client, cast["reporter"])
+    log_in(client, cast["reporter_of_it"])
     response = report(client, ("fine.png", png()), ("setup.exe", EXE), title="Keep me")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -64,14 +64,14 @@ def test_a_refused_file_is_a_form_error_and_nothing_is_reported(client, cast):
 
 def test_a_file_over_the_limit_names_the_file_and_the_limit(client, cast, limits):
     limits(ATTACHMENT_MAX_BYTES=1024)
-    log_in(client, cast["reporter"])
+    log_in(client, cast["reporter_of_it"])
     page = report(client, ("huge.log", b"x" * 4096)).get_data(as_text=True)
     assert "huge.log: the file is 4 KiB; the limit is 1 KiB per file" in page
     assert db.session.scalars(select(Incident)).all() == []
 
 
 def test_a_comment_with_a_file(client, cast, incident):
-    log_in(client, cast["reporter"])
+    log_in(client, cast["reporter_of_it"])
     page = page_of(client, incident)
     assert 'enctype="multipart/form-data"' in page
     response = client.post(f"/admin/incident/comment/?id={incident.id}",
@@ -85,7 +85,7 @@ def test_a_comment_with_a_file(client, cast, incident):
 
 
 def test_a_refused_comment_file_keeps_the_comment_text(client, cast, incident):
-    log_in(client, cast["reporter"])
+    log_in(client, cast["reporter_of_it"])
     response = client.post(f"/admin/incident/comment/?id={incident.id}",
                            content_type="multipart/form-data", data={
                                "csrf_token": csrf_token_from(page_of(client, incident)),
@@ -103,7 +103,7 @@ def test_internal_comment_files_are_marked_for_staff_and_hidden_from_reporters(
     note = lifecycle.comment(incident, actor=cast["technician_on_it"], body="our notes",
                              internal=True)
     secret = attach(incident, cast["technician_on_it"], "firewall-rules.txt", comment=note)
-    log_in(client, cast["reporter"])
+    log_in(client, cast["reporter_of_it"])
     assert "firewall-rules.txt" not in page_of(client, incident)
     with client.get(f"/attachments/{secret.id}") as refused:
         assert refused.status_code == 404
@@ -113,10 +113,10 @@ def test_internal_comment_files_are_marked_for_staff_and_hidden_from_reporters(
     assert "firewall-rules.txt" in page and "internal" in page
 
 
-@pytest.mark.parametrize("role,deletable", [("reporter", True), ("technician_on_it", False),
+@pytest.mark.parametrize("role,deletable", [("reporter_of_it", True), ("technician_on_it", False),
                                             ("admin", True)])
 def test_delete_buttons_where_allowed_and_deleting(app, cast, incident, role, deletable):
-    attachment = attach(incident, cast["reporter"], "old.log")
+    attachment = attach(incident, cast["reporter_of_it"], "old.log")
     client = app.test_client()
     log_in(client, cast[role])
     page = page_of(client, incident)
@@ -133,7 +133,7 @@ def test_delete_buttons_where_allowed_and_deleting(app, cast, incident, role, de
 
 
 def test_another_reporter_gets_not_found(client, cast, incident):
-    attachment = attach(incident, cast["reporter"])
+    attachment = attach(incident, cast["reporter_of_it"])
     log_in(client, cast["other_reporter"])
     for url in (f"/attachments/{attachment.id}", f"/attachments/{attachment.id}/preview"):
         with client.get(url) as response:
@@ -146,7 +146,7 @@ def test_another_reporter_gets_not_found(client, cast, incident):
 def test_a_report_may_carry_more_than_other_forms(app, client, cast):
     data = b"\x00log" * (3 * 1024 * 1024 // 4)
     assert len(data) > app.config["MAX_CONTENT_LENGTH"]
-    log_in(client, cast["reporter"])
+    log_in(client, cast["reporter_of_it"])
     token = csrf_token_from(client.get("/admin/mine/new/").get_data(as_text=True))
     response = client.post("/admin/mine/new/", **in_memory_multipart({
         "csrf_token": token, "title": "Crash", "description": "core attached",

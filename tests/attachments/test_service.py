@@ -49,7 +49,7 @@ class TestAddAttachment:
     """The contract: same checks as uploads, rows in the session, nothing committed."""
 
     def test_adds_row_and_event_without_committing(self, cast, incident):
-        attachment = service.add_attachment(incident, cast["reporter"], "a.txt", b"hello")
+        attachment = service.add_attachment(incident, cast["reporter_of_it"], "a.txt", b"hello")
         assert attachment.id is not None and attachment.content_type == "text/plain"
         kinds = db.session.scalars(select(IncidentEvent.kind).where(
             IncidentEvent.incident_id == incident.id)).all()
@@ -70,7 +70,7 @@ class TestAddAttachment:
                                                        filename, data, status, words):
         limits(ATTACHMENT_MAX_BYTES=2048)
         with pytest.raises(AttachmentRefused) as refused:
-            service.add_attachment(incident, cast["reporter"], filename, data)
+            service.add_attachment(incident, cast["reporter_of_it"], filename, data)
         assert refused.value.status == status and str(refused.value).startswith(words)
 
     @pytest.mark.parametrize("role,error", [("other_reporter", NotVisible),
@@ -81,22 +81,22 @@ class TestAddAttachment:
 
     def test_internal_needs_staff_and_closed_takes_none(self, cast, incident):
         with pytest.raises(NotAllowed):
-            service.add_attachment(incident, cast["reporter"], "a.txt", b"x", internal=True)
-        closed = make_incident(reporter=cast["reporter"], admin=cast["admin"],
+            service.add_attachment(incident, cast["reporter_of_it"], "a.txt", b"x", internal=True)
+        closed = make_incident(reporter=cast["reporter_of_it"], admin=cast["admin"],
                                technician=cast["technician_on_it"], status=Status.closed)
         with pytest.raises(InvalidTransition):
             service.add_attachment(closed, cast["admin"], "a.txt", b"x")
 
     def test_a_preview_is_made_once_and_shared(self, cast, incident):
-        first = attach(incident, cast["reporter"], "a.png", png())
-        second = attach(incident, cast["reporter"], "b.png", png())
+        first = attach(incident, cast["reporter_of_it"], "a.png", png())
+        second = attach(incident, cast["reporter_of_it"], "b.png", png())
         assert first.preview_sha256 == second.preview_sha256 is not None
         assert stored_blobs() == {first.sha256, first.preview_sha256}
 
 
 @pytest.mark.usefixtures("backend")
 def test_gc_removes_only_unreferenced_blobs(cast, incident):
-    kept = attach(incident, cast["reporter"], "kept.txt", b"kept")
+    kept = attach(incident, cast["reporter_of_it"], "kept.txt", b"kept")
     orphan = blob_store().put(b"a commit that failed")  # written, row never committed
     db.session.commit()
     assert stored_blobs() == {kept.sha256, orphan}
