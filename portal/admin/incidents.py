@@ -407,7 +407,8 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
     @expose("/edit/", methods=("GET", "POST"))
     def edit_view(self):
         incident = self.get_one(request.args.get("id", ""))
-        if not lifecycle.editable_fields(current_user, incident):
+        # The read-only fallback page (can_edit False) edits nothing, whatever the rules say.
+        if not self.can_edit or not lifecycle.editable_fields(current_user, incident):
             flash(f"You may not edit {incident.number} now.", "error")
             return redirect(self._details_url(incident))
         form = self.edit_form(obj=incident)
