@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal.config import ConfigError
 from portal.extensions import db
-from portal.incidents.enums import Priority, Status
+from portal.incidents.enums import Level, Priority, Status
 from portal.sla.calendar import (AroundTheClock, BusinessCalendar, Calendar, CalendarError,
                                  parse_hours, zone)
 from portal.sla.models import Holiday
@@ -19,7 +19,8 @@ from portal.sla.models import Holiday
 
 @dataclass(frozen=True)
 class Policy:
-    """Everything the clock needs to know besides the incident's history."""
+    """Everything the clock needs to know besides the incident's history, and the matrix
+    that gives a new incident its priority from its impact and urgency."""
 
     business: BusinessCalendar
     around_the_clock: frozenset[Priority]
@@ -27,6 +28,12 @@ class Policy:
     resolution: dict[Priority, timedelta]
     paused: frozenset[Status]
     warn_at: float
+    #: (impact, urgency) → priority, every pair of levels.
+    matrix: dict[tuple[Level, Level], Priority]
+
+    def priority_for(self, impact: Level, urgency: Level) -> Priority:
+        """The priority the ITIL matrix gives ``impact`` and ``urgency``."""
+        return self.matrix[impact, urgency]
 
     def calendar(self, priority: Priority) -> Calendar:
         """The calendar ``priority``'s targets are counted in."""
@@ -58,7 +65,36 @@ def build(config, holidays: frozenset[date] = frozenset()) -> Policy:
                     for p in Priority},
         paused=frozenset(_choices(Status, config["SLA_PAUSED_STATUSES"], "SLA_PAUSED_STATUSES")),
         warn_at=_fraction(config["SLA_WARN_AT"]),
+        matrix=parse_matrix(config["SLA_PRIORITY_MATRIX"]),
     )
+
+
+#: The ITIL impact × urgency matrix (SLA_PRIORITY_MATRIX replaces some or all of its pairs).
+DEFAULT_MATRIX = (
+    "high/high=critical", "high/medium=high", "high/low=medium",
+    "medium/high=high", "medium/medium=medium", "medium/low=low",
+    "low/high=medium", "low/medium=low", "low/low=low",
+)
+
+
+def parse_matrix(entries) -> dict[tuple[Level, Level], Priority]:
+    """The matrix of ``DEFAULT_MATRIX`` with ``entries`` (``impact/urgency=priority``) in
+    place of its pairs.
+
+    :raises ConfigError: an entry that does not read, naming it.
+    """
+    matrix = {}
+    for entry in (*DEFAULT_MATRIX, *entries):
+        try:
+            pair, priority = entry.split("=")
+            impact, urgency = pair.split("/")
+            matrix[Level(impact.strip()), Level(urgency.strip())] = Priority(priority.strip())
+        except ValueError:
+            raise ConfigError(
+                f"SLA_PRIORITY_MATRIX: {entry!r} is not impact/urgency=priority with impact "
+                f"and urgency one of low, medium, high and priority one of "
+                f"{', '.join(p.value for p in Priority)}") from None
+    return matrix
 
 
 def current_policy() -> Policy:
