@@ -193,6 +193,9 @@ class Config:
         # The ITIL matrix: impact/urgency=priority, comma-separated; the pairs given here
         # replace those of the default (portal/sla/policy.py DEFAULT_MATRIX reads them).
         self.SLA_PRIORITY_MATRIX = _items(environ.get("SLA_PRIORITY_MATRIX", ""))
+        # Public holidays of this country (ISO code, e.g. DE; the ``holidays`` package) join
+        # the admins' holidays in the business calendar; empty: only the admins'.
+        self.SLA_HOLIDAY_COUNTRY = environ.get("SLA_HOLIDAY_COUNTRY", "").strip().upper()
 
         # Flask-Security: logins, roles, tokens.
         self.REGISTRATION_OPEN = _flag(environ, "REGISTRATION_OPEN", True)

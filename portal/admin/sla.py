@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from flask import current_app
 from flask_admin import BaseView, expose
 from wtforms.validators import ValidationError
 
@@ -76,4 +77,5 @@ class PolicyView(SecureView, BaseView):
         hours = [(name.capitalize(), _hours(windows))
                  for name, windows in zip(DAY_NAMES, policy.business.windows_by_weekday)]
         return self.render("admin/sla_policy.html", policy=policy, targets=targets,
-                           hours=hours, timezone=policy.business.zone.key)
+                           hours=hours, timezone=policy.business.zone.key,
+                           country=current_app.config.get("SLA_HOLIDAY_COUNTRY"))

@@ -1,15 +1,20 @@
 """The SLA policy in force: targets per priority, the calendar each priority counts in,
 the statuses that stop the resolution clock and when to warn, read from the app's
-configuration and the holidays admins keep (``Holiday``)."""
+configuration, the holidays admins keep (``Holiday``) and, with ``SLA_HOLIDAY_COUNTRY``,
+that country's public holidays (the ``holidays`` package)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
+
+import holidays as public_holidays
 
 from flask import Flask, current_app
 from sqlalchemy import select
 
 from portal.config import ConfigError
+from portal.db_types import utcnow
 from portal.extensions import db
 from portal.incidents.enums import Level, Priority, Status
 from portal.sla.calendar import (AroundTheClock, BusinessCalendar, Calendar, CalendarError,
@@ -98,11 +103,36 @@ def parse_matrix(entries) -> dict[tuple[Level, Level], Priority]:
 
 
 def current_policy() -> Policy:
-    """The policy of the current app, with the holidays in the database now."""
+    """The policy of the current app, with the holidays in the database now and those of
+    ``SLA_HOLIDAY_COUNTRY``."""
     # Asked in the middle of a lifecycle change: read without flushing it half-made.
     with db.session.no_autoflush:
         holidays = frozenset(db.session.scalars(select(Holiday.day)))
+    country = current_app.config.get("SLA_HOLIDAY_COUNTRY")
+    if country:
+        holidays |= country_holidays(country, utcnow().year)
     return build(current_app.config, holidays)
+
+
+#: Years around today whose public holidays the calendar knows (incidents older or
+#: targets further away than this count those days as working days).
+HOLIDAY_YEARS = 5
+
+
+@lru_cache(maxsize=8)
+def country_holidays(country: str, year: int) -> frozenset[date]:
+    """The public holidays of ``country`` from ``HOLIDAY_YEARS`` before ``year`` to as many
+    after (the ``holidays`` package computes them, no network; cached per process).
+
+    :raises ConfigError: a country the package does not know.
+    """
+    try:
+        days = public_holidays.country_holidays(
+            country, years=range(year - HOLIDAY_YEARS, year + HOLIDAY_YEARS + 1))
+    except NotImplementedError:
+        raise ConfigError(f"SLA_HOLIDAY_COUNTRY: {country!r} is not a country the holidays "
+                          f"package knows (an ISO 3166 code such as DE or US)") from None
+    return frozenset(days)
 
 
 def init_app(app: Flask) -> None:
@@ -112,6 +142,8 @@ def init_app(app: Flask) -> None:
     from portal.sla import words
 
     build(app.config)
+    if app.config.get("SLA_HOLIDAY_COUNTRY"):
+        country_holidays(app.config["SLA_HOLIDAY_COUNTRY"], utcnow().year)
     words.init_app(app)
 
 

@@ -8,8 +8,10 @@ from datetime import date, datetime, timezone
 import pytest
 import time_machine
 
+from portal.config import ConfigError
 from portal.extensions import db
 from portal.incidents import lifecycle
+from portal.sla import clock
 from portal.sla.models import Holiday
 from tests.clients import csrf_token_from, log_in
 from tests.factories import make_user
@@ -30,7 +32,8 @@ def high_on_monday():
 
 def test_the_policy_page_shows_what_the_clock_uses(client, make_app):
     app = make_app(SLA_TIMEZONE="Europe/Berlin", SLA_PAUSED_STATUSES=("on_hold", "assigned"),
-                   SLA_BUSINESS_HOURS="mon-fri 09:00-17:00; sat 10:00-12:00")
+                   SLA_BUSINESS_HOURS="mon-fri 09:00-17:00; sat 10:00-12:00",
+                   SLA_HOLIDAY_COUNTRY="DE")
     with app.app_context():
         admin = make_user("admin")
         db.session.commit()
@@ -49,6 +52,7 @@ def test_the_policy_page_shows_what_the_clock_uses(client, make_app):
     assert '<th scope="row">Sun</th><td>closed</td>' in page
     assert "<dt>Clock stopped while</dt><dd>Assigned, On hold</dd>" in page
     assert "<dt>Warn at</dt><dd>80 % of a target</dd>" in page
+    assert "and the public holidays of DE (the holidays package)" in page
 
 
 @pytest.mark.parametrize("role,shown", [("admin", True), ("technician", False),
@@ -91,3 +95,36 @@ def test_the_same_day_twice_is_a_form_error_not_a_500(client):
     assert again.status_code == 200
     assert "2026-12-25 is already a holiday (Christmas)." in again.get_data(as_text=True)
     assert db.session.scalars(db.select(Holiday.name)).all() == ["Christmas"]
+
+
+CHRISTMAS_EVE_FIVE = datetime(2026, 12, 24, 17, tzinfo=timezone.utc)
+
+
+def test_country_holidays_join_the_admins_in_the_calendar(make_app):
+    """High, reported Thursday 24 December 2026 17:00 UTC with SLA_HOLIDAY_COUNTRY=DE: one
+    hour on Thursday, Friday 25th is Christmas, the weekend, then Monday 08:00 + 7 h =
+    Monday 28th 15:00; with the admins' holiday on Monday too, Tuesday 29th 15:00."""
+    app = make_app(SLA_HOLIDAY_COUNTRY="DE")
+    with app.app_context():
+        reporter = make_user("reporter")
+        with time_machine.travel(CHRISTMAS_EVE_FIVE, tick=False):
+            incident = lifecycle.create(actor=reporter, title="VPN drops",
+                                        description="every 10 minutes", priority="high")
+            assert incident.due_at == datetime(2026, 12, 28, 15, tzinfo=timezone.utc)
+            db.session.add(Holiday(day=date(2026, 12, 28), name="Shutdown"))
+            db.session.flush()
+            clock.refresh_active()
+            assert incident.due_at == datetime(2026, 12, 29, 15, tzinfo=timezone.utc)
+        db.session.rollback()
+
+
+def test_without_a_country_only_the_admins_holidays_count():
+    with time_machine.travel(CHRISTMAS_EVE_FIVE, tick=False):
+        incident = lifecycle.create(actor=make_user("reporter"), title="VPN drops",
+                                    description="every 10 minutes", priority="high")
+    assert incident.due_at == datetime(2026, 12, 25, 15, tzinfo=timezone.utc)
+
+
+def test_an_unknown_holiday_country_stops_the_app_naming_the_key(make_app):
+    with pytest.raises(ConfigError, match="SLA_HOLIDAY_COUNTRY: 'XX' is not a country"):
+        make_app(SLA_HOLIDAY_COUNTRY="XX")
