@@ -19,7 +19,7 @@ from portal.attachments.service import attachment_count
 from portal.auth.accounts import ROLE_NAMES
 from portal.auth.models import User
 from portal.ids import INT64_MAX
-from portal.incidents.enums import Category, EventKind, Priority, SlaState, Status
+from portal.incidents.enums import Category, EventKind, Level, Priority, SlaState, Status
 from portal.incidents.lifecycle import Needs
 from portal.incidents.listing import (CHOICE_FILTERS, DEFAULT_ORDER, FLAG_FILTERS, ORDER,
                                       PERSON_FILTERS, SLA_FILTERS, TIME_FILTERS)
@@ -123,8 +123,8 @@ class IncidentSchema(ServerSent, SQLAlchemyAutoSchema):
 
     class Meta:
         model = Incident
-        fields = ("id", "title", "description", "status", "priority", "category", "reporter",
-                  "technician", "resolution_notes", "created_at", "updated_at", "due_at",
+        fields = ("id", "title", "description", "status", "priority", "category", "impact",
+                  "urgency", "reporter", "technician", "resolution_notes", "created_at", "updated_at", "due_at",
                   "resolved_at", "closed_at", "sla",
                   "attachment_count")
 
@@ -145,6 +145,8 @@ class IncidentSchema(ServerSent, SQLAlchemyAutoSchema):
     status = _enum(Status, dump_only=True)
     priority = _enum(Priority, dump_only=True)
     category = _enum(Category, dump_only=True)
+    impact = _enum(Level, dump_only=True, allow_none=True)
+    urgency = _enum(Level, dump_only=True, allow_none=True)
     reporter = fields.Nested(UserRefSchema, dump_only=True)
     technician = fields.Nested(UserRefSchema, dump_only=True, allow_none=True)
     created_at = UTCDateTime(dump_only=True)
@@ -245,6 +247,9 @@ class IncidentCreateSchema(ma.Schema):
     priority = _enum(Priority)
     category = _enum(Category)
     reporter_id = _id()
+    impact = _enum(Level, metadata={"description": "How many it hurts (with urgency: the "
+                                                   "priority from the ITIL matrix)"})
+    urgency = _enum(Level, metadata={"description": "How soon it hurts (with impact)"})
 
 
 class IncidentPatchSchema(ma.Schema):

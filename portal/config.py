@@ -77,7 +77,7 @@ def _float(environ: Mapping[str, str], key: str, default: float) -> float:
 def _suffixes(environ: Mapping[str, str], key: str, default: tuple[str, ...]) -> frozenset[str]:
     """A comma-separated list of extensions or types, lower-cased, leading dots dropped
     (an empty value keeps the default)."""
-    words = _words(environ.get(key) or "")
+    words = _items(environ.get(key) or "")
     return frozenset(word.lower().lstrip(".") for word in words) if words else frozenset(default)
 
 
@@ -98,7 +98,7 @@ DENIED_TYPES = ("application/x-msdownload", "application/x-executable",
 SUPPORTED_DATABASES = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 
 
-def _words(text: str) -> tuple[str, ...]:
+def _items(text: str) -> tuple[str, ...]:
     """A comma-separated setting as its items, blanks dropped."""
     return tuple(word.strip() for word in text.split(",") if word.strip())
 
@@ -184,10 +184,16 @@ class Config:
         }
         self.SLA_TIMEZONE = environ.get("SLA_TIMEZONE", "UTC")
         self.SLA_BUSINESS_HOURS = environ.get("SLA_BUSINESS_HOURS", "mon-fri 08:00-18:00")
-        self.SLA_24X7_PRIORITIES = _words(environ.get("SLA_24X7_PRIORITIES", "critical"))
-        self.SLA_PAUSED_STATUSES = _words(environ.get("SLA_PAUSED_STATUSES", "on_hold"))
+        self.SLA_24X7_PRIORITIES = _items(environ.get("SLA_24X7_PRIORITIES", "critical"))
+        self.SLA_PAUSED_STATUSES = _items(environ.get("SLA_PAUSED_STATUSES", "on_hold"))
         self.SLA_WARN_AT = _float(environ, "SLA_WARN_AT", 0.8)
         self.SLA_CHECK_SECONDS = _int(environ, "SLA_CHECK_SECONDS", 60)
+        # The ITIL matrix: impact/urgency=priority, comma-separated; the pairs given here
+        # replace those of the default (portal/sla/policy.py DEFAULT_MATRIX reads them).
+        self.SLA_PRIORITY_MATRIX = _items(environ.get("SLA_PRIORITY_MATRIX", ""))
+        # Public holidays of this country (ISO code, e.g. DE; the ``holidays`` package) join
+        # the admins' holidays in the business calendar; empty: only the admins'.
+        self.SLA_HOLIDAY_COUNTRY = environ.get("SLA_HOLIDAY_COUNTRY", "").strip().upper()
 
         # Flask-Security: logins, roles, tokens.
         self.REGISTRATION_OPEN = _flag(environ, "REGISTRATION_OPEN", True)

@@ -4,7 +4,7 @@
 Bootstrap 4 theme, CSP nonces for Flask-Admin's scripts, and the views each role sees:
 
 - admins: dashboard, all incidents, users, incident history, access log, mail outbox,
-  inbound mail;
+  inbound mail, the SLA policy and holidays;
 - technicians: dashboard, my queue, unassigned, my incidents;
 - reporters: dashboard, my incidents and "Report an incident".
 
@@ -24,12 +24,14 @@ from portal.admin.grids import details_url, start_page
 from portal.admin.inbound_mail import InboundMailView
 from portal.admin.incidents import GRID_VIEWS
 from portal.admin.navigation import navigation
+from portal.admin.sla import HolidayView, PolicyView
 from portal.admin.users import UserView
 from portal.auth.models import AccessEvent, User
 from portal.extensions import db
 from portal.incidents.models import IncidentEvent
 from portal.mailin.models import InboundMail
 from portal.notifications.models import OutboxMessage
+from portal.sla.models import Holiday
 from portal.display import init_display
 from portal.security_headers import csp_nonce
 
@@ -51,6 +53,10 @@ def init_admin(app: Flask) -> Admin:
                               category="Audit"))
     admin.add_view(InboundMailView(InboundMail, db, name="Inbound mail", endpoint="inbound",
                                    category="Audit"))
+    admin.add_view(PolicyView(name="SLA policy", endpoint="sla_policy", url="/admin/sla/policy",
+                              category="SLA"))
+    admin.add_view(HolidayView(Holiday, db, name="Holidays", endpoint="holidays",
+                               url="/admin/sla/holidays", category="SLA"))
     # Every page's top bar (layout.html) is built from portal.admin.navigation.
     app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.globals["mail_state"] = mail_state

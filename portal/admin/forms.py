@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from portal.attachments.forms import attachments_field
-from portal.incidents.enums import Category, Priority
+from portal.incidents.enums import Category, Level, Priority
 from portal.incidents.lifecycle import Needs
 from portal.incidents.models import TEXT_MAX, TITLE_MAX
 
@@ -31,8 +31,17 @@ class IncidentForm(FlaskForm):
 
 
 class ReportForm(IncidentForm):
-    """Reporting: the incident's fields and its first files."""
+    """Reporting: the incident's fields, its impact and urgency (optional: with both, the
+    priority comes from the ITIL matrix) and its first files. The priority may be left
+    blank; the lifecycle then takes the matrix's, or Medium."""
 
+    priority = SelectField("Priority", choices=[SelectChoice("", "From impact and urgency "
+                                                                 "(or Medium)"),
+                                                *choices(Priority)], default="")
+    impact = SelectField("Impact (optional)",
+                         choices=[SelectChoice("", "Not said"), *choices(Level)], default="")
+    urgency = SelectField("Urgency (optional)",
+                          choices=[SelectChoice("", "Not said"), *choices(Level)], default="")
     attachments = attachments_field()
 
 

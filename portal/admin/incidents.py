@@ -383,7 +383,8 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         def report():
             incident = lifecycle.create(
                 actor=current_user, title=form.title.data, description=form.description.data,
-                priority=form.priority.data, category=form.category.data)
+                priority=form.priority.data or None, category=form.category.data,
+                impact=form.impact.data or None, urgency=form.urgency.data or None)
             attach_all(incident, current_user, uploads)
             return incident
         outcome = attempt(report, report=False)

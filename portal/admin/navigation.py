@@ -1,6 +1,6 @@
 """The one navigation of every page (Flask-Admin's, Flask-Security's, the errors): the
 user's grids from ``portal.admin.grids`` with how many active incidents each holds, the
-report form, the dashboard and, for admins, users and the trails.
+report form, the dashboard and, for admins, users, the trails and the SLA pages.
 
 The counts are one statement per page: one ``count(*) FILTER (WHERE ...)`` column per
 grid over the active incidents the user may see, read through the status index.
@@ -83,6 +83,8 @@ def navigation() -> list[NavItem]:
                               group="audit"),
                       NavItem("Access log", url_for("access.index_view"), group="audit"),
                       NavItem("Mail outbox", url_for("outbox.index_view"), group="audit"),
-                      NavItem("Inbound mail", url_for("inbound.index_view"), group="audit")]
+                      NavItem("Inbound mail", url_for("inbound.index_view"), group="audit"),
+                      NavItem("SLA policy", url_for("sla_policy.index"), group="sla"),
+                      NavItem("Holidays", url_for("holidays.index_view"), group="sla")]
     g.portal_navigation = _mark_current(items)
     return g.portal_navigation

@@ -95,3 +95,12 @@ class SlaState(Labelled):
     breached = "breached"
     paused = "paused"
     met = "met"
+
+
+class Level(Labelled):
+    """An incident's impact (how many it hurts) or urgency (how soon it hurts), from which
+    the ITIL matrix (``portal.sla.policy``) gives its priority."""
+
+    low = "low"
+    medium = "medium"
+    high = "high"

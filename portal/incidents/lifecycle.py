@@ -25,9 +25,11 @@ from portal.auth.models import User
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.incidents.access import Capacity, can_see, capacities
-from portal.incidents.enums import ACTIVE, NOT_CLOSED, Action, Category, EventKind, Priority, Status
+from portal.incidents.enums import (ACTIVE, NOT_CLOSED, Action, Category, EventKind, Level, Priority,
+                                   Status)
 from portal.incidents.models import TEXT_MAX, TITLE_MAX, Comment, Incident, IncidentEvent
 from portal.sla import clock as sla_clock
+from portal.sla.policy import current_policy
 
 
 class LifecycleError(Exception):
@@ -301,11 +303,17 @@ def may_report_for(actor: User, reporter_id: int | None) -> bool:
 
 @action(Action.create, who={Capacity.viewer}, allowed_from=())
 def create(*, actor: User, title: Any, description: Any, priority: Any = None,
-           category: Any = None, reporter: User | None = None) -> Incident:
+           category: Any = None, reporter: User | None = None, impact: Any = None,
+           urgency: Any = None) -> Incident:
     """Open a new incident reported by ``actor`` (admins may name another ``reporter``).
 
+    With ``impact`` and ``urgency`` (both or neither) the priority is the one the ITIL
+    matrix gives them; an admin may still name another ``priority``, and the created event
+    records that override as a priority change (matrix → chosen).
+
     :raises NotAllowed: the actor has no role, or a non-admin names a reporter.
-    :raises InvalidValue: a field is missing, blank, too long or not one of its choices.
+    :raises InvalidValue: a field is missing, blank, too long or not one of its choices;
+        only one of impact and urgency; a non-admin's priority other than the matrix's.
     """
     if not actor.is_authenticated or not actor.active or not actor.role_names:
         raise NotAllowed("your account has no role that may report incidents")
@@ -314,17 +322,42 @@ def create(*, actor: User, title: Any, description: Any, priority: Any = None,
             raise NotAllowed("only admins may report an incident for someone else")
         if not reporter.active:
             raise InvalidValue(f"reporter {reporter.email} is not active", field="reporter_id")
+    chosen = None if priority is None else _choice(Priority, priority, "priority")
+    levels, changes = _levels(impact, urgency), {}
+    if levels is None:
+        priority = chosen or Priority.medium
+    else:
+        priority = current_policy().priority_for(*levels)
+        if chosen is not None and chosen is not priority:
+            if not actor.is_admin:
+                raise InvalidValue(f"priority: impact {levels[0]} and urgency {levels[1]} "
+                                   f"give {priority}; only admins may choose another",
+                                   field="priority")
+            changes = {"priority": [priority.value, chosen.value]}
+            priority = chosen
     now = utcnow()
     incident = Incident(
         title=_text(title, "title", max_length=TITLE_MAX),
         description=_text(description, "description", max_length=TEXT_MAX),
-        priority=Priority.medium if priority is None else _choice(Priority, priority, "priority"),
+        priority=priority,
         category=Category.other if category is None else _choice(Category, category, "category"),
+        impact=levels and levels[0], urgency=levels and levels[1],
         reporter=reporter or actor, status=Status.open, created_at=now, updated_at=now)
     db.session.add(incident)
-    _record(incident, actor, EventKind.created, from_status=None)
+    _record(incident, actor, EventKind.created, from_status=None, changes=changes)
     db.session.flush()
     return incident
+
+
+def _levels(impact: Any, urgency: Any) -> tuple[Level, Level] | None:
+    """``(impact, urgency)`` read, or None when neither is given."""
+    if impact is None and urgency is None:
+        return None
+    for name, value in (("impact", impact), ("urgency", urgency)):
+        if value is None:
+            other = "urgency" if name == "impact" else "impact"
+            raise InvalidValue(f"{name} is required when {other} is given", field=name)
+    return _choice(Level, impact, "impact"), _choice(Level, urgency, "urgency")
 
 
 @action(Action.update, who={Capacity.admin, Capacity.technician_on_it, Capacity.reporter_of_it},

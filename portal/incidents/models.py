@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from portal.auth.models import User
 from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import db
-from portal.incidents.enums import ACTIVE, Category, EventKind, Priority, SlaState, Status
+from portal.incidents.enums import ACTIVE, Category, EventKind, Level, Priority, SlaState, Status
 
 TITLE_MAX = 200
 TEXT_MAX = 20_000
@@ -67,6 +67,11 @@ class Incident(db.Model):
     priority_rank: Mapped[int] = mapped_column(SmallInteger)
     category: Mapped[Category] = mapped_column(_enum(Category, "incidents", "category"),
                                                default=Category.other)
+    # What the reporter said about impact and urgency (both or neither); when given the
+    # priority came from the ITIL matrix, unless an admin overrode it (the created event
+    # records that).
+    impact: Mapped[Level | None] = mapped_column(_enum(Level, "incidents", "impact"))
+    urgency: Mapped[Level | None] = mapped_column(_enum(Level, "incidents", "urgency"))
     reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     technician_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resolution_notes: Mapped[str | None] = mapped_column(Text)

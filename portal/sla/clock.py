@@ -235,10 +235,25 @@ def stored_values(clock: Clock) -> dict:
             "sla_state": clock.state, "sla_next_check_at": clock.next_check()}
 
 
-def refresh(incident: Incident) -> Clock:
-    """Recompute ``incident``'s clock from its history and store it on the incident."""
-    clock = clock_of(incident)
+def refresh(incident: Incident, *, policy: Policy | None = None) -> Clock:
+    """Recompute ``incident``'s clock from its history (under ``policy``, by default the
+    current one) and store it on the incident."""
+    clock = clock_of(incident, policy=policy)
     for name, value in stored_values(clock).items():
         if getattr(incident, name) != value:
             setattr(incident, name, value)
     return clock
+
+
+def refresh_active(policy: Policy | None = None) -> int:
+    """Recompute and store the clock of every active incident (after the calendar changed:
+    a holiday added or removed); returns how many were looked at.
+
+    Resolved and closed incidents keep their stored clocks: they were met or breached on
+    the calendar of their day. One history read per incident; admins change holidays
+    seldom."""
+    policy = policy or current_policy()
+    incidents = list(db.session.scalars(select(Incident).where(Incident.status.in_(ACTIVE))))
+    for incident in incidents:
+        refresh(incident, policy=policy)
+    return len(incidents)

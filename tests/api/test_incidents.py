@@ -21,7 +21,7 @@ def test_incident_json_shape_is_the_documented_one(client, cast, incident_in):
     body = client.get(f"/api/v1/incidents/{incident.id}", headers=bearer(cast["admin"]))
     data = body.get_json()
     assert list(data) == ["id", "title", "description", "status", "priority", "category",
-                          "reporter", "technician", "resolution_notes", "created_at",
+                          "impact", "urgency", "reporter", "technician", "resolution_notes", "created_at",
                           "updated_at", "due_at", "resolved_at", "closed_at", "sla",
                           "attachment_count"]
     assert list(data["sla"]) == ["state", "first_response_due_at", "first_responded_at",

@@ -217,6 +217,19 @@ ROUTES: dict[tuple[str, str], tuple] = {
     **read_only_admin_view("outbox"),
     **read_only_admin_view("inbound"),
     ("inbound.decide_view", "POST"): admin_only(302),  # no such message: back to the list
+    # The SLA: the policy in force (read-only) and the holidays admins keep.
+    ("sla_policy.index", "GET"): admin_only(200),
+    ("holidays.index_view", "GET"): admin_only(200),
+    ("holidays.details_view", "GET"): admin_only(302),   # no details page: back to the list
+    ("holidays.create_view", "GET"): admin_only(200),
+    ("holidays.create_view", "POST"): admin_only(200),   # nothing filled in: the form again
+    ("holidays.edit_view", "GET"): admin_only(302),      # no such holiday: back to the list
+    ("holidays.edit_view", "POST"): admin_only(302),
+    ("holidays.delete_view", "POST"): admin_only(302),
+    ("holidays.export", "GET"): admin_only(302),
+    ("holidays.action_view", "POST"): admin_only(302),
+    ("holidays.ajax_lookup", "GET"): admin_only(404),
+    ("holidays.ajax_update", "POST"): admin_only(404),
     # Users: admins only.
     ("accounts.index_view", "GET"): admin_only(200),
     ("accounts.details_view", "GET"): admin_only(200),

@@ -79,8 +79,8 @@ def test_the_incident_page_shows_both_clocks(client, world, at_ten):
     page = client.get(f"/admin/incidents/details/?id={world['held'].id}").get_data(as_text=True)
     section = page[page.index('class="sla-clocks'):]
     section = section[:section.index("</section>")]
-    assert "First response due</th><td>2026-11-23 11:00 UTC" in section
-    assert "First response</th><td>2026-11-23 09:10 UTC" in section
+    assert "First response due</th><td>23 Nov 2026, 11:00 UTC" in section
+    assert "First response</th><td>23 Nov 2026, 09:10 UTC" in section
     assert ">paused<" in section
 
 
