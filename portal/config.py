@@ -100,7 +100,7 @@ DENIED_TYPES = ("application/x-msdownload", "application/x-executable",
 SUPPORTED_DATABASES = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 
 
-def _words(text: str) -> tuple[str, ...]:
+def _items(text: str) -> tuple[str, ...]:
     """A comma-separated setting as its items, blanks dropped."""
     return tuple(word.strip() for word in text.split(",") if word.strip())
 
@@ -186,8 +186,8 @@ class Config:
         }
         self.SLA_TIMEZONE = environ.get("SLA_TIMEZONE", "UTC")
         self.SLA_BUSINESS_HOURS = environ.get("SLA_BUSINESS_HOURS", "mon-fri 08:00-18:00")
-        self.SLA_24X7_PRIORITIES = _words(environ.get("SLA_24X7_PRIORITIES", "critical"))
-        self.SLA_PAUSED_STATUSES = _words(environ.get("SLA_PAUSED_STATUSES", "on_hold"))
+        self.SLA_24X7_PRIORITIES = _items(environ.get("SLA_24X7_PRIORITIES", "critical"))
+        self.SLA_PAUSED_STATUSES = _items(environ.get("SLA_PAUSED_STATUSES", "on_hold"))
         self.SLA_WARN_AT = _float(environ, "SLA_WARN_AT", 0.8)
         self.SLA_CHECK_SECONDS = _int(environ, "SLA_CHECK_SECONDS", 60)
 
