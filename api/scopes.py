@@ -31,6 +31,7 @@ SCOPES: dict[tuple[str, str | None], str] = {
     ("attachments", "GET"): READ, ("attachments", "POST"): WRITE,
     ("attachments", "DELETE"): WRITE,
     ("users", None): TokenScope.users_admin.value,
+    ("api-docs", None): ANY,  # the OpenAPI document and Swagger UI are public anyway
 }
 #: Endpoints that differ from their blueprint's row.
 ENDPOINT_SCOPES: dict[str, str] = {"users.Me": ANY}
