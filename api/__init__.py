@@ -20,7 +20,9 @@ and other tools. Every change goes through the same lifecycle rules as the porta
 
 Authenticate with a token from `POST /api/v1/auth/token` and send it as
 `Authorization: Bearer <token>` (or `Authentication-Token: <token>`; when both are sent,
-`Authorization: Bearer` wins). Tokens are accepted on `/api/` only, and only in these
+`Authorization: Bearer` wins). Personal access tokens (`ipat_...`, made at
+`POST /api/v1/tokens` or in the portal) are sent the same way and act with their scopes
+and their user's current roles. Tokens are accepted on `/api/` only, and only in these
 headers. Errors use one JSON
 shape: `{"code": 409, "status": "Conflict", "message": "..."}`, with `errors` naming the
 fields for 422.
@@ -40,6 +42,8 @@ class BearerToken:
       second header cannot spoil a valid first one.
     - Never from the query string or a JSON body (``SECURITY_TOKEN_AUTHENTICATION_KEY``
       is unset), where they would reach access logs and browser histories.
+    - Personal access tokens (``ipat_...``) travel the same way and are read from the
+      same header by ``api.scopes``, so the two rules above hold for them too.
     """
 
     def __init__(self, wsgi_app) -> None:
@@ -57,7 +61,8 @@ class BearerToken:
 
 def init_api(app: Flask) -> Api:
     """Build ``app``'s API: OpenAPI document, Swagger UI, blueprints, error handling."""
-    from api import attachments, auth, comments, health, incidents, users
+    from api import attachments, auth, comments, health, incidents, tokens, users
+    from api.scopes import init_scopes
 
     app.config.setdefault("API_TITLE", "Incident Portal API")
     app.config.setdefault("API_VERSION", "v1")
@@ -85,11 +90,12 @@ def init_api(app: Flask) -> Api:
     api = Api(app, spec_kwargs={"extra_plugins": [BoundsPlugin(), DocumentPlugin()]})
     register_components(api.spec, api.ma_plugin)
     init_bounds(app, api)  # before the blueprints: their paths use the bounded converter
-    for module in (auth, incidents, comments, attachments, users):
+    for module in (auth, incidents, comments, attachments, users, tokens):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")
     app.register_blueprint(health.bp)
     app.add_url_rule(f"{SWAGGER_UI_STATIC}<path:filename>", "swagger_ui_static",
                      lambda filename: send_from_directory(swagger_ui_path, filename))
     register_error_handlers(app, api)
     auth.init_token_endpoint(app)
+    init_scopes(app)
     return api

@@ -74,9 +74,11 @@ def register_blueprints(app: Flask) -> None:
     from portal import home
     from portal.admin import init_admin
     from portal.attachments import init_attachments
+    from portal.auth import token_pages
     from portal.security_headers import init_security_headers
 
     app.register_blueprint(home.bp)
+    app.register_blueprint(token_pages.bp)
     init_admin(app)
     init_api(app)
     init_attachments(app)

@@ -211,6 +211,9 @@ class Config:
         self.SECURITY_PASSWORD_HASH = "argon2"
         self.SECURITY_TOKEN_MAX_AGE = _int(environ, "API_TOKEN_MAX_AGE_HOURS", 24) * 3600
         self.SECURITY_TOKEN_AUTHENTICATION_HEADER = "Authentication-Token"
+        #: Longest life of a personal access token (issue 18), in days (one made without
+        #: an expiry lives 90 days, or this, if shorter).
+        self.API_TOKEN_MAX_DAYS = max(1, _int(environ, "API_TOKEN_MAX_DAYS", 365))
         self.SECURITY_EMAIL_VALIDATOR_ARGS = {"check_deliverability": False}
         self.SECURITY_POST_LOGIN_VIEW = "/"
         self.SECURITY_POST_LOGOUT_VIEW = "/"

@@ -1,5 +1,5 @@
 """Every model in one import, for the factory, Alembic and the shell."""
-from portal.auth.models import AccessEvent, Role, RoleName, User, UserSession
+from portal.auth.models import AccessEvent, PersonalToken, Role, RoleName, User, UserSession
 from portal.auth.limiter_storage import RateLimitCounter
 from portal.idempotency import IdempotentRequest
 from portal.incidents.models import Comment, Incident, IncidentEvent
@@ -11,4 +11,4 @@ from portal.sla.models import Holiday, SlaAlert
 __all__ = ["AccessEvent", "Role", "RoleName", "User", "UserSession", "RateLimitCounter",
            "Incident", "IncidentEvent", "Comment", "OutboxMessage",
            "InboundMail", "Attachment", "AttachmentBlob", "Holiday", "SlaAlert",
-           "IdempotentRequest"]
+           "IdempotentRequest", "PersonalToken"]

@@ -96,6 +96,12 @@ ROUTES: dict[tuple[str, str], tuple] = {
     ("users.Users", "POST"): (401, 403, 403, 422),
     ("users.UserById", "GET"): (401, 403, 403, 200),      # yourself: /users/me
     ("users.UserById", "PATCH"): (401, 403, 403, 200),
+    ("tokens.Tokens", "GET"): (401, 200, 200, 200),
+    ("tokens.Tokens", "POST"): (401, 422, 422, 422),     # no name, no scopes
+    ("tokens.TokenById", "DELETE"): (401, 404, 404, 404),  # no such token
+    ("account_tokens.index", "GET"): all_roles(200, 200, 200),
+    ("account_tokens.create", "POST"): all_roles(422, 422, 422),  # no name, no scopes
+    ("account_tokens.revoke", "POST"): all_roles(404, 404, 404),  # no such token
     ("incidents.Incidents", "GET"): (401, 200, 200, 200),
     ("incidents.Incidents", "POST"): (401, 422, 422, 422),
     ("incidents.IncidentById", "GET"): (401, 200, 200, 200),

@@ -1,0 +1,162 @@
+"""``/api/v1/tokens``: personal access tokens — list, make (the secret shown once), revoke.
+
+Everyone manages their own; admins (``ensure_may_manage``) may list anyone's with
+``?user_id=`` and revoke anyone's. Personal tokens themselves may not call these
+endpoints (``api.scopes.CLOSED``): log in, or use a token from ``POST /auth/token``.
+"""
+from __future__ import annotations
+
+from flask import current_app, url_for
+from flask.views import MethodView
+from flask_smorest import abort
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from api.access import authenticated, caller, error_responses, user_by_id
+from api.pagination import Blueprint
+from api.schemas import UTCDateTime
+from portal.auth import personal_tokens
+from portal.auth.accounts import ensure_may_manage
+from portal.auth.models import TOKEN_NAME_MAX, PersonalToken, TokenScope
+from portal.extensions import db
+from portal.ids import INT64_MAX
+
+URL_PREFIX = "/tokens"
+blp = Blueprint("tokens", __name__, description="Personal access tokens for scripts")
+blp_errors = error_responses(blp)
+SCOPE_VALUES = [scope.value for scope in TokenScope]
+
+
+class PersonalTokenSchema(Schema):
+    """A personal access token as listed (never its secret)."""
+
+    openapi_example = {"id": 3, "user_id": 7, "name": "nightly export",
+                       "prefix": "ipat_Xk2f", "scopes": ["incidents:read"],
+                       "created_at": "2026-11-02T09:00:00Z",
+                       "expires_at": "2027-01-31T09:00:00Z",
+                       "last_used_at": "2026-11-22T03:00:05Z", "last_used_ip": "10.0.4.2",
+                       "revoked_at": None}
+
+    id = fields.Integer(dump_only=True)
+    user_id = fields.Integer(dump_only=True)
+    name = fields.String(dump_only=True)
+    prefix = fields.String(dump_only=True, metadata={
+        "description": "The secret's first characters, to tell tokens apart"})
+    scopes = fields.Function(lambda token: sorted(token.scope_set), dump_only=True,
+                             metadata={"type": "array", "items": {"type": "string"}})
+    created_at = UTCDateTime(dump_only=True)
+    expires_at = UTCDateTime(dump_only=True)
+    last_used_at = UTCDateTime(dump_only=True, allow_none=True)
+    last_used_ip = fields.String(dump_only=True, allow_none=True)
+    revoked_at = UTCDateTime(dump_only=True, allow_none=True)
+
+
+class NewPersonalTokenSchema(PersonalTokenSchema):
+    """A token just made: the only answer that carries its secret."""
+
+    openapi_example = {**PersonalTokenSchema.openapi_example, "last_used_at": None,
+                       "last_used_ip": None, "token": "ipat_Xk2f…"}
+
+    token = fields.String(dump_only=True, metadata={
+        "description": "The secret: shown this once, stored only as a hash"})
+
+
+class PersonalTokenCreateSchema(Schema):
+    """What a new token is called, what it may do and for how long."""
+
+    openapi_example = {"name": "nightly export", "scopes": ["incidents:read"],
+                       "expires_in_days": 60}
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=TOKEN_NAME_MAX))
+    scopes = fields.List(fields.String(validate=validate.OneOf(SCOPE_VALUES)),
+                         required=True, validate=validate.Length(min=1, max=len(SCOPE_VALUES)),
+                         metadata={"description": "Any of " + ", ".join(SCOPE_VALUES)})
+    expires_in_days = fields.Integer(strict=True, load_default=None, metadata={
+        "description": "Days until it stops working: 90 unless given, at most "
+                       "API_TOKEN_MAX_DAYS (365 unless configured)"})
+
+    @validates("name")
+    def _name(self, value, **_kwargs):
+        if not value.strip():
+            raise ValidationError("a name is needed")
+
+    @validates("expires_in_days")
+    def _days(self, value, **_kwargs):
+        if value is None:
+            return
+        most = current_app.config["API_TOKEN_MAX_DAYS"]
+        if not 1 <= value <= most:
+            raise ValidationError(f"must be between 1 and {most} days")
+
+
+class _Made:
+    """A token just made, with its secret (which the model never holds)."""
+
+    def __init__(self, token: PersonalToken, secret: str) -> None:
+        self._made, self.token = token, secret
+
+    def __getattr__(self, name):
+        return getattr(self._made, name)
+
+
+class TokenListQuerySchema(Schema):
+    user_id = fields.Integer(validate=validate.Range(1, INT64_MAX),
+                             metadata={"description": "Whose tokens (admins only)"})
+
+
+@blp.route("")
+class Tokens(MethodView):
+    decorators = [authenticated]
+
+    @blp.arguments(TokenListQuerySchema, location="query")
+    @blp.response(200, PersonalTokenSchema(many=True))
+    @blp_errors(401, 403, 422)
+    @blp.doc(operationId="listPersonalTokens")
+    def get(self, query):
+        """List personal access tokens
+
+        Your tokens, newest first, with their last use (time and address). Admins may
+        name another user with `user_id`.
+        """
+        user = caller()
+        if "user_id" in query:
+            ensure_may_manage(user)
+            user = user_by_id(query["user_id"], "user_id")
+        return db.session.scalars(personal_tokens.tokens_of(user)).all()
+
+    @blp.arguments(PersonalTokenCreateSchema)
+    @blp.response(201, NewPersonalTokenSchema, headers={
+        "Location": {"description": "The new token", "schema": {"type": "string"}}})
+    @blp_errors(401, 403, 422)
+    @blp.doc(operationId="createPersonalToken")
+    def post(self, data):
+        """Make a personal access token
+
+        The answer's `token` is the secret, shown this once: send it as
+        `Authorization: Bearer <token>`. It acts with its scopes and your current roles.
+        """
+        token, secret = personal_tokens.create(
+            caller(), data["name"].strip(), set(data["scopes"]), data["expires_in_days"])
+        db.session.commit()
+        return _Made(token, secret), 201, {"Location": url_for("tokens.TokenById", token_id=token.id,
+                                               _external=True)}
+
+
+@blp.route("/<int:token_id>")
+class TokenById(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(204)
+    @blp_errors(401, 404)
+    @blp.doc(operationId="revokePersonalToken")
+    def delete(self, token_id):
+        """Revoke a personal access token
+
+        It stops working at once. Yours, or (admins) anyone's.
+        """
+        token = db.session.get(PersonalToken, token_id)
+        user = caller()
+        if token is None or (token.user_id != user.id and not user.is_admin):
+            abort(404, message=f"token {token_id} not found")
+        personal_tokens.revoke(token)
+        db.session.commit()
+        return None
