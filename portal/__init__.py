@@ -71,12 +71,13 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from api import init_api
-    from portal import home
+    from portal import home, preferences
     from portal.admin import init_admin
     from portal.attachments import init_attachments
     from portal.security_headers import init_security_headers
 
     app.register_blueprint(home.bp)
+    app.register_blueprint(preferences.bp)
     init_admin(app)
     init_api(app)
     init_attachments(app)
