@@ -29,6 +29,16 @@ def zone_names() -> tuple[str, ...]:
     return tuple(sorted(available_timezones()))
 
 
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(zone_names())
+
+
+def is_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA zone this machine knows (exactly, case included)."""
+    return name in _known_zones()
+
+
 def default_zone_label() -> str:
     """What having no zone of one's own means: the server's ``PORTAL_TIMEZONE``."""
     return f"The portal's default ({current_app.config.get('PORTAL_TIMEZONE', 'UTC')})"
@@ -48,9 +58,12 @@ def zone(user=None) -> ZoneInfo:
     setting, else the server's ``PORTAL_TIMEZONE``."""
     if user is None and has_request_context() and current_user.is_authenticated:
         user = current_user
-    name = getattr(user, "time_zone", None) or current_app.config.get("PORTAL_TIMEZONE",
-                                                                       "UTC")
-    return ZoneInfo(name)
+    server = current_app.config.get("PORTAL_TIMEZONE", "UTC")
+    name = getattr(user, "time_zone", None)
+    if name and is_zone(name):
+        return ZoneInfo(name)
+    # Stored zones were checked when set; one a later tzdata dropped falls back too.
+    return ZoneInfo(server)
 
 
 def when(value: datetime | None, *, seconds: bool = False, user=None) -> str:

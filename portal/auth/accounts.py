@@ -15,7 +15,7 @@ from sqlalchemy import event, func, select
 
 from portal.auth.models import RoleName, User
 from portal.auth.security import ensure_roles, security, user_datastore
-from portal.display import zone_names
+from portal.display import is_zone
 from portal.extensions import db
 
 ROLE_NAMES = [role.value for role in RoleName]
@@ -96,7 +96,7 @@ def _time_zone(value: str | None) -> str | None:
     """An IANA zone name, or None (empty too) for the server's default."""
     if not value:
         return None
-    if value not in zone_names():
+    if not is_zone(value):
         raise AccountError(f"{value!r} is not a time zone: choose an IANA name such as "
                            "Europe/Berlin", field="time_zone")
     return value
