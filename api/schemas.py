@@ -87,9 +87,12 @@ class UserSchema(UserRefSchema):
 
     openapi_example = {"id": 7, "username": "rita", "email": "rita@example.com",
                        "active": True, "roles": ["reporter"],
-                       "created_at": "2026-01-05T08:00:00Z"}
+                       "created_at": "2026-01-05T08:00:00Z", "time_zone": "Europe/Berlin"}
 
     active = auto_field(dump_only=True)
+    time_zone = fields.String(dump_only=True, allow_none=True, metadata={
+        "description": "The IANA zone the portal shows this user times in; null: the "
+                       "server's default (`PORTAL_TIMEZONE`)."})
     roles = fields.Method("_role_names", dump_only=True,
                           metadata={"type": "array", "items": {"type": "string"}})
     created_at = UTCDateTime(dump_only=True)

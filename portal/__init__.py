@@ -71,7 +71,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from api import init_api
-    from portal import home
+    from portal import home, preferences
     from portal.admin import init_admin
     from portal.attachments import init_attachments
     from portal.auth import token_pages
@@ -79,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(home.bp)
     app.register_blueprint(token_pages.bp)
+    app.register_blueprint(preferences.bp)
     init_admin(app)
     init_api(app)
     init_attachments(app)

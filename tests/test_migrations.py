@@ -8,7 +8,7 @@ import uuid
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
 from portal import create_app
@@ -58,5 +58,22 @@ def test_init_db_on_an_empty_database_creates_the_roles(empty_database_url):
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert set(db.session.scalars(db.select(Role.name))) == {"admin", "technician", "reporter"}
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.mark.no_db
+def test_0015_gives_users_an_optional_time_zone_and_takes_it_back(empty_database_url):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url})
+
+    def user_columns():
+        return {column["name"]: column for column in inspect(db.engine).get_columns("users")}
+    with app.app_context():
+        upgrade(revision="0014")
+        assert "time_zone" not in user_columns()
+        upgrade(revision="0015")
+        assert user_columns()["time_zone"]["nullable"] is True  # NULL: the server's zone
+        downgrade(revision="0014")
+        assert "time_zone" not in user_columns()
         db.session.remove()
         db.engine.dispose()

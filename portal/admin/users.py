@@ -20,7 +20,7 @@ from portal.admin.base import SecureModelView
 from portal.admin.incidents import technician_options
 from portal.auth.accounts import ROLE_NAMES, AccountError, create_account, update_account
 from portal.auth.models import AccessEvent, AccessKind, User
-from portal.display import when
+from portal.display import default_zone_label, when, zone_choices
 from portal.extensions import db
 from portal.incidents import lifecycle
 from portal.incidents.enums import ACTIVE
@@ -46,6 +46,9 @@ class UserForm(FlaskForm):
                            validate_choice=False, default=TO_QUEUE)
     password = PasswordField("Password", validators=[Optional()],
                              description="At least 12 characters. Leave empty to keep it.")
+    # Checked by update_account / create_account, as on the user's own Preferences page.
+    time_zone = SelectField("Time zone", validate_choice=False, default="",
+                            description="The zone this user reads times in.")
 
 
 def active_incidents_of(user: User) -> list[Incident]:
@@ -70,8 +73,9 @@ class UserView(SecureModelView):
     column_list = ("id", "email", "username", "roles", "active", "created_at", "last_login")
     column_labels = {"id": "Number", "created_at": "Created", "last_login": "Last login",
                      "current_login_ip": "Last login from", "login_count": "Logins",
-                     "tf_primary_method": "Two-factor method", "active": "Active"}
-    column_details_list = column_list + ("tf_primary_method",)
+                     "tf_primary_method": "Two-factor method", "active": "Active",
+                     "time_zone": "Time zone"}
+    column_details_list = column_list + ("tf_primary_method", "time_zone")
     column_formatters = {
         "roles": lambda v, c, m, n: ", ".join(sorted(m.role_names)),
         "created_at": lambda v, c, m, n: when(m.create_datetime),
@@ -79,6 +83,7 @@ class UserView(SecureModelView):
         "last_login": _last_login,
         "tf_primary_method": lambda v, c, m, n: TWO_FACTOR.get(m.tf_primary_method,
                                                                m.tf_primary_method),
+        "time_zone": lambda v, c, m, n: m.time_zone or default_zone_label(),
     }
     column_formatters_detail = column_formatters
     column_searchable_list = ("email", "username")
@@ -94,13 +99,18 @@ class UserView(SecureModelView):
         g.portal_last_logins = last_logins([row.id for row in rows]) if rows else {}
         return super().render(template, **kwargs)
 
+    @staticmethod
+    def _zones(form):
+        form.time_zone.choices = zone_choices()
+        return form
+
     def create_form(self, obj=None):
-        form = super().create_form(obj)
+        form = self._zones(super().create_form(obj))
         del form.handover  # a new account holds no incidents
         return form
 
     def edit_form(self, obj=None):
-        form = super().edit_form(obj)
+        form = self._zones(super().edit_form(obj))
         held = active_incidents_of(obj) if obj is not None else []
         if not held:
             del form.handover
@@ -120,6 +130,7 @@ class UserView(SecureModelView):
         user = self.get_one(id)
         form.roles.data = sorted(user.role_names)
         form.password.data = ""
+        form.time_zone.data = user.time_zone or ""
 
     def create_model(self, form):
         if not form.password.data:
@@ -127,11 +138,13 @@ class UserView(SecureModelView):
             return False
         return self._save(lambda: create_account(
             email=form.email.data, username=form.username.data, password=form.password.data,
-            roles=form.roles.data, active=form.active.data))
+            roles=form.roles.data, active=form.active.data,
+            time_zone=form.time_zone.data or None))
 
     def update_model(self, form, model):
         changes = {"email": form.email.data, "username": form.username.data,
-                   "roles": form.roles.data, "active": form.active.data}
+                   "roles": form.roles.data, "active": form.active.data,
+                   "time_zone": form.time_zone.data or None}
         changes = {k: v for k, v in changes.items()
                    if (sorted(model.role_names) if k == "roles" else getattr(model, k)) !=
                    (sorted(v) if k == "roles" else v)}

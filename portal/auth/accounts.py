@@ -2,7 +2,8 @@
 
 The command line, the API and the portal's Users view all call these functions, so an
 account is validated the same way everywhere: Flask-Security normalises and checks the
-email, username and password (its password policy), and hashes the password.
+email, username and password (its password policy), and hashes the password; a time
+zone must be one `zoneinfo` knows.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import event, func, select
 
 from portal.auth.models import RoleName, User
 from portal.auth.security import ensure_roles, security, user_datastore
+from portal.display import is_zone
 from portal.extensions import db
 
 ROLE_NAMES = [role.value for role in RoleName]
@@ -90,12 +92,24 @@ def _roles(values: Iterable[str]) -> list[str]:
     return roles
 
 
+def _time_zone(value: str | None) -> str | None:
+    """An IANA zone name, or None (empty too) for the server's default."""
+    if not value:
+        return None
+    if not is_zone(value):
+        raise AccountError(f"{value!r} is not a time zone: choose an IANA name such as "
+                           "Europe/Berlin", field="time_zone")
+    return value
+
+
 def create_account(*, email: str, username: str, password: str | None,
-                   roles: Iterable[str], active: bool = True) -> User:
+                   roles: Iterable[str], active: bool = True,
+                   time_zone: str | None = None) -> User:
     """Create a user; the caller commits. ``password=None`` makes an account without one
     (a reporter who wrote in by mail sets it through "forgot password").
 
-    :raises AccountError: a bad or taken email or username, a weak password, a bad role.
+    :raises AccountError: a bad or taken email or username, a weak password, a bad role
+        or time zone.
     """
     email = _email(email)
     username = _username(username)
@@ -103,13 +117,15 @@ def create_account(*, email: str, username: str, password: str | None,
                                                      username=username)
     ensure_roles()
     user = user_datastore().create_user(email=email, username=username, password=hashed,
-                                        roles=_roles(roles), active=active)
+                                        roles=_roles(roles), active=active,
+                                        time_zone=_time_zone(time_zone))
     db.session.flush()
     return user
 
 
 def update_account(user: User, *, actor: User | None, **changes: Any) -> User:
-    """Change ``email``, ``username``, ``password``, ``roles`` or ``active``; caller commits.
+    """Change ``email``, ``username``, ``password``, ``roles``, ``active`` or
+    ``time_zone`` (None: the server's); caller commits.
 
     Admins cannot deactivate themselves or drop their own admin role (no lock-out).
 
@@ -135,6 +151,8 @@ def update_account(user: User, *, actor: User | None, **changes: Any) -> User:
                 datastore.remove_role_from_user(user, role)
         for name in roles:
             datastore.add_role_to_user(user, name)
+    if "time_zone" in changes:
+        user.time_zone = _time_zone(changes["time_zone"])
     if "active" in changes and changes["active"] != user.active:
         if actor is not None and actor.id == user.id and not changes["active"]:
             raise AccountError("you cannot deactivate your own account", field="active")

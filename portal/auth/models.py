@@ -53,6 +53,9 @@ class User(db.Model, fsqla.FsUserMixin):
     #: The time step of the last authenticator code accepted: it and older ones are
     #: refused (``portal.auth.totp``).
     tf_totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: The IANA zone the user reads times in; NULL: the server's ``PORTAL_TIMEZONE``
+    #: (``portal.display.zone``). Checked against ``zoneinfo`` by ``portal.auth.accounts``.
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     @property
     def role_names(self) -> set[str]:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from portal.attachments.service import visible_attachments
 from portal.auth.models import Role, RoleName, User
+from portal.display import when
 from portal.extensions import db
 from portal.incidents.enums import EventKind
 from portal.incidents.models import Comment, Incident, IncidentEvent
@@ -95,7 +96,8 @@ def _context(notice: Notice, incident: Incident) -> dict:
     return {
         "incident": incident, "recipient": notice.recipient,
         "link": f"{base_url}/incidents/{incident.id}",
-        "due": incident.due_at.strftime("%Y-%m-%d %H:%M UTC"),
+        # In the recipient's zone (else the server's), named, as their pages show it.
+        "due": when(incident.due_at, user=notice.recipient),
         # Links to the portal, never the files themselves; only what the recipient sees.
         "attachments": [(attachment, f"{base_url}/attachments/{attachment.id}")
                         for attachment in db.session.scalars(

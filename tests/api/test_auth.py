@@ -21,7 +21,7 @@ def test_token_for_good_credentials_works_as_bearer_and_header(client):
     data = response.get_json()
     assert data["user"] == {"id": user.id, "username": user.username, "email": user.email,
                             "active": True, "roles": ["technician"],
-                            "created_at": data["user"]["created_at"]}
+                            "created_at": data["user"]["created_at"], "time_zone": None}
     for headers in ({"Authorization": f"Bearer {data['token']}"},
                     {"Authentication-Token": data["token"]}):
         me = client.get("/api/v1/users/me", headers=headers)

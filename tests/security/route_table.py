@@ -52,6 +52,8 @@ ROUTES: dict[tuple[str, str], tuple] = {
     ("home.incident", "GET"): (LOGIN, 302, 302, 302),     # to the incident in your grid
     ("home.search", "GET"): (LOGIN, 200, 200, 200),       # the top bar's search (no words)
     ("home.favicon", "GET"): everyone(200),
+    ("preferences.preferences", "GET"): (LOGIN, 200, 200, 200),   # one's own time zone
+    ("preferences.preferences", "POST"): (LOGIN, 302, 302, 302),  # empty: the default zone
     ("health.healthz", "GET"): everyone(200),
     ("static", "GET"): everyone(200),
     ("admin.static", "GET"): everyone(200),
