@@ -5,7 +5,7 @@
   ``If-None-Match`` wherever a 304 can, a 400 (malformed JSON) wherever a body is read;
   and each schema's ``openapi_example``.
 - ``shared_enums_and_nullable_refs`` (a marshmallow-converter attribute function) points
-  every ``Status``/``Priority``/``Category`` field at one enum component, and writes a
+  every ``Status``/``Priority``/``Category``/``Level`` field at one enum component, and writes a
   nullable reference as OpenAPI 3.0.3 can say it, "the reference, or the value null":
   ``anyOf: [$ref, {type, nullable: true, enum: [null]}]``. apispec's own
   ``anyOf [{type: object, nullable: true}, $ref]`` admits any object, which clients
@@ -22,10 +22,10 @@ from apispec import APISpec, BasePlugin
 from marshmallow import fields
 
 from portal.ids import INT64_MAX
-from portal.incidents.enums import Category, Priority, Status
+from portal.incidents.enums import Category, Level, Priority, Status
 
 #: The enums with one component each, shared by every field and parameter that holds one.
-SHARED_ENUMS = {Status: "Status", Priority: "Priority", Category: "Category"}
+SHARED_ENUMS = {Status: "Status", Priority: "Priority", Category: "Category", Level: "Level"}
 
 IF_MATCH = {
     "name": "If-Match", "in": "header", "required": False,

@@ -127,14 +127,15 @@ class IncidentSchema(ServerSent, SQLAlchemyAutoSchema):
     class Meta:
         model = Incident
         fields = ("id", "title", "description", "status", "priority", "category", "impact",
-                  "urgency", "reporter", "technician", "resolution_notes", "created_at", "updated_at", "due_at",
-                  "resolved_at", "closed_at", "sla",
+                  "urgency", "reporter", "technician", "resolution_notes", "created_at",
+                  "updated_at", "due_at", "resolved_at", "closed_at", "sla",
                   "attachment_count")
 
     openapi_example = {
         "id": 42, "title": "VPN drops every 10 minutes",
         "description": "Since this morning the VPN disconnects every ten minutes.",
         "status": "assigned", "priority": "high", "category": "network",
+        "impact": "medium", "urgency": "high",
         "reporter": {"id": 7, "username": "rita", "email": "rita@example.com"},
         "technician": {"id": 3, "username": "tom", "email": "tom@example.com"},
         "resolution_notes": None, "created_at": "2026-11-22T09:14:03Z",
