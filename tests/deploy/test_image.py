@@ -43,8 +43,10 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SECRET_KEY_MISSING = "Error: SECRET_KEY is not set: production needs a secret value in .env"
 SECRET_KEY_EXAMPLE = ("Error: SECRET_KEY is still the example value from .env.example: "
                       "set a secret value")
-#: The most the app (dependencies and code) may add on top of its base image.
-MAX_APP_BYTES = 120 * 1000 * 1000
+#: The most the app (dependencies and code) may add on top of its base image: 137 MB
+#: measured on 2026-12-02, of which Pillow (image previews, 22 MB) and holidays (public
+#: holidays for the SLA calendar, 13 MB) are the second stage's growth.
+MAX_APP_BYTES = 150 * 1000 * 1000
 
 
 def engine(*args: str, timeout: float = 120, check: bool = True,
