@@ -50,11 +50,11 @@ run: venv
 # run in the first pass only: the image they build keeps its own database in its volume.
 test: dev-venv node-tools test-sqlite test-postgres
 
-test-sqlite: dev-venv
+test-sqlite: dev-venv node-tools
 	$(PYTEST)
 
 # Without a PostgreSQL server the pass is skipped, and says so, except under CI.
-test-postgres: dev-venv
+test-postgres: dev-venv node-tools
 	@if $(PY) -m tests.postgres ping; then \
 		url=$$($(PY) -m tests.postgres create $(PG_DB)) || exit 1; \
 		echo "PostgreSQL pass on $$url"; \
