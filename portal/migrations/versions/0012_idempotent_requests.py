@@ -1,4 +1,4 @@
-"""idempotent API requests (issue 18; personal tokens and webhooks are not built yet)
+"""idempotent API requests (issue 18): the first answer of a POST with an Idempotency-Key
 
 Revision ID: 0012
 Revises: 0011
