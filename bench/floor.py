@@ -25,7 +25,10 @@ QUERY = """
 SELECT i.id, i.title, i.description, i.status, i.priority, i.category,
        r.id, r.username, r.email, t.id, t.username, t.email,
        i.resolution_notes, i.created_at, i.updated_at, i.due_at, i.resolved_at, i.closed_at,
-       (SELECT count(*) FROM incidents) AS total
+       (SELECT count(*) FROM incidents) AS total,
+       i.impact, i.urgency, i.sla_state, i.first_response_due_at, i.first_responded_at,
+       i.sla_paused_seconds,
+       (SELECT count(*) FROM attachments a WHERE a.incident_id = i.id) AS attachments
 FROM incidents i
 JOIN users r ON r.id = i.reporter_id
 LEFT JOIN users t ON t.id = i.technician_id
@@ -70,11 +73,16 @@ def _person(user_id, username, email):
 
 def _incident(row) -> dict:
     return {"id": row[0], "title": row[1], "description": row[2], "status": row[3],
-            "priority": row[4], "category": row[5], "reporter": _person(*row[6:9]),
+            "priority": row[4], "category": row[5], "impact": row[19], "urgency": row[20],
+            "reporter": _person(*row[6:9]),
             "technician": _person(*row[9:12]), "resolution_notes": row[12],
             "created_at": _timestamp(row[13]), "updated_at": _timestamp(row[14]),
             "due_at": _timestamp(row[15]), "resolved_at": _timestamp(row[16]),
-            "closed_at": _timestamp(row[17])}
+            "closed_at": _timestamp(row[17]),
+            "sla": {"state": row[21], "first_response_due_at": _timestamp(row[22]),
+                    "first_responded_at": _timestamp(row[23]), "due_at": _timestamp(row[15]),
+                    "paused_seconds": row[24]},
+            "attachment_count": row[25]}
 
 
 def list_page() -> tuple[bytes, str]:
