@@ -56,6 +56,7 @@ def register_extensions(app: Flask) -> None:
     from portal.mailin import imap  # noqa: F401  (registers the worker's inbox job)
     from portal.notifications.deliver import init_delivery
     from portal.sla import policy as sla_policy
+    from portal.webhooks import deliver as webhooks  # noqa: F401  (hooks and worker job)
 
     sla_policy.init_app(app)
     db.init_app(app)

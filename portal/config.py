@@ -6,6 +6,7 @@ run with a missing or example ``SECRET_KEY`` / ``SECURITY_PASSWORD_SALT``.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
@@ -92,6 +93,15 @@ DENIED_TYPES = ("application/x-msdownload", "application/x-executable",
                 "application/vnd.microsoft.portable-executable", "application/x-dosexec",
                 "application/java-archive", "application/x-deb", "application/x-rpm",
                 "application/x-shellscript", "text/x-shellscript")
+
+
+def _networks(environ: Mapping[str, str], key: str) -> tuple:
+    """A comma-separated list of IP networks (``127.0.0.1/32``, ``fd00::/8``)."""
+    try:
+        return tuple(ipaddress.ip_network(item, strict=False)
+                     for item in _items(environ.get(key, "")))
+    except ValueError as exc:
+        raise ConfigError(f"{key} must list IP networks such as 127.0.0.1/32: {exc}") from None
 
 
 #: The databases the app is built and tested for (SQLAlchemy dialect+driver).
@@ -330,6 +340,22 @@ class Config:
         self.MAIL_INBOX_MAX_BYTES = _int(environ, "MAIL_INBOX_MAX_BYTES", 25 * 1024 * 1024)
         # A reply by the reporter to a resolved incident reopens it.
         self.MAIL_REPLY_REOPENS = _flag(environ, "MAIL_REPLY_REOPENS", True)
+
+        # Webhooks (issue 18, portal/webhooks): how long a receiver may take, how
+        # deliveries are retried, when a failing endpoint is switched off, and which
+        # addresses it may be at.
+        self.WEBHOOK_TIMEOUT_SECONDS = _float(environ, "WEBHOOK_TIMEOUT_SECONDS", 10)
+        self.WEBHOOK_RETRY_BASE_SECONDS = _int(environ, "WEBHOOK_RETRY_BASE_SECONDS", 30)
+        self.WEBHOOK_RETRY_MAX_SECONDS = _int(environ, "WEBHOOK_RETRY_MAX_SECONDS", 3600)
+        # A delivery is given up, and an endpoint failing this long is disabled.
+        self.WEBHOOK_GIVE_UP_HOURS = _float(environ, "WEBHOOK_GIVE_UP_HOURS", 24)
+        self.WEBHOOK_POLL_SECONDS = _int(environ, "WEBHOOK_POLL_SECONDS", 30)
+        # Private ranges (10/8, 172.16/12, 192.168/16, fc00::/7, 100.64/10) are refused
+        # unless this is on; loopback, link-local and metadata addresses always are,
+        # except the networks listed in WEBHOOK_ALLOW_ADDRESSES (e.g. 127.0.0.1/32 for a
+        # receiver on the same host).
+        self.WEBHOOK_ALLOW_PRIVATE = _flag(environ, "WEBHOOK_ALLOW_PRIVATE", False)
+        self.WEBHOOK_ALLOW_ADDRESSES = _networks(environ, "WEBHOOK_ALLOW_ADDRESSES")
 
         # Attachments (issue 14): where blobs live, and what may be uploaded.
         self.ATTACHMENT_STORAGE = environ.get("ATTACHMENT_STORAGE", "filesystem").strip()

@@ -7,8 +7,9 @@ from portal.mailin.models import InboundMail
 from portal.notifications.models import OutboxMessage
 from portal.attachments.models import Attachment, AttachmentBlob
 from portal.sla.models import Holiday, SlaAlert
+from portal.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = ["AccessEvent", "Role", "RoleName", "User", "UserSession", "RateLimitCounter",
            "Incident", "IncidentEvent", "Comment", "OutboxMessage",
            "InboundMail", "Attachment", "AttachmentBlob", "Holiday", "SlaAlert",
-           "IdempotentRequest", "PersonalToken"]
+           "IdempotentRequest", "PersonalToken", "WebhookEndpoint", "WebhookDelivery"]

@@ -81,3 +81,8 @@ def visible_comments(user: User, incident: Incident) -> list[Comment]:
     if user.is_staff:
         return list(incident.comments)
     return [comment for comment in incident.comments if not comment.internal]
+
+
+def can_read_comment(user: User | None, comment: Comment) -> bool:
+    """Whether ``user`` may read ``comment`` (the rule of ``visible_comments``)."""
+    return can_see(user, comment.incident) and (not comment.internal or user.is_staff)

@@ -28,7 +28,7 @@ class Notice:
     subject: str
 
 
-def _active_admins() -> list[User]:
+def active_admins() -> list[User]:
     return list(db.session.scalars(
         select(User).join(User.roles).where(Role.name == RoleName.admin.value,
                                             User.active.is_(True)).order_by(User.id)))
@@ -45,7 +45,7 @@ def notices_for(event: IncidentEvent) -> list[Notice]:
     wanted: list[Notice] = []
     if event.kind == EventKind.created:
         wanted = [Notice(admin, "created_admin", f"{tag} New incident: {title}")
-                  for admin in _active_admins() if admin.id != reporter.id]
+                  for admin in active_admins() if admin.id != reporter.id]
         wanted.append(Notice(reporter, "created_reporter",
                              f"{tag} We have your report: {title}"))
     elif event.kind == EventKind.assigned and technician is not None:
@@ -56,16 +56,16 @@ def notices_for(event: IncidentEvent) -> list[Notice]:
     elif event.kind == EventKind.resolved:
         wanted = [Notice(reporter, "resolved_reporter", f"{tag} Resolved: {title}")]
     elif event.kind == EventKind.reopened:
-        targets = [technician] if technician is not None else _active_admins()
+        targets = [technician] if technician is not None else active_admins()
         wanted = [Notice(user, "reopened", f"{tag} Reopened: {title}") for user in targets]
     elif event.kind == EventKind.sla_warning:
         # The technician is warned, or the admins when nobody has it yet.
-        targets = [technician] if technician is not None else _active_admins()
+        targets = [technician] if technician is not None else active_admins()
         wanted = [Notice(user, "sla_warning", f"{tag} SLA warning: {title}") for user in targets]
     elif event.kind == EventKind.sla_breached:
         # A breach escalates: the technician and every admin.
         targets = ([technician] if technician is not None else []) + [
-            admin for admin in _active_admins() if technician is None or admin.id != technician.id]
+            admin for admin in active_admins() if technician is None or admin.id != technician.id]
         wanted = [Notice(user, "sla_breached", f"{tag} SLA breached: {title}")
                   for user in targets]
     return [notice for notice in wanted if notice.recipient.active]
@@ -83,7 +83,7 @@ def notices_for_comment(comment: Comment) -> list[Notice]:
     author, reporter = comment.author, incident.reporter
     if author.id == reporter.id:
         targets = [incident.technician] if incident.technician is not None \
-            else _active_admins()
+            else active_admins()
     else:
         targets = [reporter]
     return [Notice(user, "commented", f"{tag} New comment by {author.username}: {title}")

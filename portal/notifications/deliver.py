@@ -10,7 +10,7 @@ before its commit recorded it leaves the message pending, and it is sent again. 
 message therefore carries its stored ``Message-ID`` on each attempt, so receivers can drop
 the second copy.
 
-Claims and how they end:
+Claims and how they end (the claiming is ``portal.outbox``'s, shared with webhooks):
 
 - a claim names its deliverer (``host:pid:token``); a live deliverer keeps its claims
   fresh with a heartbeat (every third of ``MAIL_CLAIM_TIMEOUT_SECONDS``) and re-stamps each
@@ -29,19 +29,16 @@ and the messages it claimed wait for the backoff of the first.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
-import os
 import smtplib
-import socket
 import threading
-import uuid
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 from flask_mailman import EmailMultiAlternatives
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 
+from portal import outbox
 from portal.db_types import utcnow
 from portal.extensions import db, mail
 from portal.notifications.models import OutboxMessage, OutboxStatus
@@ -49,116 +46,15 @@ from portal.notifications.models import OutboxMessage, OutboxStatus
 log = logging.getLogger(__name__)
 #: Messages claimed at a time: a short batch keeps a slow server from holding many claims.
 BATCH = 10
-#: This host in claims, hashed to a fixed length (claims hold ``host:pid:token``).
-HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:12]
 
 
 def claim_timeout() -> timedelta:
     return timedelta(seconds=current_app.config["MAIL_CLAIM_TIMEOUT_SECONDS"])
 
 
-def _due(now: datetime, timeout: timedelta):
-    return ((OutboxMessage.status == OutboxStatus.pending.value)
-            & (OutboxMessage.next_attempt_at <= now)
-            & or_(OutboxMessage.claimed_at.is_(None),
-                  OutboxMessage.claimed_at < now - timeout))
-
-
-def new_claim_token() -> str:
-    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
-
-
 def claim(limit: int, now: datetime | None = None) -> tuple[list[OutboxMessage], str]:
-    """Claim up to ``limit`` messages due at ``now``; commits the claim. Returns the
-    messages and the claim's token."""
-    now, token = now or utcnow(), new_claim_token()
-    due = _due(now, claim_timeout())
-    due_ids = (select(OutboxMessage.id).where(due)
-               .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
-    stamp = dict(claimed_at=utcnow(), claimed_by=token)
-    if db.engine.dialect.name == "postgresql":
-        ids = list(db.session.scalars(due_ids.with_for_update(skip_locked=True)))
-        if ids:
-            db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                               .values(**stamp))
-    else:
-        # One UPDATE under SQLite's write lock: the due condition is checked again as rows
-        # are claimed, so a row another deliverer just claimed is skipped.
-        ids = list(db.session.scalars(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(due_ids.scalar_subquery()), due)
-            .values(**stamp).returning(OutboxMessage.id)
-            .execution_options(synchronize_session=False)))
-    db.session.commit()
-    if not ids:
-        return [], token
-    return list(db.session.scalars(select(OutboxMessage).where(
-        OutboxMessage.id.in_(ids)).order_by(OutboxMessage.next_attempt_at,
-                                            OutboxMessage.id))), token
-
-
-def _process_gone(pid: int) -> bool:
-    """Whether ``pid`` no longer runs on this host (a zombie counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-    except (OSError, IndexError):
-        return False
-
-
-def release_dead_claims() -> int:
-    """Release the claims of this host's deliverers whose process is gone; commits."""
-    owners = db.session.scalars(select(OutboxMessage.claimed_by).distinct().where(
-        OutboxMessage.status == OutboxStatus.pending.value,
-        OutboxMessage.claimed_by.like(f"{HOST}:%"))).all()
-    dead = [owner for owner in owners
-            if owner.split(":")[1].isdigit() and _process_gone(int(owner.split(":")[1]))]
-    if not dead:
-        return 0
-    released = db.session.execute(
-        update(OutboxMessage).where(OutboxMessage.claimed_by.in_(dead),
-                                    OutboxMessage.status == OutboxStatus.pending.value)
-        .values(claimed_at=None, claimed_by=None)
-        .execution_options(synchronize_session=False)).rowcount
-    db.session.commit()
-    log.warning("released %d mail claims of deliverers that died", released)
-    return released
-
-
-class Heartbeat:
-    """Keeps a claim fresh from a thread of its own (its own connection) while a batch is
-    being sent, so no other deliverer takes it over however slow the SMTP server is."""
-
-    def __init__(self, token: str, interval: float) -> None:
-        self.token, self.interval = token, interval
-        self.engine = db.engine
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="mail-claim-heartbeat",
-                                        daemon=True)
-
-    def _run(self) -> None:
-        table = OutboxMessage.__table__
-        while not self._stop.wait(self.interval):
-            try:
-                with self.engine.begin() as connection:
-                    connection.execute(update(table).where(table.c.claimed_by == self.token)
-                                       .values(claimed_at=utcnow()))
-            except Exception as exc:  # noqa: BLE001 - the claim then simply times out
-                log.warning("mail claim heartbeat failed: %s", type(exc).__name__)
-
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self._stop.set()
-        self._thread.join()
+    """Claim up to ``limit`` messages due at ``now``; commits the claim."""
+    return outbox.claim(OutboxMessage, limit, claim_timeout(), now)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -255,17 +151,17 @@ def deliver_due() -> int:
     Each message is tried at most once per call: a retry is scheduled after ``started``.
     """
     sent, started = 0, utcnow()
-    release_dead_claims()
+    outbox.release_dead_claims(OutboxMessage)
     interval = current_app.config["MAIL_CLAIM_TIMEOUT_SECONDS"] / 3
     while (room := _room_this_minute()) > 0:
         batch, token = claim(room, now=started)
         if not batch:
             break
         try:
-            with Heartbeat(token, interval):
+            with outbox.Heartbeat(OutboxMessage, token, interval):
                 count, reachable = _send_batch(batch, token)
         except Exception:
-            _release(token)
+            outbox.release(OutboxMessage, token)
             raise
         sent += count
         if not reachable:
@@ -273,37 +169,12 @@ def deliver_due() -> int:
     return sent
 
 
-def _release(token: str) -> None:
-    """Best effort after a failed round: give back what this claim still holds (a message
-    sent but not recorded goes again, with its Message-ID)."""
-    try:
-        db.session.rollback()
-        db.session.execute(update(OutboxMessage).where(OutboxMessage.claimed_by == token)
-                           .values(claimed_at=None, claimed_by=None)
-                           .execution_options(synchronize_session=False))
-        db.session.commit()
-    except Exception:  # noqa: BLE001 - the database is away: the claim times out instead
-        db.session.rollback()
-
-
-def _still_ours(message: OutboxMessage, token: str) -> bool:
-    """Re-stamp the claim just before sending; False when another deliverer took the
-    message over (or it is no longer pending)."""
-    taken = db.session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == message.id,
-                                    OutboxMessage.claimed_by == token,
-                                    OutboxMessage.status == OutboxStatus.pending.value)
-        .values(claimed_at=utcnow()).execution_options(synchronize_session=False)).rowcount
-    db.session.commit()
-    return taken == 1
-
-
 def _send_batch(batch: list[OutboxMessage], token: str) -> tuple[int, bool]:
     """Send a claimed batch; returns (sent, whether the server could be reached)."""
     sent, connection = 0, Connection()
     try:
         for position, message in enumerate(batch):
-            if not _still_ours(message, token):
+            if not outbox.still_ours(message, token):
                 log.info("mail %s was taken over by another deliverer", message.id)
                 continue
             try:
@@ -491,14 +362,6 @@ def start_delivery(app: Flask) -> None:
         deliverer.start()
 
 
-def _mail_ready() -> bool:
-    """Whether unclaimed mail is due now (an indexed lookup on ``ix_mail_outbox_due``)."""
-    return db.session.scalar(select(OutboxMessage.id).where(
-        OutboxMessage.status == OutboxStatus.pending.value,
-        OutboxMessage.next_attempt_at <= utcnow(),
-        OutboxMessage.claimed_at.is_(None)).limit(1)) is not None
-
-
 def _deliver_round() -> float:
     deliver_due()
     return next_due_in(current_app.config["MAIL_POLL_SECONDS"])
@@ -509,7 +372,7 @@ def _register_mail_job() -> None:
     from portal.worker import Job, register
 
     register(Job(name="mail", interval=lambda app: app.config["MAIL_POLL_SECONDS"],
-                 run=_deliver_round, channel=CHANNEL, ready=_mail_ready,
+                 run=_deliver_round, channel=CHANNEL, ready=lambda: outbox.ready(OutboxMessage),
                  enabled=delivery_enabled))
 
 

@@ -9,14 +9,14 @@ receiver can drop the second copy.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import db
+from portal.outbox import OutboxRow, OutboxStatus
+
+__all__ = ["OutboxMessage", "OutboxStatus", "new_message_id"]
 
 
 def new_message_id() -> str:
@@ -31,13 +31,7 @@ def new_message_id() -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 
 
-class OutboxStatus(StrEnum):
-    pending = "pending"   # waiting for its next attempt (claimed_at set while sending)
-    sent = "sent"
-    failed = "failed"     # out of attempts: an admin may retry it
-
-
-class OutboxMessage(db.Model):
+class OutboxMessage(OutboxRow, db.Model):
     """An email waiting to be sent, sent, or given up on (with the last error)."""
 
     __tablename__ = "mail_outbox"
@@ -52,14 +46,7 @@ class OutboxMessage(db.Model):
     event_kind: Mapped[str] = mapped_column(String(20))
     incident_id: Mapped[int | None] = mapped_column(
         ForeignKey("incidents.id", ondelete="SET NULL"), index=True)
-    status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.pending.value)
-    attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # status, attempts, last_error, the claim and the times: ``OutboxRow``.
     #: The ``Message-ID`` header, the same on every attempt (receivers drop duplicates by it;
     #: replies thread back to the incident through ``In-Reply-To``).
     message_id: Mapped[str] = mapped_column(String(255), default=new_message_id, unique=True)

@@ -1,0 +1,129 @@
+"""Session hooks that write a ``WebhookDelivery`` per event and endpoint, in the
+transaction of the change (the outbox pattern of ``portal.notifications.hooks``):
+
+- ``after_flush`` notes the new history entries that are webhook events and the new
+  comments; ``before_flush`` keeps a copy of each incident being deleted (once flushed it
+  is gone, and ``incident.deleted`` carries it as it was);
+- ``before_commit`` flushes what is pending, then writes the deliveries, which the same
+  commit stores: each body holds the incident as it stands when the change commits. On
+  PostgreSQL it also sends ``NOTIFY webhook_deliveries``, delivered to the workers when
+  (and only if) the transaction commits;
+- ``after_rollback`` forgets everything: a rolled-back change sends nothing.
+
+An endpoint receives an event only when its admin may see the incident (``can_see``) and,
+for comments, read the comment (``can_read_comment``; internal ones only to endpoints
+marked internal).
+"""
+from __future__ import annotations
+
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
+
+from portal.db_types import utcnow
+from portal.extensions import db
+from portal.incidents.access import can_read_comment, can_see
+from portal.incidents.enums import EventKind
+from portal.incidents.models import Comment, Incident, IncidentEvent
+from portal.webhooks import payloads
+from portal.webhooks.events import BY_KIND, COMMENT_CREATED
+from portal.webhooks.models import WebhookDelivery, WebhookEndpoint, new_event_id
+
+SLA_KINDS = {EventKind.sla_warning, EventKind.sla_breached}
+PENDING = "webhooks.pending"
+DELETED = "webhooks.deleted"
+#: The PostgreSQL channel that wakes the workers' webhook job.
+CHANNEL = "webhook_deliveries"
+
+
+@event.listens_for(db.session, "before_flush")
+def _keep_deleted(session: Session, _context, _instances) -> None:
+    for obj in session.deleted:
+        if isinstance(obj, Incident):
+            with session.no_autoflush:
+                session.info.setdefault(DELETED, []).append(
+                    (obj, {internal: payloads.incident_json(obj, internal=internal)
+                           for internal in (False, True)}))
+
+
+@event.listens_for(db.session, "after_flush")
+def _collect(session: Session, _context) -> None:
+    written = [obj for obj in session.new
+               if (isinstance(obj, IncidentEvent) and obj.kind in BY_KIND)
+               or isinstance(obj, Comment)]
+    if written:
+        session.info.setdefault(PENDING, []).extend(written)
+
+
+@event.listens_for(db.session, "before_commit")
+def _write_deliveries(session: Session) -> None:
+    if not session.info.get(PENDING):
+        return
+    session.flush()  # history written since the last flush joins the list first
+    written = session.info.pop(PENDING, [])
+    deleted = session.info.pop(DELETED, [])
+    with session.no_autoflush:
+        endpoints = list(session.scalars(select(WebhookEndpoint).where(
+            WebhookEndpoint.active.is_(True)).order_by(WebhookEndpoint.id)))
+        added = 0
+        for item in sorted(written, key=lambda obj: (obj.created_at, obj.id)):
+            added += _fan_out(session, item, endpoints, deleted)
+        if added and session.connection().dialect.name == "postgresql":
+            session.connection().execute(text(f"NOTIFY {CHANNEL}"))
+
+
+def _fan_out(session: Session, item, endpoints: list[WebhookEndpoint], deleted) -> int:
+    """Add the deliveries of one history entry or comment; return how many."""
+    moment = item.created_at or utcnow()
+    if isinstance(item, Comment):
+        event_type, incident = COMMENT_CREATED, item.incident
+        snapshot = None
+    else:
+        event_type = BY_KIND[item.kind]
+        incident, snapshot = item.incident, None
+        if item.kind is EventKind.deleted:
+            if not deleted:
+                return 0
+            incident, snapshot = deleted.pop(0)
+        elif item.kind in SLA_KINDS:
+            # The SLA check stores its results with a plain UPDATE: read them back.
+            session.refresh(incident)
+    event_id, added, bodies = new_event_id(), 0, {}
+    for endpoint in endpoints:
+        if not endpoint.wants(event_type) or not _may_know(endpoint, incident, item):
+            continue
+        internal = bool(endpoint.internal and endpoint.created_by.is_staff)
+        if internal not in bodies:
+            shown = snapshot[internal] if snapshot else payloads.incident_json(
+                incident, internal=internal)
+            bodies[internal] = payloads.body(
+                event_id, event_type, moment, shown,
+                event=None if isinstance(item, Comment) else item,
+                comment=item if isinstance(item, Comment) else None)
+        session.add(WebhookDelivery(endpoint_id=endpoint.id, event_type=event_type,
+                                    event_id=event_id, payload=bodies[internal],
+                                    incident_id=incident.id,
+                                    expires_at=_expiry()))
+        added += 1
+    return added
+
+
+def _may_know(endpoint: WebhookEndpoint, incident: Incident, item) -> bool:
+    owner = endpoint.created_by
+    if owner is None or not can_see(owner, incident):
+        return False
+    if isinstance(item, Comment):
+        return can_read_comment(owner, item) and (not item.internal or endpoint.internal)
+    return True
+
+
+def _expiry():
+    from portal.webhooks.deliver import give_up_at
+
+    return give_up_at()
+
+
+@event.listens_for(db.session, "after_commit")
+@event.listens_for(db.session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(PENDING, None)
+    session.info.pop(DELETED, None)
