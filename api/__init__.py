@@ -61,7 +61,7 @@ class BearerToken:
 
 def init_api(app: Flask) -> Api:
     """Build ``app``'s API: OpenAPI document, Swagger UI, blueprints, error handling."""
-    from api import attachments, auth, comments, health, incidents, tokens, users
+    from api import attachments, auth, comments, health, incidents, tokens, users, webhooks
     from api.scopes import init_scopes
 
     app.config.setdefault("API_TITLE", "Incident Portal API")
@@ -74,7 +74,7 @@ def init_api(app: Flask) -> Api:
     app.config.setdefault("API_SPEC_OPTIONS", {
         "info": {"description": API_DESCRIPTION,
                  "contact": {"name": "Service desk", "url": app.config["PORTAL_BASE_URL"]},
-                 "license": {"name": "Proprietary: for this organisation's use"}},
+                 "license": {"name": "MIT", "url": "https://spdx.org/licenses/MIT.html"}},
         # Paths in the document start with /api/v1, so the server is the portal itself.
         "servers": [{"url": app.config["PORTAL_BASE_URL"],
                      "description": "This portal (PORTAL_BASE_URL)"}],
@@ -90,7 +90,7 @@ def init_api(app: Flask) -> Api:
     api = Api(app, spec_kwargs={"extra_plugins": [BoundsPlugin(), DocumentPlugin()]})
     register_components(api.spec, api.ma_plugin)
     init_bounds(app, api)  # before the blueprints: their paths use the bounded converter
-    for module in (auth, incidents, comments, attachments, users, tokens):
+    for module in (auth, incidents, comments, attachments, users, tokens, webhooks):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")
     app.register_blueprint(health.bp)
     app.add_url_rule(f"{SWAGGER_UI_STATIC}<path:filename>", "swagger_ui_static",

@@ -21,6 +21,7 @@ from portal.auth.accounts import AccountError
 from portal.errors import error_page
 from portal.extensions import db
 from portal.incidents.lifecycle import LifecycleError
+from portal.webhooks.service import WebhookRefused
 
 
 def is_api_request() -> bool:
@@ -79,6 +80,11 @@ def register_error_handlers(app: Flask, api: Api) -> None:
 
     @app.errorhandler(AccountError)
     def account_refused(error: AccountError):
+        db.session.rollback()
+        return _payload(error.http_status, error.message, error.field)
+
+    @app.errorhandler(WebhookRefused)
+    def webhook_refused(error: WebhookRefused):
         db.session.rollback()
         return _payload(error.http_status, error.message, error.field)
 

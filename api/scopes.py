@@ -31,6 +31,8 @@ SCOPES: dict[tuple[str, str | None], str] = {
     ("attachments", "GET"): READ, ("attachments", "POST"): WRITE,
     ("attachments", "DELETE"): WRITE,
     ("users", None): TokenScope.users_admin.value,
+    # Webhooks are admin work: the admin scope (and the admin role) are needed.
+    ("webhooks", None): TokenScope.users_admin.value,
     ("api-docs", None): ANY,  # the OpenAPI document and Swagger UI are public anyway
 }
 #: Endpoints that differ from their blueprint's row.

@@ -7,6 +7,7 @@ file in a temporary folder: a file rather than memory, so servers started by the
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 
 import pytest
@@ -21,6 +22,7 @@ from portal.extensions import db as _db
 from tests.clients import log_in
 from tests.factories import PASSWORD, make_user
 from tests.smtp_sink import SmtpServer
+from tests.webhook_receiver import Receiver
 
 
 def pytest_report_header(config):
@@ -176,3 +178,24 @@ def cast():
         "reporter_of_it": make_user("reporter"),
         "other_reporter": make_user("reporter"),
     }
+
+
+#: The test receiver's network, which ``allow_loopback`` lets deliveries reach.
+LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"),)
+
+
+@pytest.fixture
+def receiver():
+    """A real webhook receiver on loopback (tests/webhook_receiver.py)."""
+    started = Receiver().start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def allow_loopback(app, monkeypatch):
+    """Let deliveries reach the test receiver; with no retry wait, so a test can run
+    the next round at once."""
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_ADDRESSES", LOOPBACK)
+    monkeypatch.setitem(app.config, "WEBHOOK_RETRY_BASE_SECONDS", 0)
+    monkeypatch.setitem(app.config, "WEBHOOK_TIMEOUT_SECONDS", 3)

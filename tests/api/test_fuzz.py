@@ -60,4 +60,4 @@ def test_api_never_fails_and_matches_its_schema(app, mode, junk_second_header, e
     documented = {f"{method.upper()} {path}" for path, item in
                   app.test_client().get("/api/openapi.json").get_json()["paths"].items()
                   for method in item if method != "parameters"}
-    assert set(checked) == documented and len(checked) == 32, checked
+    assert set(checked) == documented and len(checked) == 41, checked

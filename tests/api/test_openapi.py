@@ -73,7 +73,8 @@ def test_every_operation_has_a_unique_operation_id_and_a_description(spec):
 
 def test_servers_contact_and_license(spec):
     assert spec["servers"][0]["url"].startswith("http")
-    assert spec["info"]["contact"]["url"] and spec["info"]["license"]["name"]
+    assert spec["info"]["contact"]["url"] and spec["info"]["license"]["name"] == "MIT"
+    assert spec["info"]["license"]["url"].startswith("https://")
 
 
 def test_if_match_is_a_parameter_wherever_412_can_come_back(spec):

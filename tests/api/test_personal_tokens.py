@@ -45,6 +45,7 @@ ENDPOINTS = [
     ("GET", "/api/v1/incidents/{id}/comments", None, "incidents:read"),
     ("POST", "/api/v1/incidents/{id}/comments", {"body": "any news?"}, "comments:write"),
     ("GET", "/api/v1/users", None, "users:admin"),
+    ("GET", "/api/v1/webhooks", None, "users:admin"),
     ("GET", "/api/v1/users/me", None, None),
     ("GET", "/api/openapi.json", None, None),
 ]

@@ -101,6 +101,16 @@ ROUTES: dict[tuple[str, str], tuple] = {
     ("tokens.Tokens", "GET"): (401, 200, 200, 200),
     ("tokens.Tokens", "POST"): (401, 422, 422, 422),     # no name, no scopes
     ("tokens.TokenById", "DELETE"): (401, 404, 404, 404),  # no such token
+    # Webhooks: admins only, refused before the body is read; no such endpoint: 404.
+    ("webhooks.Webhooks", "GET"): (401, 403, 403, 200),
+    ("webhooks.Webhooks", "POST"): (401, 403, 403, 422),     # no url, no events
+    ("webhooks.WebhookById", "GET"): (401, 403, 403, 404),
+    ("webhooks.WebhookById", "PATCH"): (401, 403, 403, 404),
+    ("webhooks.WebhookById", "DELETE"): (401, 403, 403, 404),
+    ("webhooks.RotateSecret", "POST"): (401, 403, 403, 404),
+    ("webhooks.SendTest", "POST"): (401, 403, 403, 404),
+    ("webhooks.Deliveries", "GET"): (401, 403, 403, 404),
+    ("webhooks.Redeliver", "POST"): (401, 403, 403, 404),
     ("account_tokens.index", "GET"): all_roles(200, 200, 200),
     ("account_tokens.create", "POST"): all_roles(422, 422, 422),  # no name, no scopes
     ("account_tokens.revoke", "POST"): all_roles(404, 404, 404),  # no such token

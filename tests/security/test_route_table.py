@@ -67,6 +67,7 @@ def url_for_case(app, endpoint: str, world) -> str:
     command = "assign" if endpoint.endswith(".command_view") else "start"
     values = {"incident_id": incident.id, "user_id": reporter.id, "command": command,
               "attachment_id": world["attachment"].id, "token_id": 999_999,
+              "webhook_id": 999_999, "delivery_id": 999_999,
               "export_type": "csv", "token": "not-a-real-token",
               "filename": STATIC_FILES.get(endpoint, "")}
     url = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]

@@ -1,9 +1,6 @@
-"""Fixtures for the webhook tests: a real receiver on loopback, an app allowed to call it
-(``WEBHOOK_ALLOW_ADDRESSES``, as an internal deployment would allow its own host), and
-endpoints registered through the service the portal and the API use."""
+"""Fixtures for the webhook tests: endpoints registered through the service the portal
+and the API use, and one delivery round (the receiver and ``allow_loopback``: tests/conftest.py)."""
 from __future__ import annotations
-
-import ipaddress
 
 import pytest
 from sqlalchemy import select
@@ -13,25 +10,6 @@ from portal.webhooks import service
 from portal.webhooks.deliver import deliver_due
 from portal.webhooks.events import EVENT_TYPES
 from portal.webhooks.models import WebhookDelivery
-from tests.webhook_receiver import Receiver
-
-LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"),)
-
-
-@pytest.fixture
-def receiver():
-    started = Receiver().start()
-    yield started
-    started.stop()
-
-
-@pytest.fixture
-def allow_loopback(app, monkeypatch):
-    """Let deliveries reach the test receiver; with no retry wait, so a test can run
-    the next round at once."""
-    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_ADDRESSES", LOOPBACK)
-    monkeypatch.setitem(app.config, "WEBHOOK_RETRY_BASE_SECONDS", 0)
-    monkeypatch.setitem(app.config, "WEBHOOK_TIMEOUT_SECONDS", 3)
 
 
 @pytest.fixture

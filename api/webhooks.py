@@ -1,0 +1,335 @@
+"""``/api/v1/webhooks``: admins register endpoints, rotate their secrets, send test
+events, read the delivery log and send a delivery again. Every change goes through
+``portal.webhooks.service``, as the portal's pages do; personal tokens need the admin scope
+(``users:admin``).
+"""
+from __future__ import annotations
+
+import functools
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import abort
+from marshmallow import Schema, fields, validate
+from sqlalchemy import func, select
+
+from api.access import authenticated, caller, error_responses
+from api.pagination import PAGINATION_HEADERS, Blueprint, pagination_headers
+from api.schemas import ServerSent, StrictBoolean, UTCDateTime
+from portal.extensions import db
+from portal.outbox import OutboxStatus
+from portal.webhooks import service
+from portal.webhooks.events import EVENT_TYPES, TEST
+from portal.webhooks.models import (DESCRIPTION_MAX, URL_MAX, WebhookDelivery,
+                                    WebhookEndpoint)
+
+URL_PREFIX = "/webhooks"
+blp = Blueprint("webhooks", __name__, description="Webhooks: incident events pushed to "
+                                                  "other systems (admins)")
+blp_errors = error_responses(blp)
+
+EVENT_TYPE = fields.String(validate=validate.OneOf(EVENT_TYPES),
+                           metadata={"enum": list(EVENT_TYPES)})
+SECRET = fields.String(dump_only=True, metadata={
+    "description": "The signing secret (`whsec_…`), shown this once: give it to the "
+                   "receiver, which verifies `webhook-signature` with it"})
+LOCATION = {"Location": {"description": "The endpoint", "schema": {"type": "string"}}}
+
+
+class WebhookEndpointSchema(ServerSent, Schema):
+    """A registered endpoint (never its secret)."""
+
+    openapi_example = {"id": 2, "url": "https://hooks.example.com/incidents",
+                       "description": "Chat room", "events": ["incident.created",
+                                                              "incident.resolved"],
+                       "active": True, "internal": False,
+                       "created_at": "2026-12-02T09:00:00Z", "failing_since": None,
+                       "disabled_at": None, "disabled_reason": None,
+                       "secret_rotated_until": None}
+
+    id = fields.Integer(dump_only=True)
+    url = fields.String(dump_only=True)
+    description = fields.String(dump_only=True)
+    events = fields.List(EVENT_TYPE, dump_only=True)
+    active = fields.Boolean(dump_only=True)
+    internal = fields.Boolean(dump_only=True, metadata={
+        "description": "Also internal comments (and internal attachments in counts)"})
+    created_at = UTCDateTime(dump_only=True)
+    failing_since = UTCDateTime(dump_only=True, allow_none=True, metadata={
+        "description": "Since when every delivery failed; a day of it switches it off"})
+    disabled_at = UTCDateTime(dump_only=True, allow_none=True)
+    disabled_reason = fields.String(dump_only=True, allow_none=True)
+    secret_rotated_until = UTCDateTime(
+        attribute="previous_secret_until", dump_only=True, allow_none=True,
+        metadata={"description": "Until then deliveries are signed with the previous "
+                                 "secret too"})
+
+
+class NewSecretSchema(WebhookEndpointSchema):
+    """An endpoint just made, or its secret just rotated: the only answers with a secret."""
+
+    openapi_example = {**WebhookEndpointSchema.openapi_example,
+                       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+
+    secret = SECRET
+
+
+class WebhookCreateSchema(Schema):
+    """A new endpoint: where, and which events."""
+
+    openapi_example = {"url": "https://hooks.example.com/incidents",
+                       "events": ["incident.created", "incident.resolved"],
+                       "description": "Chat room"}
+
+    url = fields.String(required=True, validate=validate.Length(min=1, max=URL_MAX),
+                        metadata={"format": "uri"})
+    events = fields.List(EVENT_TYPE, required=True,
+                         validate=validate.Length(min=1, max=len(EVENT_TYPES)))
+    description = fields.String(load_default="",
+                                validate=validate.Length(max=DESCRIPTION_MAX))
+    active = StrictBoolean(load_default=True)
+    internal = StrictBoolean(load_default=False)
+
+
+class WebhookPatchSchema(Schema):
+    """Any of the endpoint's settings; switching it on again clears why it was off."""
+
+    openapi_example = {"active": True}
+
+    url = fields.String(validate=validate.Length(min=1, max=URL_MAX),
+                        metadata={"format": "uri"})
+    events = fields.List(EVENT_TYPE, validate=validate.Length(min=1, max=len(EVENT_TYPES)))
+    description = fields.String(validate=validate.Length(max=DESCRIPTION_MAX))
+    active = StrictBoolean()
+    internal = StrictBoolean()
+
+
+class DeliverySchema(ServerSent, Schema):
+    """One event for one endpoint, and how sending it went."""
+
+    openapi_example = {"id": 31, "event_type": "incident.resolved",
+                       "event_id": "evt_4f1c2e0b9d8a4e6f8a1b2c3d4e5f6a7b",
+                       "webhook_id": "msg_7e2d1c0b9a8f4e3d2c1b0a9f8e7d6c5b",
+                       "incident_id": 42, "status": "sent", "attempts": 1,
+                       "created_at": "2026-12-02T10:00:00Z",
+                       "attempted_at": "2026-12-02T10:00:01Z",
+                       "next_attempt_at": "2026-12-02T10:00:00Z",
+                       "response_status": 200, "response_body": "ok", "duration_ms": 84,
+                       "last_error": None}
+
+    id = fields.Integer(dump_only=True)
+    event_type = fields.String(dump_only=True, metadata={"enum": [*EVENT_TYPES, TEST]})
+    event_id = fields.String(dump_only=True, metadata={
+        "description": "The same in every endpoint's copy of the event"})
+    webhook_id = fields.String(dump_only=True, metadata={
+        "description": "The `webhook-id` header: the same on every attempt"})
+    incident_id = fields.Integer(dump_only=True, allow_none=True)
+    status = fields.String(dump_only=True, metadata={
+        "enum": [status.value for status in OutboxStatus]})
+    attempts = fields.Integer(dump_only=True)
+    created_at = UTCDateTime(dump_only=True)
+    attempted_at = UTCDateTime(dump_only=True, allow_none=True)
+    next_attempt_at = UTCDateTime(dump_only=True)
+    response_status = fields.Integer(dump_only=True, allow_none=True)
+    response_body = fields.String(dump_only=True, allow_none=True, metadata={
+        "description": "The first KB of the receiver's answer"})
+    duration_ms = fields.Integer(dump_only=True, allow_none=True)
+    last_error = fields.String(dump_only=True, allow_none=True)
+
+
+class _WithSecret:
+    """An endpoint and its new secret (which the model never holds in clear)."""
+
+    def __init__(self, endpoint: WebhookEndpoint, secret: str) -> None:
+        self._endpoint, self.secret = endpoint, secret
+
+    def __getattr__(self, name):
+        return getattr(self._endpoint, name)
+
+
+def admins_only(view):
+    """Refuse non-admins (403) before the body is read (after ``authenticated``)."""
+    @functools.wraps(view)
+    def guarded(*args, **kwargs):
+        service.ensure_admin(caller())
+        return view(*args, **kwargs)
+    return guarded
+
+
+def _endpoint(webhook_id: int) -> WebhookEndpoint:
+    endpoint = db.session.get(WebhookEndpoint, webhook_id)
+    if endpoint is None:
+        abort(404, message=f"webhook endpoint {webhook_id} not found")
+    return endpoint
+
+
+def _location(endpoint: WebhookEndpoint) -> dict:
+    return {"Location": url_for("webhooks.WebhookById", webhook_id=endpoint.id,
+                                _external=True)}
+
+
+@blp.route("")
+class Webhooks(MethodView):
+    decorators = [admins_only, authenticated]
+
+    @blp.response(200, WebhookEndpointSchema(many=True), headers=PAGINATION_HEADERS)
+    @blp.paginate(page_size=20, max_page_size=100)
+    @blp_errors(401, 403, 422)
+    @blp.doc(operationId="listWebhooks")
+    def get(self, pagination_parameters):
+        """List webhook endpoints (admins)
+
+        Oldest first; pagination is in the `X-Pagination` header.
+        """
+        pagination_parameters.item_count = db.session.scalar(
+            select(func.count(WebhookEndpoint.id)))
+        page = db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)
+                                  .offset(pagination_parameters.first_item)
+                                  .limit(pagination_parameters.page_size)).all()
+        return page, pagination_headers(pagination_parameters)
+
+    @blp.arguments(WebhookCreateSchema)
+    @blp.response(201, NewSecretSchema, headers=LOCATION)
+    @blp_errors(401, 403, 422)
+    @blp.doc(operationId="createWebhook")
+    def post(self, data):
+        """Register a webhook endpoint (admins)
+
+        The answer's `secret` is shown this once. Deliveries are signed by the Standard
+        Webhooks specification; the URL may not be a loopback, link-local, metadata or
+        (unless `WEBHOOK_ALLOW_PRIVATE=1`) private address.
+        """
+        endpoint, secret = service.create(caller(), **data)
+        db.session.commit()
+        return _WithSecret(endpoint, secret), 201, _location(endpoint)
+
+
+@blp.route("/<int:webhook_id>")
+class WebhookById(MethodView):
+    decorators = [admins_only, authenticated]
+
+    @blp.response(200, WebhookEndpointSchema)
+    @blp_errors(401, 403, 404)
+    @blp.doc(operationId="getWebhook")
+    def get(self, webhook_id):
+        """Read a webhook endpoint (admins)
+
+        Its settings and whether it was switched off for failing (never its secret).
+        """
+        return _endpoint(webhook_id)
+
+    @blp.arguments(WebhookPatchSchema)
+    @blp.response(200, WebhookEndpointSchema)
+    @blp_errors(401, 403, 404, 422)
+    @blp.doc(operationId="updateWebhook")
+    def patch(self, data, webhook_id):
+        """Change a webhook endpoint (admins)
+
+        Send `active: true` to switch on an endpoint that was switched off for failing:
+        its waiting deliveries then go.
+        """
+        endpoint = service.update(caller(), _endpoint(webhook_id), **data)
+        db.session.commit()
+        return endpoint
+
+    @blp.response(204)
+    @blp_errors(401, 403, 404)
+    @blp.doc(operationId="deleteWebhook")
+    def delete(self, webhook_id):
+        """Remove a webhook endpoint (admins)
+
+        Its delivery log goes with it; nothing more is sent to it.
+        """
+        service.delete(caller(), _endpoint(webhook_id))
+        db.session.commit()
+        return None
+
+
+@blp.route("/<int:webhook_id>/rotate-secret")
+class RotateSecret(MethodView):
+    decorators = [admins_only, authenticated]
+
+    @blp.response(200, NewSecretSchema)
+    @blp_errors(401, 403, 404)
+    @blp.doc(operationId="rotateWebhookSecret")
+    def post(self, webhook_id):
+        """Make a new signing secret (admins)
+
+        The answer's `secret` is shown this once. For 24 hours deliveries carry two
+        signatures, one under each secret, so the receiver can switch without losing any.
+        """
+        endpoint = _endpoint(webhook_id)
+        secret = service.rotate_secret(caller(), endpoint)
+        db.session.commit()
+        return _WithSecret(endpoint, secret)
+
+
+@blp.route("/<int:webhook_id>/test")
+class SendTest(MethodView):
+    decorators = [admins_only, authenticated]
+
+    @blp.response(202, DeliverySchema)
+    @blp_errors(401, 403, 404, 422)
+    @blp.doc(operationId="sendWebhookTest")
+    def post(self, webhook_id):
+        """Send a test event (admins)
+
+        Queues a `webhook.test` event, delivered like the real ones; read the delivery
+        log for how it went.
+        """
+        delivery = service.send_test(caller(), _endpoint(webhook_id))
+        db.session.commit()
+        return delivery
+
+
+class DeliveryQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf([s.value for s in OutboxStatus]),
+                           metadata={"description": "Only deliveries in this state"})
+
+
+@blp.route("/<int:webhook_id>/deliveries")
+class Deliveries(MethodView):
+    decorators = [admins_only, authenticated]
+
+    @blp.arguments(DeliveryQuerySchema, location="query")
+    @blp.response(200, DeliverySchema(many=True), headers=PAGINATION_HEADERS)
+    @blp.paginate(page_size=20, max_page_size=100)
+    @blp_errors(401, 403, 404, 422)
+    @blp.doc(operationId="listWebhookDeliveries")
+    def get(self, query, pagination_parameters, webhook_id):
+        """The delivery log of an endpoint (admins)
+
+        Newest first: each event, its attempts, the receiver's status code, the first KB
+        of its answer and how long it took.
+        """
+        endpoint = _endpoint(webhook_id)
+        rows = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
+        if "status" in query:
+            rows = rows.where(WebhookDelivery.status == query["status"])
+        pagination_parameters.item_count = db.session.scalar(
+            rows.with_only_columns(func.count()).order_by(None))
+        page = db.session.scalars(rows.order_by(WebhookDelivery.id.desc())
+                                  .offset(pagination_parameters.first_item)
+                                  .limit(pagination_parameters.page_size)).all()
+        return page, pagination_headers(pagination_parameters)
+
+
+@blp.route("/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver")
+class Redeliver(MethodView):
+    decorators = [admins_only, authenticated]
+
+    @blp.response(202, DeliverySchema)
+    @blp_errors(401, 403, 404, 422)
+    @blp.doc(operationId="redeliverWebhook")
+    def post(self, webhook_id, delivery_id):
+        """Send a delivery again (admins)
+
+        The same body and `webhook-id` (a receiver that had it drops the copy), with a
+        fresh day of retries.
+        """
+        delivery = db.session.get(WebhookDelivery, delivery_id)
+        if delivery is None or delivery.endpoint_id != _endpoint(webhook_id).id:
+            abort(404, message=f"delivery {delivery_id} not found")
+        service.redeliver(caller(), delivery)
+        db.session.commit()
+        return delivery
