@@ -21,6 +21,7 @@ from portal.auth.security import ensure_roles
 from portal.extensions import db as _db
 from tests.clients import log_in
 from tests.factories import PASSWORD, make_user
+from tests.processes import kill
 from tests.smtp_sink import SmtpServer
 from tests.webhook_receiver import Receiver
 
@@ -199,3 +200,12 @@ def allow_loopback(app, monkeypatch):
     monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_ADDRESSES", LOOPBACK)
     monkeypatch.setitem(app.config, "WEBHOOK_RETRY_BASE_SECONDS", 0)
     monkeypatch.setitem(app.config, "WEBHOOK_TIMEOUT_SECONDS", 3)
+
+
+@pytest.fixture
+def processes():
+    """Processes a test starts; killed afterwards whatever happened."""
+    started: list[subprocess.Popen] = []
+    yield started
+    for process in started:
+        kill(process)

@@ -2,20 +2,15 @@
 outbox rows, worker processes and a private PostgreSQL cluster."""
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 
 import pytest
 from sqlalchemy import select
 
-from portal.config import TESTING_PASSWORD_SALT, TESTING_SECRET_KEY
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from tests import pg_cluster
 from tests.components import missing
-from harness.servers import ROOT
 from tests.smtp_faults import FaultSmtp
 
 
@@ -53,36 +48,6 @@ def queue():
 def outbox() -> list[OutboxMessage]:
     db.session.expire_all()
     return list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-
-
-def app_env(database_url: str, **extra: str) -> dict[str, str]:
-    """The environment of a portal process (worker, command) started by a test."""
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "APP_ENV": "development",
-            "DATABASE_URL": database_url, "SECRET_KEY": TESTING_SECRET_KEY,
-            "SECURITY_PASSWORD_SALT": TESTING_PASSWORD_SALT, "LOG_LEVEL": "INFO",
-            "LOG_DIR": "", **extra}
-
-
-def start_process(args: list[str], env: dict[str, str], log_path) -> subprocess.Popen:
-    with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
-
-
-def kill(process: subprocess.Popen) -> None:
-    """``kill -9``: no cleanup, no goodbye; reaped so its pid is gone."""
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGKILL)
-    process.wait(10)
-
-
-@pytest.fixture
-def processes():
-    """Processes a test starts; killed afterwards whatever happened."""
-    started: list[subprocess.Popen] = []
-    yield started
-    for process in started:
-        kill(process)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from portal.extensions import db
 from tests.clients import csrf_token_from
 from tests.factories import PASSWORD, make_user
 from tests.components import missing
-from tests.reliability.conftest import app_env
+from tests.processes import app_env
 from harness.servers import ROOT
 
 pytestmark = pytest.mark.slow

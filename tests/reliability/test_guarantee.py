@@ -16,7 +16,7 @@ from portal import create_app
 from portal.auth.security import ensure_roles
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
-from tests.reliability.conftest import app_env, kill, start_process
+from tests.processes import app_env, kill, start_process
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,8 @@ from portal.incidents import lifecycle
 from portal.notifications.deliver import deliver_due
 from portal.worker import Job, Worker
 from tests.factories import make_user
-from tests.reliability.conftest import app_env, kill, outbox, start_process
+from tests.processes import app_env, kill, start_process
+from tests.reliability.conftest import outbox
 from harness.servers import gunicorn
 
 pytestmark = pytest.mark.slow
