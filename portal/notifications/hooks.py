@@ -7,8 +7,10 @@ sessions are watched):
   and the new ``Comment`` rows (public comments notify the other side), and whether any ``OutboxMessage`` was written (by these hooks or any other code): if so,
   on PostgreSQL, a ``NOTIFY mail_outbox`` that the server delivers to listening workers
   when (and only if) the transaction commits;
-- ``after_flush_postexec`` composes their messages and adds ``OutboxMessage`` rows, which
-  the same commit writes (the incident has its id by then, for ``INC-42``);
+- ``before_commit`` flushes what is pending, then composes their messages and adds
+  ``OutboxMessage`` rows, which the same commit writes: a message shows the incident as
+  the change leaves it (the files uploaded with a new incident are in its "created"
+  mail; they are added after the incident's first flush);
 - ``after_commit`` hands delivery to the in-process deliverer (no SQL there);
 - ``after_rollback`` forgets everything: a rolled-back change sends nothing.
 
@@ -49,11 +51,12 @@ def _collect(session: Session, _context) -> None:
         session.info[QUEUED] = True
 
 
-@event.listens_for(db.session, "after_flush_postexec")
-def _write_outbox(session: Session, _context) -> None:
-    events = session.info.pop(PENDING, None)
-    if not events:
+@event.listens_for(db.session, "before_commit")
+def _write_outbox(session: Session) -> None:
+    if not session.info.get(PENDING):
         return
+    session.flush()  # events written since the last flush join the list first
+    events = session.info.pop(PENDING, [])
     with session.no_autoflush:
         for written in events:
             if isinstance(written, Comment):

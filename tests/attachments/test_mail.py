@@ -16,8 +16,8 @@ def bodies(message):
 
 
 def test_mail_links_the_attachments_each_recipient_may_see(cast, smtp, deliver, backend):
-    # A message is composed when its event is written (issue 20's hooks): the files a
-    # report brings follow the "created" event, so the next messages list them.
+    # A message is composed as the change commits: the files a report brings are added
+    # after the "created" event is written, and its mail lists them.
     base = current_app.config["PORTAL_BASE_URL"]
     incident = lifecycle.create(actor=cast["reporter_of_it"], title="Printer jams",
                                 description="Error 13.1")
@@ -28,6 +28,9 @@ def test_mail_links_the_attachments_each_recipient_may_see(cast, smtp, deliver, 
     db.session.commit()
     deliver()
 
+    created = smtp.sink.to(cast["admin"].email)[0]
+    assert "New incident" in created["Subject"]
+    assert "jam.png (" in bodies(created)[0]
     to_reporter, to_technician = (smtp.sink.to(user.email)[-1] for user in
                                   (cast["reporter_of_it"], cast["technician_on_it"]))
     assert "Assigned to" in to_reporter["Subject"]
