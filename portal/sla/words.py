@@ -1,4 +1,5 @@
-"""The SLA badge in words: "2 h 10 min left", "breached 35 min ago", "paused", "met".
+"""The SLA badge in words, naming the target: "35 min left to respond", "2 h 10 min left
+to resolve", "response breached 35 min ago", "paused", "met".
 
 One function for every page (grids, incident page, dashboard) so they read the same; it
 reads the stored clock (``Incident``'s SLA columns) and does no SQL.
@@ -25,26 +26,33 @@ def duration_words(span: timedelta) -> str:
     return f"{minutes} min"
 
 
-def next_due(incident) -> datetime | None:
-    """The target that comes first: the first response while none was made, else the
-    resolution."""
-    dues = [incident.due_at]
+RESPONSE, RESOLUTION = "response", "resolution"
+
+
+def next_due(incident) -> tuple[datetime, str] | None:
+    """The target that comes first, and which it is: the first response while none was
+    made, else the resolution."""
+    dues = [(incident.due_at, RESOLUTION)]
     if incident.first_responded_at is None and incident.first_response_due_at is not None:
-        dues.append(incident.first_response_due_at)
-    dues = [due for due in dues if due is not None]
-    return min(dues, default=None)
+        dues.append((incident.first_response_due_at, RESPONSE))
+    return min(((due, which) for due, which in dues if due is not None), default=None)
 
 
-def breached_at(incident, now: datetime) -> datetime | None:
-    """When the first of ``incident``'s targets was missed (None if none is past)."""
+def breached_at(incident, now: datetime) -> tuple[datetime, str] | None:
+    """When the first of ``incident``'s targets was missed, and which (None if none is
+    past)."""
     moments = []
     response_due, responded = incident.first_response_due_at, incident.first_responded_at
     if response_due is not None and response_due <= now and (
             responded is None or responded > response_due):
-        moments.append(response_due)
+        moments.append((response_due, RESPONSE))
     if incident.due_at is not None and incident.due_at <= now:
-        moments.append(incident.due_at)
+        moments.append((incident.due_at, RESOLUTION))
     return min(moments, default=None)
+
+
+#: What is left to do before each target.
+TO_DO = {RESPONSE: "to respond", RESOLUTION: "to resolve"}
 
 
 def sla_words(incident, now: datetime | None = None) -> str:
@@ -57,11 +65,15 @@ def sla_words(incident, now: datetime | None = None) -> str:
         return "met"
     missed = breached_at(incident, now)
     if missed is not None:
-        return f"breached {duration_words(now - missed)} ago"
+        moment, which = missed
+        return f"{which} breached {duration_words(now - moment)} ago"
     if state is SlaState.breached:
         return "breached"
     due = next_due(incident)
-    return f"{duration_words(due - now)} left" if due is not None else state.label
+    if due is None:
+        return state.label
+    moment, which = due
+    return f"{duration_words(moment - now)} left {TO_DO[which]}"
 
 
 def seconds_words(seconds: int) -> str:

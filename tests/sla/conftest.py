@@ -20,11 +20,13 @@ LOOKED_AT = MONDAY.replace(hour=10)
 def world():
     """As seen at 10:00:
 
-    - ``started``: high, created 09:00, taken 09:10 and started: ok, due 17:00, "7 h left";
-    - ``waiting``: high, created 09:00, nobody yet: first response due 11:00, "1 h left";
+    - ``started``: high, created 09:00, taken 09:10 and started: ok, due 17:00,
+      "7 h left to resolve";
+    - ``waiting``: high, created 09:00, nobody yet: first response due 11:00,
+      "1 h left to respond";
     - ``held``: high, created 09:00, held at 09:30: "paused";
     - ``late``: critical, created 05:00, nobody yet: first response was due 05:30,
-      "breached 4 h 30 min ago".
+      "response breached 4 h 30 min ago".
     """
     admin, tech, reporter = make_user("admin"), make_user("technician"), make_user("reporter")
     made = {}

@@ -56,9 +56,10 @@ def test_the_grid_badge_says_the_time_left_in_words(client, world, at_ten):
     words = {name: re.search(rf'{world[name].number}\b.*?<span class="badge sla-(\w+)">'
                              rf'([^<]+)</span>', page, re.S).groups()
              for name in ("started", "waiting", "held", "late")}
-    assert words == {"started": ("ok", "7 h left"), "waiting": ("ok", "1 h left"),
+    assert words == {"started": ("ok", "7 h left to resolve"),
+                     "waiting": ("ok", "1 h left to respond"),
                      "held": ("paused", "paused"),
-                     "late": ("breached", "breached 4 h 30 min ago")}
+                     "late": ("breached", "response breached 4 h 30 min ago")}
 
 
 @pytest.mark.parametrize("value,expected", [("breached", {"late"}), ("paused", {"held"})])
@@ -110,4 +111,4 @@ def test_the_dashboard_figures_against_the_world(client, world, db):
     soon = page[page.index('class="list-unstyled mb-0 about-to-breach"'):]
     soon = soon[:soon.index("</ul>")]
     assert re.findall(r"INC-\d+", soon) == [world["waiting"].number]
-    assert "20 min left" in soon
+    assert "20 min left to respond" in soon
