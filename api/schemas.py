@@ -114,6 +114,18 @@ class SlaSchema(ma.Schema):
                                                              "clock stood paused, in seconds"})
 
 
+class Revealed:
+    """A record with a secret just made for it, for the one answer that shows the secret
+    (the record keeps it only hashed or sealed): ``Revealed(token, token=secret)``."""
+
+    def __init__(self, record, **secrets: str) -> None:
+        self._record = record
+        self.__dict__.update(secrets)
+
+    def __getattr__(self, name):
+        return getattr(self._record, name)
+
+
 class OfTheWhole(fields.Nested):
     """A nested object made from the same record (the incident's ``sla``)."""
 

@@ -13,7 +13,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from api.access import authenticated, caller, error_responses, user_by_id
 from api.pagination import Blueprint
-from api.schemas import UTCDateTime
+from api.schemas import Revealed, UTCDateTime
 from portal.auth import personal_tokens
 from portal.auth.accounts import ensure_may_manage
 from portal.auth.models import TOKEN_NAME_MAX, PersonalToken, TokenScope
@@ -88,16 +88,6 @@ class PersonalTokenCreateSchema(Schema):
             raise ValidationError(f"must be between 1 and {most} days")
 
 
-class _Made:
-    """A token just made, with its secret (which the model never holds)."""
-
-    def __init__(self, token: PersonalToken, secret: str) -> None:
-        self._made, self.token = token, secret
-
-    def __getattr__(self, name):
-        return getattr(self._made, name)
-
-
 class TokenListQuerySchema(Schema):
     user_id = fields.Integer(validate=validate.Range(1, INT64_MAX),
                              metadata={"description": "Whose tokens (admins only)"})
@@ -137,8 +127,8 @@ class Tokens(MethodView):
         token, secret = personal_tokens.create(
             caller(), data["name"].strip(), set(data["scopes"]), data["expires_in_days"])
         db.session.commit()
-        return _Made(token, secret), 201, {"Location": url_for("tokens.TokenById", token_id=token.id,
-                                               _external=True)}
+        return Revealed(token, token=secret), 201, {
+            "Location": url_for("tokens.TokenById", token_id=token.id, _external=True)}
 
 
 @blp.route("/<int:token_id>")

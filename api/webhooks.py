@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from api.access import authenticated, caller, error_responses
 from api.pagination import PAGINATION_HEADERS, Blueprint, pagination_headers
-from api.schemas import ServerSent, StrictBoolean, UTCDateTime
+from api.schemas import Revealed, ServerSent, StrictBoolean, UTCDateTime
 from portal.extensions import db
 from portal.outbox import OutboxStatus
 from portal.webhooks import service
@@ -137,16 +137,6 @@ class DeliverySchema(ServerSent, Schema):
     last_error = fields.String(dump_only=True, allow_none=True)
 
 
-class _WithSecret:
-    """An endpoint and its new secret (which the model never holds in clear)."""
-
-    def __init__(self, endpoint: WebhookEndpoint, secret: str) -> None:
-        self._endpoint, self.secret = endpoint, secret
-
-    def __getattr__(self, name):
-        return getattr(self._endpoint, name)
-
-
 def admins_only(view):
     """Refuse non-admins (403) before the body is read (after ``authenticated``)."""
     @functools.wraps(view)
@@ -201,7 +191,7 @@ class Webhooks(MethodView):
         """
         endpoint, secret = service.create(caller(), **data)
         db.session.commit()
-        return _WithSecret(endpoint, secret), 201, _location(endpoint)
+        return Revealed(endpoint, secret=secret), 201, _location(endpoint)
 
 
 @blp.route("/<int:webhook_id>")
@@ -261,7 +251,7 @@ class RotateSecret(MethodView):
         endpoint = _endpoint(webhook_id)
         secret = service.rotate_secret(caller(), endpoint)
         db.session.commit()
-        return _WithSecret(endpoint, secret)
+        return Revealed(endpoint, secret=secret)
 
 
 @blp.route("/<int:webhook_id>/test")
