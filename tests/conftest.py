@@ -1,5 +1,6 @@
 """Shared fixtures: one app and schema per run (built by the migrations), a clean
-database for every test, a test client, a CLI runner and a login helper.
+database for every test, a test client, a CLI runner, a login helper, an SMTP sink and
+a webhook receiver.
 
 The database is ``TEST_DATABASE_URL`` when set (the PostgreSQL pass), otherwise a SQLite
 file in a temporary folder: a file rather than memory, so servers started by the tests
@@ -7,6 +8,7 @@ file in a temporary folder: a file rather than memory, so servers started by the
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 
 import pytest
@@ -176,3 +178,54 @@ def cast():
         "reporter_of_it": make_user("reporter"),
         "other_reporter": make_user("reporter"),
     }
+
+
+# --- webhooks: a real receiver on loopback, an app allowed to call it (WEBHOOK_ALLOW_
+# ADDRESSES, as an internal deployment would allow its own host), and endpoints registered
+# through the service the portal and the API use (tests/webhooks, tests/portal).
+
+LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"),)
+
+
+@pytest.fixture
+def receiver():
+    """A receiver that checks every delivery's signature (``tests.webhook_receiver``)."""
+    from tests.webhook_receiver import Receiver
+
+    started = Receiver().start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def allow_loopback(app, monkeypatch):
+    """Let deliveries reach the test receiver; with no retry wait, so a test can run
+    the next round at once."""
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_ADDRESSES", LOOPBACK)
+    monkeypatch.setitem(app.config, "WEBHOOK_RETRY_BASE_SECONDS", 0)
+    monkeypatch.setitem(app.config, "WEBHOOK_TIMEOUT_SECONDS", 3)
+
+
+@pytest.fixture
+def register(admin, allow_loopback):
+    """Register an endpoint (every event type unless told); returns (endpoint, secret)."""
+    from portal.webhooks import service
+    from portal.webhooks.events import EVENT_TYPES
+
+    def make(url: str, events=EVENT_TYPES, owner=None, **fields):
+        endpoint, secret = service.create(owner or admin, url=url, events=events, **fields)
+        _db.session.commit()
+        return endpoint, secret
+    return make
+
+
+@pytest.fixture
+def send():
+    """One webhook delivery round, as the worker runs it; returns how many were accepted."""
+    from portal.webhooks.deliver import deliver_due
+
+    def run() -> int:
+        count = deliver_due()
+        _db.session.expire_all()
+        return count
+    return run
