@@ -250,4 +250,19 @@ ROUTES: dict[tuple[str, str], tuple] = {
     ("accounts.action_view", "POST"): admin_only(302),
     ("accounts.ajax_lookup", "GET"): admin_only(404),
     ("accounts.ajax_update", "POST"): admin_only(404),
+    # Webhooks (issue 18): admins only; the world holds one endpoint, which ?id= names.
+    ("webhooks.index_view", "GET"): admin_only(200),
+    ("webhooks.details_view", "GET"): admin_only(200),   # its delivery log
+    ("webhooks.create_view", "GET"): admin_only(200),
+    ("webhooks.create_view", "POST"): admin_only(200),   # no URL: the form again, saying so
+    ("webhooks.edit_view", "GET"): admin_only(200),
+    ("webhooks.edit_view", "POST"): admin_only(200),     # no URL: the form again, saying so
+    ("webhooks.delete_view", "POST"): admin_only(302),   # no id in the form: back, unchanged
+    ("webhooks.export", "GET"): admin_only(302),
+    ("webhooks.action_view", "POST"): admin_only(302),
+    ("webhooks.ajax_lookup", "GET"): admin_only(404),
+    ("webhooks.ajax_update", "POST"): admin_only(404),
+    ("webhooks.rotate_view", "POST"): admin_only(200),   # the page showing the new secret
+    ("webhooks.test_view", "POST"): admin_only(302),     # queued: back to the log
+    ("webhooks.redeliver_view", "POST"): admin_only(302),  # no delivery named: back
 }
