@@ -97,6 +97,9 @@ class WebhookView(SecureModelView):
     can_view_details = True
     can_set_page_size = False
     form = WebhookForm
+    # A list of checkboxes, not one input: Flask-Admin's "form-control" would give it the
+    # height of one line, and the boxes would spill over the fields below.
+    form_widget_args = {"events": {"class": "webhook-events"}}
 
     def render(self, template, **kwargs):
         if template == self.list_template:
