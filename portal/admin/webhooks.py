@@ -138,9 +138,8 @@ class WebhookView(SecureModelView):
             else None
         if field is not None:
             field.errors = [*field.errors, refused.message]
-        else:
-            flash(f"{refused.field}: {refused.message}" if refused.field else refused.message,
-                  "error")
+        else:  # a button's refusal ("switch the endpoint on first: ..."), as a sentence
+            flash(refused.message[:1].upper() + refused.message[1:] + ".", "error")
 
     def _changes(self, form) -> dict:
         return {name: form[name].data for name in FORM_FIELDS}

@@ -255,6 +255,21 @@ def test_send_again_of_no_such_delivery_is_a_message(client, login, admin, regis
     assert "No such delivery" in page(client, response.headers["Location"])
 
 
+def test_send_again_of_a_delivery_being_sent_is_refused_with_a_message(client, login, admin,
+                                                                       register):
+    endpoint, _ = register("https://93.184.216.34/hooks")
+    login(admin)
+    post(client, f"{BASE}/test/?id={endpoint.id}", token_from=details(endpoint))
+    db.session.execute(update(WebhookDelivery).values(claimed_at=utcnow(), attempts=3))
+    db.session.commit()
+    (delivery,) = deliveries()
+    response = post(client, f"{BASE}/redeliver/?id={endpoint.id}",
+                    {"delivery": str(delivery.id)}, token_from=details(endpoint))
+    assert "It is being sent right now." in page(client, response.headers["Location"])
+    db.session.expire_all()
+    assert db.session.get(WebhookDelivery, delivery.id).attempts == 3
+
+
 @pytest.mark.parametrize("button", ["rotate", "test", "redeliver"])
 @pytest.mark.parametrize("named", ["", "?id=abc", "?id=999999", "?id=99999999999999999999"])
 def test_a_button_of_no_such_endpoint_goes_back_to_the_list(client, login, admin, button,
@@ -271,7 +286,7 @@ def test_a_test_event_for_an_endpoint_that_is_off_is_refused_with_a_message(
     endpoint, _ = register("https://93.184.216.34/hooks", active=False)
     login(admin)
     response = post(client, f"{BASE}/test/?id={endpoint.id}", token_from=details(endpoint))
-    assert "switch the endpoint on first" in page(client, response.headers["Location"])
+    assert "Switch the endpoint on first" in page(client, response.headers["Location"])
     assert deliveries() == []
 
 
