@@ -14,9 +14,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from harness.statements import count_statements
+from portal.admin.webhooks import LOG_SHOWN
 from portal.db_types import utcnow
 from portal.extensions import db
-from portal.webhooks import signing
+from portal.webhooks import service, signing
 from portal.webhooks.deliver import disable
 from portal.webhooks.events import EVENT_TYPES, TEST
 from portal.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -175,6 +177,7 @@ def test_editing_goes_through_the_service(client, login, admin, register):
     listing = page(client, f"{BASE}/")
     assert "Disabled automatically" in listing and "the receiver answered 503" in listing
     edit = f"{BASE}/edit/?id={endpoint.id}"
+    assert "Tick Active to switch it on again" in page(client, edit)
     refused = post(client, edit, {"url": "http://169.254.169.254/", "description": "New",
                                   "events": ["incident.closed"], "active": "y"},
                    token_from=edit)
@@ -329,3 +332,37 @@ def test_removing_an_endpoint_removes_its_log(client, login, admin, register):
     assert response.status_code == 302
     assert db.session.scalar(select(WebhookEndpoint.id)) is None
     assert deliveries() == []
+
+
+def test_the_log_shows_the_newest_deliveries_and_says_how_many_there_are(client, login,
+                                                                         admin, register):
+    endpoint, _ = register("https://93.184.216.34/hooks")
+    for _ in range(LOG_SHOWN + 1):
+        service.send_test(admin, endpoint)
+    db.session.commit()
+    newest, oldest = deliveries()[-1], deliveries()[0]
+    login(admin)
+    log = page(client, details(endpoint))
+    assert f"The newest {LOG_SHOWN} of {LOG_SHOWN + 1} deliveries." in log
+    assert log.count('name="delivery"') == LOG_SHOWN
+    assert f'name="delivery" value="{newest.id}"' in log
+    assert f'name="delivery" value="{oldest.id}"' not in log
+
+
+@pytest.mark.parametrize("where", ["list", "details"])
+def test_the_pages_send_as_many_statements_whatever_the_number_of_endpoints(
+        app, client, login, admin, register, where):
+    login(admin)
+    counts = []
+    for added in (2, 6):
+        for _ in range(added):
+            endpoint, _ = register("https://93.184.216.34/hooks", owner=admin)
+            for _ in range(3):
+                service.send_test(admin, endpoint)
+        db.session.commit()
+        path = f"{BASE}/" if where == "list" else details(endpoint)
+        client.get(path)  # warm
+        db.session.expunge_all()
+        counts.append(count_statements(app, lambda: client.get(path)))
+        admin = db.session.merge(admin)
+    assert counts[0] == counts[1], counts
