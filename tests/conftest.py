@@ -1,5 +1,6 @@
 """Shared fixtures: one app and schema per run (built by the migrations), a clean
-database for every test, a test client, a CLI runner and a login helper.
+database for every test, a test client, a CLI runner, a login helper, an SMTP sink and
+a webhook receiver.
 
 The database is ``TEST_DATABASE_URL`` when set (the PostgreSQL pass), otherwise a SQLite
 file in a temporary folder: a file rather than memory, so servers started by the tests
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import subprocess
 
 import pytest
 from flask import g, has_app_context
@@ -181,13 +183,16 @@ def cast():
     }
 
 
-#: The test receiver's network, which ``allow_loopback`` lets deliveries reach.
+# --- webhooks: a real receiver on loopback, an app allowed to call it (WEBHOOK_ALLOW_
+# ADDRESSES, as an internal deployment would allow its own host), and endpoints registered
+# through the service the portal and the API use (tests/webhooks, tests/portal).
+
 LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"),)
 
 
 @pytest.fixture
 def receiver():
-    """A real webhook receiver on loopback (tests/webhook_receiver.py)."""
+    """A real webhook receiver on loopback (``tests.webhook_receiver``)."""
     started = Receiver().start()
     yield started
     started.stop()
@@ -200,6 +205,31 @@ def allow_loopback(app, monkeypatch):
     monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_ADDRESSES", LOOPBACK)
     monkeypatch.setitem(app.config, "WEBHOOK_RETRY_BASE_SECONDS", 0)
     monkeypatch.setitem(app.config, "WEBHOOK_TIMEOUT_SECONDS", 3)
+
+
+@pytest.fixture
+def register(admin, allow_loopback):
+    """Register an endpoint (every event type unless told); returns (endpoint, secret)."""
+    from portal.webhooks import service
+    from portal.webhooks.events import EVENT_TYPES
+
+    def make(url: str, events=EVENT_TYPES, owner=None, **fields):
+        endpoint, secret = service.create(owner or admin, url=url, events=events, **fields)
+        _db.session.commit()
+        return endpoint, secret
+    return make
+
+
+@pytest.fixture
+def send():
+    """One webhook delivery round, as the worker runs it; returns how many were accepted."""
+    from portal.webhooks.deliver import deliver_due
+
+    def run() -> int:
+        count = deliver_due()
+        _db.session.expire_all()
+        return count
+    return run
 
 
 @pytest.fixture

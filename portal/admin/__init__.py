@@ -4,7 +4,7 @@
 Bootstrap 4 theme, CSP nonces for Flask-Admin's scripts, and the views each role sees:
 
 - admins: dashboard, all incidents, users, incident history, access log, mail outbox,
-  inbound mail, the SLA policy and holidays;
+  inbound mail, the SLA policy and holidays, webhooks;
 - technicians: dashboard, my queue, unassigned, my incidents;
 - reporters: dashboard, my incidents and "Report an incident".
 
@@ -23,15 +23,17 @@ from portal.admin.dashboard import DashboardView, mail_state
 from portal.admin.grids import details_url, start_page
 from portal.admin.inbound_mail import InboundMailView
 from portal.admin.incidents import GRID_VIEWS
-from portal.admin.navigation import navigation
+from portal.admin.navigation import MENU_SECTIONS, navigation
 from portal.admin.sla import HolidayView, PolicyView
 from portal.admin.users import UserView
+from portal.admin.webhooks import WebhookView
 from portal.auth.models import AccessEvent, User
 from portal.extensions import db
 from portal.incidents.models import IncidentEvent
 from portal.mailin.models import InboundMail
 from portal.notifications.models import OutboxMessage
 from portal.sla.models import Holiday
+from portal.webhooks.models import WebhookEndpoint
 from portal.display import init_display
 from portal.security_headers import csp_nonce
 
@@ -57,8 +59,11 @@ def init_admin(app: Flask) -> Admin:
                               category="SLA"))
     admin.add_view(HolidayView(Holiday, db, name="Holidays", endpoint="holidays",
                                url="/admin/sla/holidays", category="SLA"))
+    admin.add_view(WebhookView(WebhookEndpoint, db, name="Webhooks", endpoint="hooks",
+                               url="/admin/webhooks", category="Integrations"))
     # Every page's top bar (layout.html) is built from portal.admin.navigation.
     app.jinja_env.globals["navigation"] = navigation
+    app.jinja_env.globals["menu_sections"] = MENU_SECTIONS
     app.jinja_env.globals["mail_state"] = mail_state
     app.jinja_env.globals["incident_url"] = lambda incident: details_url(incident, current_user)
     init_display(app)

@@ -1,6 +1,7 @@
 """The one navigation of every page (Flask-Admin's, Flask-Security's, the errors): the
 user's grids from ``portal.admin.grids`` with how many active incidents each holds, the
-report form, the dashboard and, for admins, users, the trails and the SLA pages.
+report form, the dashboard and, for admins, users, the trails, the SLA pages and the
+webhooks (the last three in one Admin menu, in sections: ``MENU_SECTIONS``).
 
 The counts are one statement per page: one ``count(*) FILTER (WHERE ...)`` column per
 grid over the active incidents the user may see, read through the status index.
@@ -21,6 +22,8 @@ from portal.incidents.enums import ACTIVE
 from portal.incidents.models import Incident
 
 REPORT_ENDPOINT = "mine.create_view"
+#: The Admin menu's sections (``NavItem.group``) and their headings, in order.
+MENU_SECTIONS = (("audit", "Audit"), ("sla", "SLA"), ("integrations", "Integrations"))
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ def navigation() -> list[NavItem]:
                       NavItem("Mail outbox", url_for("outbox.index_view"), group="audit"),
                       NavItem("Inbound mail", url_for("inbound.index_view"), group="audit"),
                       NavItem("SLA policy", url_for("sla_policy.index"), group="sla"),
-                      NavItem("Holidays", url_for("holidays.index_view"), group="sla")]
+                      NavItem("Holidays", url_for("holidays.index_view"), group="sla"),
+                      NavItem("Webhooks", url_for("hooks.index_view"),
+                              group="integrations")]
     g.portal_navigation = _mark_current(items)
     return g.portal_navigation

@@ -57,7 +57,9 @@ def demo_server(database_url, db, tmp_path):
     load_fixtures()
     db.session.commit()
     with gunicorn(database_url, workers=2, log_path=tmp_path / "gunicorn.log",
-                  extra_env={"ATTACHMENTS_DIR": str(tmp_path / "attachments")}) as base_url:
+                  extra_env={"ATTACHMENTS_DIR": str(tmp_path / "attachments"),
+                             # the webhook journey's receiver listens on loopback
+                             "WEBHOOK_ALLOW_ADDRESSES": "127.0.0.1/32"}) as base_url:
         yield base_url
 
 

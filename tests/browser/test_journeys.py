@@ -173,7 +173,8 @@ AXE_PAGES = {
     None: ["/login"],
     "reporter": ["/admin/mine/", "/admin/mine/new/", "incident"],
     "technician": ["/admin/queue/", "incident"],
-    "admin": ["/admin/", "/admin/incidents/", "incident"],
+    "admin": ["/admin/", "/admin/incidents/", "incident", "/admin/webhooks/",
+              "/admin/webhooks/new/"],
 }
 
 

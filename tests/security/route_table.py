@@ -260,4 +260,19 @@ ROUTES: dict[tuple[str, str], tuple] = {
     ("accounts.action_view", "POST"): admin_only(302),
     ("accounts.ajax_lookup", "GET"): admin_only(404),
     ("accounts.ajax_update", "POST"): admin_only(404),
+    # Webhooks (issue 18): admins only; the world holds one endpoint, which ?id= names.
+    ("hooks.index_view", "GET"): admin_only(200),
+    ("hooks.details_view", "GET"): admin_only(200),   # its delivery log
+    ("hooks.create_view", "GET"): admin_only(200),
+    ("hooks.create_view", "POST"): admin_only(200),   # no URL: the form again, saying so
+    ("hooks.edit_view", "GET"): admin_only(200),
+    ("hooks.edit_view", "POST"): admin_only(200),     # no URL: the form again, saying so
+    ("hooks.delete_view", "POST"): admin_only(302),   # no id in the form: back, unchanged
+    ("hooks.export", "GET"): admin_only(302),
+    ("hooks.action_view", "POST"): admin_only(302),
+    ("hooks.ajax_lookup", "GET"): admin_only(404),
+    ("hooks.ajax_update", "POST"): admin_only(404),
+    ("hooks.rotate_view", "POST"): admin_only(200),   # the page showing the new secret
+    ("hooks.test_view", "POST"): admin_only(302),     # queued: back to the log
+    ("hooks.redeliver_view", "POST"): admin_only(302),  # no delivery named: back
 }

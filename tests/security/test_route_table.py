@@ -17,6 +17,8 @@ from portal.auth.models import User
 from portal.extensions import db
 from portal.incidents.enums import Status
 from portal.incidents.models import Comment, Incident, IncidentEvent
+from portal.webhooks import service as webhooks
+from portal.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.clients import csrf_token_from
 from tests.factories import make_incident, make_user
 from tests.clients import log_in
@@ -48,9 +50,12 @@ def world():
     incident = make_incident(reporter=reporter, admin=admin, technician=technician,
                              status=Status.assigned)
     attachment = add_attachment(incident, reporter, "screen.png", tiny_png())
+    # A public address literal: registering it resolves nothing, and no test sends to it.
+    webhook, _secret = webhooks.create(admin, url="https://93.184.216.34/hooks",
+                                       events=["incident.resolved"])
     db.session.commit()
     return {"admin": admin, "technician": technician, "reporter": reporter,
-            "incident": incident, "attachment": attachment}
+            "incident": incident, "attachment": attachment, "webhook": webhook}
 
 
 def tiny_png() -> bytes:
@@ -73,9 +78,9 @@ def url_for_case(app, endpoint: str, world) -> str:
     url = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
     view, _, name = endpoint.partition(".")
     if name in ("details_view", "edit_view", "act_view", "comment_view", "not_fixed_view",
-                "delete_view"):
+                "delete_view", "rotate_view", "test_view", "redeliver_view"):
         row = {"accounts": reporter.id, "history": 999_999, "access": 999_999,
-               "outbox": 999_999}.get(view, incident.id)
+               "outbox": 999_999, "hooks": world["webhook"].id}.get(view, incident.id)
         url += f"?id={row}"
     elif name == "command_view":
         url += f"?ids={incident.id}"
@@ -123,13 +128,17 @@ def test_route_answers_each_role_as_the_table_says(app, world, endpoint, method,
 
 def snapshot():
     counts = tuple(db.session.scalar(select(func.count()).select_from(model))
-                   for model in (Incident, IncidentEvent, Comment, User))
+                   for model in (Incident, IncidentEvent, Comment, User, WebhookEndpoint,
+                                 WebhookDelivery))
     db.session.expire_all()
     states = tuple(db.session.execute(select(Incident.id, Incident.status,
                                              Incident.technician_id, Incident.version)))
     users = tuple(db.session.execute(select(User.id, User.active, User.password,
                                             User.fs_uniquifier)))
-    return counts, states, users
+    webhook_endpoints = tuple(db.session.execute(select(
+        WebhookEndpoint.id, WebhookEndpoint.url, WebhookEndpoint.active,
+        WebhookEndpoint.secret_sealed)))
+    return counts, states, users, webhook_endpoints
 
 
 UNSAFE = sorted(key for key in ROUTES if key[1] not in SAFE and key not in CSRF_EXEMPT)
