@@ -23,7 +23,10 @@ def test_report_with_a_screenshot_shows_its_preview(open_portal, tmp_path):
     expect(attachments).to_contain_text("vpn-error.png")
     preview = attachments.locator("img.attachment-preview")
     expect(preview).to_be_visible()
-    assert preview.evaluate("img => img.complete && img.naturalWidth") == 320  # thumbnail
+    # Visible is not loaded: wait for the image itself (a busy machine serves it later).
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=preview.element_handle())
+    assert preview.evaluate("img => img.naturalWidth") == 320  # the thumbnail
     rita.shoot("attachments")
 
     link = attachments.get_by_role("link", name="vpn-error.png", exact=True)
