@@ -77,9 +77,12 @@ def test_page_statements_do_not_grow_with_the_data(app, client, role, path):
 #: took the grid's default order from 2 ms to 80 ms and filled every connection's page
 #: cache, and it is invisible at the suite's few incidents but for the plan).
 INDEXED_PAGES = [
+    ("admin", "/admin/"),
     ("admin", "/admin/incidents/"),
     ("admin", "/admin/incidents/details/?id={id}"),
+    ("technician", "/admin/"),
     ("technician", "/admin/queue/"),
+    ("reporter", "/admin/"),
     ("reporter", "/admin/mine/"),
 ]
 
