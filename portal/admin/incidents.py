@@ -560,7 +560,8 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
     def _details_url(self, incident) -> str:
         """The incident's page in the grid that shows it to the user now: after "Assign
         to me" it has left the Unassigned grid for their queue."""
-        return details_url(incident, current_user)
+        # The user itself, not its proxy: this runs for every row of a grid page.
+        return details_url(incident, current_user._get_current_object())
 
     def _command(self, name: str) -> ActionSpec:
         try:
@@ -692,8 +693,11 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
                 entries=timeline(list(incident.events), comments),
                 editable=bool(lifecycle.editable_fields(current_user, incident)))
         elif template == self.list_template and "data" in kwargs:
-            # Offer only the commands that some row on this page allows.
-            applicable = set().union(*(lifecycle.allowed_actions(current_user, row)
+            # Offer only the commands that some row on this page allows. The rules run
+            # per row: give them the user itself, not the proxy they would look up again
+            # at each of their dozens of reads.
+            user = current_user._get_current_object()
+            applicable = set().union(*(lifecycle.allowed_actions(user, row)
                                        for row in kwargs["data"]))
             kwargs["actions"] = [(name, text) for name, text in kwargs.get("actions", [])
                                  if Action(name) in applicable]
