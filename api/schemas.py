@@ -8,14 +8,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import marshmallow as ma
-from flask import url_for
+from flask import g, url_for
 from flask_security import current_user
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 from marshmallow_sqlalchemy import SQLAlchemyAutoSchema, SQLAlchemySchema, auto_field
 
 from portal.attachments.models import Attachment
-from portal.attachments.service import attachment_count
+from portal.attachments.service import attachment_count, sees_internal
 from portal.auth.accounts import ROLE_NAMES
 from portal.auth.models import User
 from portal.ids import INT64_MAX
@@ -32,7 +32,11 @@ class UTCDateTime(fields.DateTime):
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # isoformat() of the whole seconds, not strftime("%Y-%m-%dT%H:%M:%SZ"): the same
+        # text at a third of the cost, and an incident JSON holds eight of them (a list
+        # page 160, a fifth of its serialisation).
+        utc = value.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+        return utc.isoformat() + "Z"
 
 
 def _enum(enum_class, **kwargs) -> fields.Enum:
@@ -177,7 +181,18 @@ class IncidentSchema(ServerSent, SQLAlchemyAutoSchema):
         metadata={"type": "integer", "description": "The attachments you may see"})
 
     def _attachment_count(self, incident: Incident) -> int:
-        return attachment_count(current_user, incident)
+        user = current_user._get_current_object()
+        return attachment_count(user, incident, internal=_sees_internal_once(user))
+
+
+def _sees_internal_once(user: User) -> bool:
+    """Whether ``user`` (the caller) sees internal attachments, decided once per request
+    for every incident of a list (per row it cost a fifth of a list page's serialisation:
+    the user behind the proxy, then the role set twice)."""
+    known = g.get("api_sees_internal")
+    if known is None or known[0] is not user:
+        known = g.api_sees_internal = (user, sees_internal(user))
+    return known[1]
 
 
 class EventSchema(ServerSent, SQLAlchemyAutoSchema):

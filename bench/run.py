@@ -216,7 +216,8 @@ def prepare(kind: str, url: str, fresh: bool, args) -> Prepared:
                 f"{load_seconds:.1f} s",
                 f"- load: wrk, {args.connections} connections, {args.threads} threads, "
                 f"{args.duration:g} s per scenario after a {args.warmup:g} s warm-up; "
-                f"gunicorn {servers.WORKERS} sync workers (portal/deploy/gunicorn.conf.py)"]
+                f"gunicorn {servers.WORKERS} workers, {servers.worker_threads()} "
+                f"(portal/deploy/gunicorn.conf.py)"]
     selected = [s for s in scenarios(cast) if not args.only or s.key in args.only]
     credentials = log_in(app, cast)
     check_floor_answers_the_same(app, credentials, url)

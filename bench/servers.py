@@ -47,6 +47,17 @@ class Server:
         return max(peaks, default=0.0)
 
 
+def worker_threads() -> str:
+    """What each worker runs requests on, as the production settings say (``gthread``
+    with ``threads``, or one at a time): the benchmark's report names it, since it
+    decides how many database connections, and page caches, a worker holds."""
+    settings: dict = {}
+    exec(compile((ROOT / CONFIG).read_text(), CONFIG, "exec"), settings)  # noqa: S102
+    if settings.get("worker_class") == "gthread":
+        return f"gthread with {settings.get('threads', 1)} threads each"
+    return f"{settings.get('worker_class', 'sync')}, one request at a time each"
+
+
 @contextlib.contextmanager
 def gunicorn(app_spec: str, environment: dict[str, str], health_path: str, log_path: Path):
     """Serve ``app_spec`` with the production gunicorn settings and 2 workers."""

@@ -26,3 +26,20 @@ def count_statements(app: Flask, call: Callable[[], object]) -> int:
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     return statements
+
+
+def captured_statements(app: Flask, call: Callable[[], object]) -> list[tuple[str, object]]:
+    """The SQL statements ``call()`` sends, each with its parameters as sent."""
+    statements: list[tuple[str, object]] = []
+
+    def listener(_connection, _cursor, statement, parameters, _context, _many) -> None:
+        statements.append((statement, parameters))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return statements

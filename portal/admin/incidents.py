@@ -321,6 +321,49 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
     def get_count_query(self):
         return self.scope(super().get_count_query())
 
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
+                 page_size=None):
+        """Flask-Admin's list, but a page in the default (work-first) order is read in
+        two steps. Every active incident comes before every other in that order, so a
+        page that the active ones fill is found among them alone, through the status
+        index (about 4,000 of 100,000 rows), instead of sorting the whole table; only a
+        page past them reads the others. In each part the page's ids are chosen first,
+        from the sort keys only, and then only those rows are read whole."""
+        size = self.page_size if page_size is None else page_size
+        if sort_column is not None or not execute or not size:
+            return super().get_list(page, sort_column, sort_desc, search, filters,
+                                    execute=execute, page_size=page_size)
+        count, query = super().get_list(page, None, sort_desc, search, filters,
+                                        execute=False, page_size=page_size)
+        # The default order, taken once (it compares with the time of this request):
+        # overdue, active, then the rest. Among the active incidents the second key is
+        # always true; among the others the first two are always false, so they are
+        # ordered by the rest alone, which the priority index serves.
+        overdue, _active_first, *rest = [column.desc() if descending else column.asc()
+                                         for column, descending in self.column_default_sort]
+        query = query.limit(None).offset(None).order_by(None)
+        offset = (page or 0) * size
+        active = Incident.status.in_(ACTIVE)
+        rows = self._page_by_id(query.filter(active), [overdue, *rest], offset, size)
+        if len(rows) < size:
+            if rows or not offset:
+                before = offset + len(rows)  # every active row is on this page or earlier
+            else:
+                before = db.session.scalar(select(func.count()).select_from(
+                    query.filter(active).with_entities(Incident.id).subquery()))
+            rows += self._page_by_id(query.filter(~active), rest,
+                                     max(0, offset - before), size - len(rows))
+        return count, rows
+
+    @staticmethod
+    def _page_by_id(query, order, offset: int, limit: int) -> list[Incident]:
+        """``limit`` rows of the ordered ``query`` from ``offset``: their ids found first
+        (reading only the sort keys), then those rows whole, by id, in ``order``."""
+        ids = query.with_entities(Incident.id).order_by(*order).limit(limit).offset(offset) \
+            .scalar_subquery()
+        return db.session.query(Incident).filter(Incident.id.in_(ids)).order_by(*order) \
+            .options(joinedload(Incident.reporter), joinedload(Incident.technician)).all()
+
     def find(self, incident_id) -> Incident | None:
         """One of this grid's incidents by id (from a request), or None."""
         number = parse_id(incident_id)
@@ -517,7 +560,8 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
     def _details_url(self, incident) -> str:
         """The incident's page in the grid that shows it to the user now: after "Assign
         to me" it has left the Unassigned grid for their queue."""
-        return details_url(incident, current_user)
+        # The user itself, not its proxy: this runs for every row of a grid page.
+        return details_url(incident, current_user._get_current_object())
 
     def _command(self, name: str) -> ActionSpec:
         try:
@@ -649,8 +693,11 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
                 entries=timeline(list(incident.events), comments),
                 editable=bool(lifecycle.editable_fields(current_user, incident)))
         elif template == self.list_template and "data" in kwargs:
-            # Offer only the commands that some row on this page allows.
-            applicable = set().union(*(lifecycle.allowed_actions(current_user, row)
+            # Offer only the commands that some row on this page allows. The rules run
+            # per row: give them the user itself, not the proxy they would look up again
+            # at each of their dozens of reads.
+            user = current_user._get_current_object()
+            applicable = set().union(*(lifecycle.allowed_actions(user, row)
                                        for row in kwargs["data"]))
             kwargs["actions"] = [(name, text) for name, text in kwargs.get("actions", [])
                                  if Action(name) in applicable]

@@ -101,10 +101,12 @@ def attachment_for(user: User, attachment_id: int) -> Attachment:
     return found
 
 
-def attachment_count(user: User, incident: Incident) -> int:
-    """How many attachments of ``incident`` ``user`` sees (the incident JSON's count)."""
-    return (incident.attachments_all_count if sees_internal(user)
-            else incident.attachments_public_count)
+def attachment_count(user: User, incident: Incident, *, internal: bool | None = None) -> int:
+    """How many attachments of ``incident`` ``user`` sees (the incident JSON's count);
+    ``internal``: ``sees_internal(user)``, when the caller knows it already."""
+    if internal is None:
+        internal = sees_internal(user)
+    return incident.attachments_all_count if internal else incident.attachments_public_count
 
 
 def may_delete(user: User, attachment: Attachment) -> bool:

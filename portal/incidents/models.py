@@ -54,6 +54,11 @@ class Incident(db.Model):
         Index("ix_incidents_priority_rank_id", "priority_rank", "id"),
         # The SLA filter (sla_state=breached), newest first, like the other filters.
         Index("ix_incidents_sla_state_created", "sla_state", "created_at"),
+        # The grids' work-first default order among the active incidents (overdue, then
+        # priority, then due): every sort key in the index, so the page is chosen from
+        # the index alone, without reading the rows (migration 0017).
+        Index("ix_incidents_status_sla_rank_due", "status", "sla_state", "priority_rank",
+              "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,7 +89,8 @@ class Incident(db.Model):
     # The SLA clock's results (portal/sla/clock.py derives them from the history and the
     # lifecycle stores them on every change), kept here so lists filter and sort by them.
     first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    first_responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The dashboard's mean time to first response over the last 30 days (migration 0017).
+    first_responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
     sla_state: Mapped[SlaState] = mapped_column(_enum(SlaState, "incidents", "sla_state"),
                                                 default=SlaState.ok)

@@ -7,12 +7,15 @@ from dataclasses import dataclass
 
 from flask import current_app, render_template
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
-from portal.attachments.service import visible_attachments
+from portal.attachments.models import Attachment
+from portal.attachments.service import sees_internal, visible_attachments
 from portal.auth.models import Role, RoleName, User
 from portal.display import when
 from portal.extensions import db
 from portal.incidents.enums import EventKind
+from portal.incidents.access import can_see
 from portal.incidents.models import Comment, Incident, IncidentEvent
 
 NOTIFIED = frozenset({EventKind.created, EventKind.assigned, EventKind.resolved,
@@ -29,9 +32,12 @@ class Notice:
 
 
 def active_admins() -> list[User]:
+    # Their roles in one more statement for all of them: each message's attachment list
+    # asks what its recipient may see, which reads the roles (one query per admin else).
     return list(db.session.scalars(
         select(User).join(User.roles).where(Role.name == RoleName.admin.value,
-                                            User.active.is_(True)).order_by(User.id)))
+                                            User.active.is_(True)).order_by(User.id)
+        .options(selectinload(User.roles))))
 
 
 def notices_for(event: IncidentEvent) -> list[Notice]:
@@ -100,9 +106,33 @@ def _context(notice: Notice, incident: Incident) -> dict:
         "due": when(incident.due_at, user=notice.recipient),
         # Links to the portal, never the files themselves; only what the recipient sees.
         "attachments": [(attachment, f"{base_url}/attachments/{attachment.id}")
-                        for attachment in db.session.scalars(
-                            visible_attachments(notice.recipient, incident))],
+                        for attachment in _attachments_seen_by(notice.recipient, incident)],
     }
+
+
+#: ``session.info`` key: while one flush's messages are written (``hooks._write_outbox``),
+#: each incident's attachments by id, read once for all of its messages.
+ATTACHMENTS = "notifications.attachments"
+
+
+def _attachments_seen_by(user: User, incident: Incident) -> list[Attachment]:
+    """The attachments of ``incident`` that ``user`` may see, oldest first. Within one
+    flush's messages the incident's attachments are read once, and each recipient's
+    share is taken by ``visible_attachments``' rules in Python: the incident visible to
+    them (``can_see``, the same rule), internal ones for staff only."""
+    known = db.session.info.get(ATTACHMENTS)
+    if known is None:
+        return list(db.session.scalars(visible_attachments(user, incident)))
+    if incident.id not in known:
+        known[incident.id] = list(db.session.scalars(
+            select(Attachment).where(Attachment.incident_id == incident.id)
+            .options(joinedload(Attachment.uploader))
+            .order_by(Attachment.created_at, Attachment.id)))
+    if not can_see(user, incident):
+        return []
+    internal = sees_internal(user)
+    return [attachment for attachment in known[incident.id]
+            if internal or not attachment.internal]
 
 
 def _render(notice: Notice, context: dict) -> tuple[str, str]:

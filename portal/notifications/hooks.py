@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.incidents.models import Comment, IncidentEvent
-from portal.notifications.compose import (NOTIFIED, notices_for, notices_for_comment, render,
-                                          render_comment)
+from portal.notifications.compose import (ATTACHMENTS, NOTIFIED, notices_for,
+                                          notices_for_comment, render, render_comment)
 from portal.notifications.models import OutboxMessage
 
 PENDING = "notifications.pending_events"
@@ -57,6 +57,15 @@ def _write_outbox(session: Session) -> None:
         return
     session.flush()  # events written since the last flush join the list first
     events = session.info.pop(PENDING, [])
+    # Each incident's attachments are read once for all of its messages (compose).
+    session.info[ATTACHMENTS] = {}
+    try:
+        _write_messages(session, events)
+    finally:
+        session.info.pop(ATTACHMENTS, None)
+
+
+def _write_messages(session: Session, events: list) -> None:
     with session.no_autoflush:
         for written in events:
             if isinstance(written, Comment):

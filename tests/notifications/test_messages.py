@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.incidents import lifecycle
 from portal.incidents.enums import Status
+from portal.auth.models import User
 from portal.notifications.models import OutboxMessage
 from tests.factories import make_incident, make_user
 
@@ -127,3 +128,27 @@ def test_every_path_notifies_the_same_way_even_the_api(client, people, smtp, del
                            json={"title": "From a script", "description": "d"})
     assert response.status_code == 201
     assert deliver() == 3
+
+
+def test_creating_an_incident_reads_the_same_whatever_the_number_of_admins(app, client):
+    """Every active admin hears of a new incident; writing their messages must read
+    nothing per admin (their roles were read one admin at a time, and each message read
+    the incident's attachments again). Each message is still one INSERT of its own."""
+    from harness.statements import captured_statements
+    from tests.clients import bearer
+
+    reporter = make_user("reporter")
+    headers = bearer(reporter)
+    body = {"title": "Printer on fire", "description": "Smoke from tray 2"}
+    reads = []
+    for admins in (1, 4):
+        while db.session.scalar(select(func.count()).select_from(User).where(
+                User.roles.any(name="admin"))) < admins:
+            make_user("admin")
+        db.session.expunge_all()
+        assert client.post("/api/v1/incidents", json=body, headers=headers).status_code == 201
+        db.session.expunge_all()
+        sent = captured_statements(app, lambda: client.post(
+            "/api/v1/incidents", json=body, headers=headers))
+        reads.append(sum(1 for statement, _ in sent if statement.lstrip().startswith("SELECT")))
+    assert reads[0] == reads[1], f"{reads[0]} reads with 1 admin, {reads[1]} with 4"
