@@ -63,7 +63,9 @@ def gunicorn(app_spec: str, environment: dict[str, str], health_path: str, log_p
     """Serve ``app_spec`` with the production gunicorn settings and 2 workers."""
     port = free_port()
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **environment,
-           "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(WORKERS)}
+           "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(WORKERS),
+           # To compare thread counts: GUNICORN_THREADS=4 make bench (the report says it).
+           **{key: os.environ[key] for key in ("GUNICORN_THREADS",) if key in os.environ}}
     with open(log_path, "ab") as log:
         process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", CONFIG, app_spec],
                                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
