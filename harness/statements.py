@@ -12,20 +12,7 @@ from portal.extensions import db
 
 def count_statements(app: Flask, call: Callable[[], object]) -> int:
     """How many SQL statements ``call()`` sends to the database."""
-    statements = 0
-
-    def listener(*_args) -> None:
-        nonlocal statements
-        statements += 1
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        call()
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return statements
+    return len(captured_statements(app, call))
 
 
 def captured_statements(app: Flask, call: Callable[[], object]) -> list[tuple[str, object]]:
