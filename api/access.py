@@ -24,15 +24,22 @@ def caller() -> User:
     return current_user._get_current_object()
 
 
-def account_managers_only(view):
-    """Refuse non-admins (403) before the body is read: the answer to someone who may not
-    manage accounts must not depend on what they sent. Goes after ``authenticated`` in a
-    view's ``decorators`` (the later one runs first)."""
-    @functools.wraps(view)
-    def guarded(*args, **kwargs):
-        ensure_may_manage(caller())
-        return view(*args, **kwargs)
-    return guarded
+def checked_first(check):
+    """A view decorator that runs ``check(caller())`` (which raises to refuse, 403) before
+    the body is read: the answer to someone who may not use an endpoint must not depend on
+    what they sent. Goes after ``authenticated`` in a view's ``decorators`` (the later one
+    runs first)."""
+    def decorate(view):
+        @functools.wraps(view)
+        def guarded(*args, **kwargs):
+            check(caller())
+            return view(*args, **kwargs)
+        return guarded
+    return decorate
+
+
+#: Admins only, for account management.
+account_managers_only = checked_first(ensure_may_manage)
 
 
 def with_people(query):

@@ -5,15 +5,13 @@ events, read the delivery log and send a delivery again. Every change goes throu
 """
 from __future__ import annotations
 
-import functools
-
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
-from api.access import authenticated, caller, error_responses
+from api.access import authenticated, caller, checked_first, error_responses
 from api.pagination import PAGINATION_HEADERS, Blueprint, pagination_headers
 from api.schemas import Revealed, ServerSent, StrictBoolean, UTCDateTime
 from portal.extensions import db
@@ -33,6 +31,8 @@ EVENT_TYPE = fields.String(validate=validate.OneOf(EVENT_TYPES),
 SECRET = fields.String(dump_only=True, metadata={
     "description": "The signing secret (`whsec_…`), shown this once: give it to the "
                    "receiver, which verifies `webhook-signature` with it"})
+#: Admins only, refused before the body is read.
+admins_only = checked_first(service.ensure_admin)
 LOCATION = {"Location": {"description": "The endpoint", "schema": {"type": "string"}}}
 
 
@@ -135,15 +135,6 @@ class DeliverySchema(ServerSent, Schema):
         "description": "The first KB of the receiver's answer"})
     duration_ms = fields.Integer(dump_only=True, allow_none=True)
     last_error = fields.String(dump_only=True, allow_none=True)
-
-
-def admins_only(view):
-    """Refuse non-admins (403) before the body is read (after ``authenticated``)."""
-    @functools.wraps(view)
-    def guarded(*args, **kwargs):
-        service.ensure_admin(caller())
-        return view(*args, **kwargs)
-    return guarded
 
 
 def _endpoint(webhook_id: int) -> WebhookEndpoint:

@@ -29,7 +29,7 @@ import uuid
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import String, Text, or_, select, update
+from sqlalchemy import String, Text, or_, select, text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db_types import UTCDateTime, utcnow
@@ -57,6 +57,15 @@ class OutboxRow:
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def notify_workers(session, channel: str) -> None:
+    """Wake the workers listening on ``channel`` when this transaction commits
+    (PostgreSQL's NOTIFY is delivered at commit, and never for a rollback); SQLite
+    workers poll instead."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"NOTIFY {channel}"))
 
 
 def new_claim_token() -> str:

@@ -20,7 +20,7 @@ goes through these hooks, so every path notifies the same way.
 from __future__ import annotations
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
@@ -28,6 +28,7 @@ from portal.incidents.models import Comment, IncidentEvent
 from portal.notifications.compose import (ATTACHMENTS, NOTIFIED, notices_for,
                                           notices_for_comment, render, render_comment)
 from portal.notifications.models import OutboxMessage
+from portal.outbox import notify_workers
 
 PENDING = "notifications.pending_events"
 QUEUED = "notifications.queued"
@@ -47,7 +48,7 @@ def _collect(session: Session, _context) -> None:
     # Outbox rows from any writer (these hooks' rows arrive in the commit's next flush).
     if not session.info.get(QUEUED) and any(isinstance(obj, OutboxMessage)
                                             for obj in session.new):
-        notify_workers(session)
+        notify_workers(session, CHANNEL)
         session.info[QUEUED] = True
 
 
@@ -80,13 +81,6 @@ def _write_messages(session: Session, events: list) -> None:
                     recipient=notice.recipient.email, subject=notice.subject,
                     text_body=text, html_body=html, event_kind=kind,
                     incident_id=written.incident.id))
-
-
-def notify_workers(session: Session) -> None:
-    """Wake the workers when this transaction commits (PostgreSQL; SQLite workers poll)."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(text(f"NOTIFY {CHANNEL}"))
 
 
 @event.listens_for(db.session, "after_commit")

@@ -38,10 +38,6 @@ BATCH = 10
 USER_AGENT = "IncidentPortal-Webhooks/1.0"
 
 
-def give_up_at():
-    return utcnow() + timedelta(hours=current_app.config["WEBHOOK_GIVE_UP_HOURS"])
-
-
 def claim_timeout() -> timedelta:
     # Longer than one request can take; the heartbeat keeps a live claim fresh anyway.
     return timedelta(seconds=max(60.0, 3 * current_app.config["WEBHOOK_TIMEOUT_SECONDS"]))

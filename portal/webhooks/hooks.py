@@ -16,7 +16,7 @@ marked internal).
 """
 from __future__ import annotations
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from portal.db_types import utcnow
@@ -24,6 +24,7 @@ from portal.extensions import db
 from portal.incidents.access import can_read_comment, can_see
 from portal.incidents.enums import EventKind
 from portal.incidents.models import Comment, Incident, IncidentEvent
+from portal.outbox import notify_workers
 from portal.webhooks import payloads
 from portal.webhooks.events import BY_KIND, COMMENT_CREATED
 from portal.webhooks.models import WebhookDelivery, WebhookEndpoint, new_event_id
@@ -67,44 +68,42 @@ def _write_deliveries(session: Session) -> None:
         added = 0
         for item in sorted(written, key=lambda obj: (obj.created_at, obj.id)):
             added += _fan_out(session, item, endpoints, deleted)
-        if added and session.connection().dialect.name == "postgresql":
-            session.connection().execute(text(f"NOTIFY {CHANNEL}"))
+        if added:
+            notify_workers(session, CHANNEL)
 
 
 def _fan_out(session: Session, item, endpoints: list[WebhookEndpoint], deleted) -> int:
     """Add the deliveries of one history entry or comment; return how many."""
-    moment = item.created_at or utcnow()
-    if isinstance(item, Comment):
-        event_type, incident = COMMENT_CREATED, item.incident
-        snapshot = None
+    comment = item if isinstance(item, Comment) else None
+    incident, snapshot = item.incident, None
+    if comment is not None:
+        event_type = COMMENT_CREATED
     else:
         event_type = BY_KIND[item.kind]
-        incident, snapshot = item.incident, None
         if item.kind is EventKind.deleted:
             if not deleted:
                 return 0
             incident, snapshot = deleted.pop(0)
-        elif item.kind in SLA_KINDS:
-            # The SLA check stores its results with a plain UPDATE: read them back.
-            session.refresh(incident)
-    event_id, added, bodies = new_event_id(), 0, {}
-    for endpoint in endpoints:
-        if not endpoint.wants(event_type) or not _may_know(endpoint, incident, item):
-            continue
+    wanting = [endpoint for endpoint in endpoints
+               if endpoint.wants(event_type) and _may_know(endpoint, incident, item)]
+    if not wanting:
+        return 0
+    if comment is None and item.kind in SLA_KINDS:
+        # The SLA check stores its results with a plain UPDATE: read them back.
+        session.refresh(incident)
+    event_id, moment, bodies = new_event_id(), item.created_at or utcnow(), {}
+    for endpoint in wanting:
         internal = bool(endpoint.internal and endpoint.created_by.is_staff)
         if internal not in bodies:
             shown = snapshot[internal] if snapshot else payloads.incident_json(
                 incident, internal=internal)
-            bodies[internal] = payloads.body(
-                event_id, event_type, moment, shown,
-                event=None if isinstance(item, Comment) else item,
-                comment=item if isinstance(item, Comment) else None)
+            bodies[internal] = payloads.body(event_id, event_type, moment, shown,
+                                             event=None if comment else item,
+                                             comment=comment)
         session.add(WebhookDelivery(endpoint_id=endpoint.id, event_type=event_type,
                                     event_id=event_id, payload=bodies[internal],
-                                    incident_id=incident.id,
-                                    expires_at=_expiry()))
-        added += 1
-    return added
+                                    incident_id=incident.id))
+    return len(wanting)
 
 
 def _may_know(endpoint: WebhookEndpoint, incident: Incident, item) -> bool:
@@ -114,12 +113,6 @@ def _may_know(endpoint: WebhookEndpoint, incident: Incident, item) -> bool:
     if isinstance(item, Comment):
         return can_read_comment(owner, item) and (not item.internal or endpoint.internal)
     return True
-
-
-def _expiry():
-    from portal.webhooks.deliver import give_up_at
-
-    return give_up_at()
 
 
 @event.listens_for(db.session, "after_commit")

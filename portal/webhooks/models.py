@@ -5,7 +5,7 @@ written in the transaction of the change and sent by the worker.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
@@ -22,6 +22,13 @@ URL_MAX = 2000
 DESCRIPTION_MAX = 255
 #: What the log keeps of a receiver's answer.
 RESPONSE_KEPT = 1024
+
+
+def give_up_at() -> datetime:
+    """When a delivery written (or sent again) now stops being retried."""
+    from flask import current_app
+
+    return utcnow() + timedelta(hours=current_app.config["WEBHOOK_GIVE_UP_HOURS"])
 
 
 def new_webhook_id() -> str:
@@ -91,7 +98,7 @@ class WebhookDelivery(OutboxRow, db.Model):
     payload: Mapped[str] = mapped_column(Text)
     incident_id: Mapped[int | None] = mapped_column(index=True)
     #: Retried until then (a day after it was written or sent again), then ``failed``.
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, default=give_up_at)
     #: The last attempt: the receiver's status code, its first KB, and how long it took.
     response_status: Mapped[int | None]
     response_body: Mapped[str | None] = mapped_column(Text)

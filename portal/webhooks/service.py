@@ -15,7 +15,7 @@ from portal.outbox import OutboxStatus
 from portal.webhooks import addresses, payloads, signing
 from portal.webhooks.events import EVENT_TYPES, TEST
 from portal.webhooks.models import (DESCRIPTION_MAX, WebhookDelivery, WebhookEndpoint,
-                                    new_event_id)
+                                    give_up_at, new_event_id)
 
 #: How long the previous secret keeps signing after a rotation.
 OVERLAP = timedelta(hours=24)
@@ -113,8 +113,6 @@ def rotate_secret(actor: User, endpoint: WebhookEndpoint) -> str:
 
 def send_test(actor: User, endpoint: WebhookEndpoint) -> WebhookDelivery:
     """Queue a ``webhook.test`` event for ``endpoint`` (it must be on)."""
-    from portal.webhooks.deliver import give_up_at
-
     ensure_admin(actor)
     if not endpoint.active:
         raise WebhookRefused("switch the endpoint on first: a test goes through the same "
@@ -122,7 +120,6 @@ def send_test(actor: User, endpoint: WebhookEndpoint) -> WebhookDelivery:
     event_id, now = new_event_id(), utcnow()
     delivery = WebhookDelivery(
         endpoint=endpoint, event_type=TEST, event_id=event_id, incident_id=None,
-        expires_at=give_up_at(),
         payload=payloads.body(event_id, TEST, now, None, extra={
             "message": f"A test event from Incident Portal, sent by {actor.username}."}))
     db.session.add(delivery)
@@ -133,8 +130,6 @@ def send_test(actor: User, endpoint: WebhookEndpoint) -> WebhookDelivery:
 def redeliver(actor: User, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a delivery again: same body and ``webhook-id`` (receivers that saw it drop
     it), a fresh day of retries."""
-    from portal.webhooks.deliver import give_up_at
-
     ensure_admin(actor)
     if delivery.status == OutboxStatus.pending.value and delivery.claimed_at is not None:
         raise WebhookRefused("it is being sent right now", field="delivery")
