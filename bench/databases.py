@@ -40,20 +40,23 @@ def fresh_database(kind: str, *, reuse: str | None = None, keep: bool = False):
     stamp = time.strftime("%Y%m%d_%H%M%S")
     if kind == "sqlite":
         DATA_DIR.mkdir(exist_ok=True)
-        path = DATA_DIR / f"incident_portal_bench_{stamp}.db"
-        try:
-            yield f"sqlite:///{path}", True
-        finally:
-            if not keep:
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return
-    name = f"incident_portal_bench_{stamp}"
-    with _admin_connection() as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+        url = f"sqlite:///{DATA_DIR / f'incident_portal_bench_{stamp}.db'}"
+    else:
+        url = f"{POSTGRES_SERVER}/incident_portal_bench_{stamp}"
+        with _admin_connection() as connection:
+            connection.execute(f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"')
     try:
-        yield f"{POSTGRES_SERVER}/{name}", True
+        yield url, True
     finally:
         if not keep:
-            with _admin_connection() as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            remove(url)
+
+
+def remove(url: str) -> None:
+    """Delete a database ``fresh_database`` made: the SQLite file or the PostgreSQL one."""
+    if url.startswith("sqlite:///"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+        return
+    with _admin_connection() as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
