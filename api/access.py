@@ -42,12 +42,16 @@ def checked_first(check):
 account_managers_only = checked_first(ensure_may_manage)
 
 
+#: Loader options are immutable: made once here, not for every request.
+PEOPLE_AND_COUNTS = (joinedload(Incident.reporter), joinedload(Incident.technician),
+                     undefer(Incident.attachments_all_count),
+                     undefer(Incident.attachments_public_count))
+
+
 def with_people(query):
     """Load reporter, technician and the attachment counts in the same statement (no
     query per row)."""
-    return query.options(joinedload(Incident.reporter), joinedload(Incident.technician),
-                         undefer(Incident.attachments_all_count),
-                         undefer(Incident.attachments_public_count))
+    return query.options(*PEOPLE_AND_COUNTS)
 
 
 def visible_incident(incident_id: int) -> Incident:
