@@ -82,7 +82,10 @@ def user_by_id(user_id: int | None, field: str, *, allowed: bool = True) -> User
 
 
 def etag_of(incident: Incident) -> str:
-    return f"{incident.id}-{incident.version}"
+    """``<id>-<version>-<SLA state>``: the SLA clock stores a new state (warning, breached)
+    without a new version (see ``portal.sla.escalation``), and a read must not answer 304
+    over it. A write's ``If-Match`` is checked against the version alone."""
+    return f"{incident.id}-{incident.version}-{incident.sla_state.value}"
 
 
 def etag_headers(incident: Incident) -> dict[str, str]:
@@ -91,7 +94,7 @@ def etag_headers(incident: Incident) -> dict[str, str]:
 
 def list_etag(incidents, total: int) -> str:
     """A list page's tag: the ids and versions on it, and how many there are in all."""
-    state = ",".join(f"{incident.id}-{incident.version}" for incident in incidents)
+    state = ",".join(etag_of(incident) for incident in incidents)
     return hashlib.sha256(f"{total}:{state}".encode()).hexdigest()[:32]
 
 
@@ -103,15 +106,20 @@ def not_modified(etag: str) -> Response | None:
 
 
 def check_if_match(incident: Incident) -> None:
-    """Honour ``If-Match``: a stale tag is refused (412); no header, no check."""
+    """Honour ``If-Match``: a stale tag is refused (412); no header, no check. Only the
+    version counts: the clock moving the SLA state on changes no one's edit."""
     if not request.if_match or request.if_match.star_tag:
         return
-    if request.if_match.contains(etag_of(incident)):
-        return
+    named = []
     for tag in request.if_match.as_set():
-        number, _, version = tag.rpartition("-")
+        number, _, rest = tag.partition("-")
+        version = rest.partition("-")[0]
         if number == str(incident.id) and version.isdigit():
-            lifecycle.check_version(incident, int(version))
+            named.append(int(version))
+    if incident.version in named:
+        return
+    if named:
+        lifecycle.check_version(incident, named[0])  # the refusal names both versions
     raise lifecycle.StaleIncident(
         f"If-Match does not name {incident.number}'s current version "
         f'(ETag "{etag_of(incident)}"): read it again')

@@ -37,7 +37,7 @@ def test_incident_json_shape_is_the_documented_one(client, cast, incident_in):
     for key in ("created_at", "updated_at", "due_at"):
         assert ISO_Z.match(data[key]), data[key]
     assert data["resolved_at"] is None and data["closed_at"] is None
-    assert body.headers["ETag"] == f'"{incident.id}-{incident.version}"'
+    assert body.headers["ETag"] == f'"{incident.id}-{incident.version}-ok"'
 
 
 def test_create_answers_201_with_location(client, cast):

@@ -20,6 +20,7 @@ from portal.incidents.enums import EventKind, SlaState
 from portal.incidents.models import Incident, IncidentEvent
 from portal.notifications.models import OutboxMessage
 from portal.sla.escalation import check
+from tests.clients import bearer
 from tests.factories import make_user
 from tests.smtp_faults import FaultSmtp
 
@@ -68,6 +69,23 @@ def test_warning_to_the_technician_then_breach_to_technician_and_admins_once(
     assert check(moment(12)) == 0
     db.session.expire_all()
     assert db.session.get(Incident, incident.id).sla_state is SlaState.breached
+
+
+def test_a_breach_changes_the_etag_a_read_sees_but_not_what_a_write_may_name(
+        incident, admin, client, db):
+    """The check stores the new state without a new version: a cached read must still
+    see it (no 304), and an edit sent with the tag read before the breach still goes."""
+    url = f"/api/v1/incidents/{incident.id}"
+    with time_machine.travel(moment(10), tick=False):
+        before = client.get(url, headers=bearer(admin)).headers["ETag"]
+    assert check(moment(11, 5)) == 1
+    with time_machine.travel(moment(11, 6), tick=False):
+        again = client.get(url, headers={**bearer(admin), "If-None-Match": before})
+        assert again.status_code == 200 and again.get_json()["sla"]["state"] == "breached"
+        assert again.headers["ETag"] != before
+        edited = client.patch(url, json={"title": "VPN drops hourly"},
+                              headers={**bearer(admin), "If-Match": before})
+        assert edited.status_code == 200, edited.get_json()
 
 
 def test_unassigned_warnings_go_to_the_admins(admin, reporter, db):
