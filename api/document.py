@@ -30,15 +30,16 @@ SHARED_ENUMS = {Status: "Status", Priority: "Priority", Category: "Category", Le
 IF_MATCH = {
     "name": "If-Match", "in": "header", "required": False,
     "description": "The `ETag` you last read: the change is refused (412) when the "
-                   "incident has changed since. Without it, no check is made.",
-    "schema": {"type": "string"}, "example": '"42-3"',
+                   "incident has changed since (a new SLA state alone, stored by the "
+                   "clock, is no change of yours). Without it, no check is made.",
+    "schema": {"type": "string"}, "example": '"42-3-ok"',
 }
 
 IF_NONE_MATCH = {
     "name": "If-None-Match", "in": "header", "required": False,
     "description": "The `ETag` you hold: when it is still current the answer is 304, "
                    "without a body.",
-    "schema": {"type": "string"}, "example": '"42-3"',
+    "schema": {"type": "string"}, "example": '"42-3-ok"',
 }
 
 RATE_LIMIT_HEADERS = {
