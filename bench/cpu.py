@@ -8,7 +8,9 @@ do not move. This counts them with valgrind (``cachegrind``, no cache simulation
 through the Flask test client against the benchmark's 100,000 incidents, each in a process
 of its own that first warms every scenario and then sends one of them ``--requests``
 times. A request's count is that process's instructions minus those of one that sends
-nothing after the warming, divided by ``--requests``; reruns agree within 2 %.
+nothing after the warming, divided by ``--requests``. Reruns agree within 3 % for lists
+and pages; a single GET, a few million instructions, moves by up to 15 % (the warming
+process's own variation over only ``--requests`` requests: send more to narrow it).
 
 With ``--against`` a second checkout (``git worktree add /tmp/before <rev>``) is counted the
 same way on a data set made by its own code, and the table gives the change. A process
