@@ -24,7 +24,6 @@ import concurrent.futures
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -47,20 +46,20 @@ def child(args) -> int:
     os.chdir(args.root)
     from bench import dataset, databases, run, servers
 
+    def app_on(url: str):
+        os.environ.update(servers.app_environment(url))  # the settings gunicorn gets
+        from portal import create_app
+
+        return create_app({"MAIL_DELIVERY_THREAD": False})
+
     if args.prepare:
         with databases.fresh_database(args.db, keep=True) as (url, _):
-            os.environ.update(servers.app_environment(url))
-            from portal import create_app
-
-            app = create_app({"MAIL_DELIVERY_THREAD": False})
+            app = app_on(url)
             dataset.create_schema(app)
             dataset.load(app, args.incidents)
             print("DATABASE " + url, flush=True)
         return 0
-    os.environ.update(servers.app_environment(args.reuse))
-    from portal import create_app
-
-    app = create_app({"MAIL_DELIVERY_THREAD": False})
+    app = app_on(args.reuse)
     cast = dataset.existing_cast(app)
     credentials = run.log_in(app, cast)
     senders = {s.key: sender(s, cast, credentials) for s in run.scenarios(cast)
@@ -90,16 +89,6 @@ def sender(scenario, cast, credentials):
 
 
 # --- the parent -------------------------------------------------------------------------
-
-def ensure_valgrind() -> None:
-    if shutil.which("valgrind"):
-        return
-    print("valgrind is missing: apt-get install -y -qq valgrind", flush=True)
-    install = ["apt-get", "install", "-y", "-qq", "valgrind"]
-    if subprocess.run(install).returncode != 0:
-        subprocess.run(["apt-get", "update", "-qq"], check=True)  # a fresh machine
-        subprocess.run(install, check=True)
-
 
 def child_command(root: Path, args, *options: str) -> list[str]:
     return [sys.executable, str(HERE), "--child", "--root", str(root), "--db", args.db,
@@ -184,9 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         return child(args)
     if args.against and not (args.against / "portal").is_dir():
         sys.exit(f"--against {args.against}: not a checkout of this project")
-    ensure_valgrind()
     sys.path.insert(0, str(ROOT))
-    from bench import databases
+    from bench import databases, debian
+
+    debian.ensure("valgrind")
 
     wanted = [(ROOT, args.reuse, "now")]
     if args.against:

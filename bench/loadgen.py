@@ -1,29 +1,15 @@
-"""wrk: installed on demand, run with a Lua script, its figures read from the script's
-``done()`` hook (``bench/wrk/common.lua`` prints one ``BENCH_RESULT {json}`` line)."""
+"""wrk (installed on demand by ``bench.debian``), run with a Lua script, its figures read
+from the script's ``done()`` hook (``bench/wrk/common.lua`` prints one ``BENCH_RESULT
+{json}`` line)."""
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
-
-
-def ensure_wrk() -> str:
-    """The path of ``wrk``, installing Debian's package when it is missing."""
-    found = shutil.which("wrk")
-    if found:
-        return found
-    print("wrk is missing: apt-get install -y -qq wrk", flush=True)
-    install = ["apt-get", "install", "-y", "-qq", "wrk"]
-    if subprocess.run(install).returncode != 0:
-        # A fresh machine may have no package lists yet.
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(install, check=True)
-    return shutil.which("wrk") or "wrk"
 
 
 @dataclass

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the app's packages and bench.*
 
-from bench import dataset, databases, loadgen, report, servers, statements  # noqa: E402
+from bench import dataset, databases, debian, loadgen, report, servers, statements  # noqa: E402
 
 DATA_DIR = databases.DATA_DIR
 
@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if floor.SQLITE_PRAGMAS != SQLITE_PRAGMAS:
         sys.exit("bench/floor.py's SQLITE_PRAGMAS differ from portal/__init__.py's: copy them")
-    loadgen.ensure_wrk()
+    debian.ensure("wrk")
     kinds = {"sqlite": ["sqlite"], "postgres": ["postgres"], "both": ["sqlite", "postgres"]}
     if args.db is None:
         args.db = "both" if databases.postgres_available() else "sqlite"
