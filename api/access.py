@@ -93,7 +93,8 @@ def etag_headers(incident: Incident) -> dict[str, str]:
 
 
 def list_etag(incidents, total: int) -> str:
-    """A list page's tag: the ids and versions on it, and how many there are in all."""
+    """A list page's tag: the tags of the incidents on it (``etag_of``), and how many
+    there are in all."""
     state = ",".join(etag_of(incident) for incident in incidents)
     return hashlib.sha256(f"{total}:{state}".encode()).hexdigest()[:32]
 

@@ -63,8 +63,6 @@ class ValueEnum(ReadsAttribute, fields.Enum):
         return None if value is None else value.value
 
 
-_enum = ValueEnum
-
 
 class StrictBoolean(fields.Boolean):
     """``true`` or ``false`` and nothing else: ``0``, ``1`` and ``"yes"`` are refused
@@ -143,7 +141,7 @@ class SlaSchema(OfRecords, ma.Schema):
     """Where the incident stands against its SLA targets (``due_at`` is the resolution
     target, as on the incident)."""
 
-    state = _enum(SlaState, attribute="sla_state", dump_only=True)
+    state = ValueEnum(SlaState, attribute="sla_state", dump_only=True)
     first_response_due_at = UTCDateTime(dump_only=True, allow_none=True)
     first_responded_at = UTCDateTime(dump_only=True, allow_none=True)
     due_at = UTCDateTime(dump_only=True)
@@ -215,11 +213,11 @@ class IncidentSchema(ServerSent, OfRecords, SQLAlchemyAutoSchema):
                 "due_at": "2026-11-22T17:14:03Z", "paused_seconds": 0},
         "attachment_count": 1}
 
-    status = _enum(Status, dump_only=True)
-    priority = _enum(Priority, dump_only=True)
-    category = _enum(Category, dump_only=True)
-    impact = _enum(Level, dump_only=True, allow_none=True)
-    urgency = _enum(Level, dump_only=True, allow_none=True)
+    status = ValueEnum(Status, dump_only=True)
+    priority = ValueEnum(Priority, dump_only=True)
+    category = ValueEnum(Category, dump_only=True)
+    impact = ValueEnum(Level, dump_only=True, allow_none=True)
+    urgency = ValueEnum(Level, dump_only=True, allow_none=True)
     reporter = Record(UserRefSchema, dump_only=True)
     technician = Record(UserRefSchema, dump_only=True, allow_none=True)
     created_at = UTCDateTime(dump_only=True)
@@ -257,10 +255,10 @@ class EventSchema(ServerSent, OfRecords, SQLAlchemyAutoSchema):
         fields = ("id", "kind", "actor", "from_status", "to_status", "changes", "note",
                   "created_at")
 
-    kind = _enum(EventKind, dump_only=True)
+    kind = ValueEnum(EventKind, dump_only=True)
     actor = fields.Nested(UserRefSchema, dump_only=True, allow_none=True)
-    from_status = _enum(Status, dump_only=True, allow_none=True)
-    to_status = _enum(Status, dump_only=True, allow_none=True)
+    from_status = ValueEnum(Status, dump_only=True, allow_none=True)
+    to_status = ValueEnum(Status, dump_only=True, allow_none=True)
     changes = fields.Dict(dump_only=True)
     created_at = UTCDateTime(dump_only=True)
 
@@ -293,7 +291,7 @@ class TransitionSchema(ServerSent, ma.Schema):
     name = fields.String(dump_only=True, metadata={"description": "The command"})
     label = fields.String(dump_only=True)
     summary = fields.String(dump_only=True)
-    leads_to = _enum(Status, dump_only=True, allow_none=True,
+    leads_to = ValueEnum(Status, dump_only=True, allow_none=True,
                      metadata={"description": "The status it leads to; null when that "
                                               "depends on the incident"})
     method = fields.String(dump_only=True, metadata={"enum": ["POST"]})
@@ -329,12 +327,12 @@ class IncidentCreateSchema(ma.Schema):
 
     title = _title(required=True)
     description = _text(required=True)
-    priority = _enum(Priority)
-    category = _enum(Category)
+    priority = ValueEnum(Priority)
+    category = ValueEnum(Category)
     reporter_id = _id()
-    impact = _enum(Level, metadata={"description": "How many it hurts (with urgency: the "
+    impact = ValueEnum(Level, metadata={"description": "How many it hurts (with urgency: the "
                                                    "priority from the ITIL matrix)"})
-    urgency = _enum(Level, metadata={"description": "How soon it hurts (with impact)"})
+    urgency = ValueEnum(Level, metadata={"description": "How soon it hurts (with impact)"})
 
 
 class IncidentPatchSchema(ma.Schema):
@@ -342,10 +340,10 @@ class IncidentPatchSchema(ma.Schema):
 
     title = _title()
     description = _text()
-    priority = _enum(Priority)
-    category = _enum(Category)
+    priority = ValueEnum(Priority)
+    category = ValueEnum(Category)
     technician_id = _id(allow_none=True)
-    status = _enum(Status)
+    status = ValueEnum(Status)
     resolution_notes = _text()
 
 
@@ -354,8 +352,8 @@ class IncidentPutSchema(IncidentPatchSchema):
 
     title = _title(required=True)
     description = _text(required=True)
-    priority = _enum(Priority, required=True)
-    category = _enum(Category, required=True)
+    priority = ValueEnum(Priority, required=True)
+    category = ValueEnum(Category, required=True)
 
 
 #: How many values one filter may name (``status=open&status=assigned``...).
@@ -380,14 +378,14 @@ def _instant(column: str, relation: str) -> fields.AwareDateTime:
 
 
 IncidentQueryArgsSchema = ma.Schema.from_dict({
-    **{name: _several(_enum(enum_class)) for name, enum_class in CHOICE_FILTERS.items()},
+    **{name: _several(ValueEnum(enum_class)) for name, enum_class in CHOICE_FILTERS.items()},
     **{name: _several(_id(strict=False)) for name in PERSON_FILTERS},
     **{name: _instant(column.key, relation) for name, (column, relation)
        in TIME_FILTERS.items()},
     **{name: StrictQueryBoolean(metadata={"description": f"Only {name} incidents "
                                                          "(`true`) or only others (`false`)"})
        for name in FLAG_FILTERS},
-    **{name: _several(_enum(enum_class)) for name, enum_class in SLA_FILTERS.items()},
+    **{name: _several(ValueEnum(enum_class)) for name, enum_class in SLA_FILTERS.items()},
     "q": fields.String(validate=validate.Length(min=1, max=200),
                        metadata={"description": "Text in the title or description, "
                                                "or a reporter's or technician's username"}),
