@@ -121,6 +121,17 @@ def test_the_readme_table_is_written_from_the_declarations():
 
 
 @pytest.mark.no_db
+def test_writing_the_table_replaces_only_what_stands_between_the_markers(tmp_path):
+    stale = tmp_path / "README.md"
+    stale.write_text(f"# Title\n\n{readme.BEGIN}\n| `OLD_KEY` | |\n{readme.END}\n\nAfter.\n")
+    assert readme.write(stale) is True
+    text = stale.read_text()
+    assert readme.section(text) == readme.table() and "OLD_KEY" not in text
+    assert text.startswith("# Title\n\n") and text.endswith(f"{readme.END}\n\nAfter.\n")
+    assert readme.write(stale) is False
+
+
+@pytest.mark.no_db
 def test_env_example_lists_every_declared_key_and_only_those():
     example = dotenv_values(ROOT / ".env.example")
     declared = {setting.key for setting in settings.SETTINGS}
