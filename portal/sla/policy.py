@@ -17,6 +17,7 @@ from portal.config import ConfigError
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.incidents.enums import Level, Priority, Status
+from portal.settings.sla import DEFAULT_MATRIX
 from portal.sla.calendar import (AroundTheClock, BusinessCalendar, Calendar, CalendarError,
                                  parse_hours, zone)
 from portal.sla.models import Holiday
@@ -46,7 +47,9 @@ class Policy:
 
 
 def build(config, holidays: frozenset[date] = frozenset()) -> Policy:
-    """The policy that ``config`` describes, with ``holidays``.
+    """The policy that ``config`` describes, with ``holidays`` (``load_config`` has checked
+    its numbers against the declarations in ``portal.settings.sla``; the names and the
+    calendar are checked here, where the domain is known).
 
     :raises ConfigError: a setting that does not read, naming its key.
     """
@@ -62,24 +65,13 @@ def build(config, holidays: frozenset[date] = frozenset()) -> Policy:
         business=BusinessCalendar(tz, hours, holidays),
         around_the_clock=frozenset(_choices(Priority, config["SLA_24X7_PRIORITIES"],
                                             "SLA_24X7_PRIORITIES")),
-        response={p: timedelta(minutes=_positive(config["SLA_RESPONSE_MINUTES"][p.value],
-                                                 f"SLA_{p.name.upper()}_RESPONSE_MINUTES"))
+        response={p: timedelta(minutes=config["SLA_RESPONSE_MINUTES"][p.value])
                   for p in Priority},
-        resolution={p: timedelta(hours=_positive(config["SLA_HOURS"][p.value],
-                                                 f"SLA_{p.name.upper()}_HOURS"))
-                    for p in Priority},
+        resolution={p: timedelta(hours=config["SLA_HOURS"][p.value]) for p in Priority},
         paused=frozenset(_choices(Status, config["SLA_PAUSED_STATUSES"], "SLA_PAUSED_STATUSES")),
-        warn_at=_fraction(config["SLA_WARN_AT"]),
+        warn_at=config["SLA_WARN_AT"],
         matrix=parse_matrix(config["SLA_PRIORITY_MATRIX"]),
     )
-
-
-#: The ITIL impact × urgency matrix (SLA_PRIORITY_MATRIX replaces some or all of its pairs).
-DEFAULT_MATRIX = (
-    "high/high=critical", "high/medium=high", "high/low=medium",
-    "medium/high=high", "medium/medium=medium", "medium/low=low",
-    "low/high=medium", "low/medium=low", "low/low=low",
-)
 
 
 def parse_matrix(entries) -> dict[tuple[Level, Level], Priority]:
@@ -153,15 +145,3 @@ def _choices(enum_class, names, key: str) -> list:
     except ValueError:
         allowed = ", ".join(member.value for member in enum_class)
         raise ConfigError(f"{key} must list some of {allowed}, not {', '.join(names)}") from None
-
-
-def _positive(value: int, key: str) -> int:
-    if value <= 0:
-        raise ConfigError(f"{key} must be more than 0, not {value}")
-    return value
-
-
-def _fraction(value: float) -> float:
-    if not 0 < value < 1:
-        raise ConfigError(f"SLA_WARN_AT must be a fraction between 0 and 1, not {value}")
-    return value

@@ -86,13 +86,14 @@ def test_redirects_are_not_followed(register, receiver, send, admin, reporter):
 
 
 def test_the_allow_list_is_read_from_the_environment():
-    from portal.config import ConfigError, _networks
+    from portal.config import ConfigError, load_config
 
-    assert _networks({"WEBHOOK_ALLOW_ADDRESSES": "127.0.0.1/32, fd00::/8"},
-                     "WEBHOOK_ALLOW_ADDRESSES") == (ipaddress.ip_network("127.0.0.1/32"),
-                                                    ipaddress.ip_network("fd00::/8"))
+    config = load_config(environ={"APP_ENV": "testing",
+                                  "WEBHOOK_ALLOW_ADDRESSES": "127.0.0.1/32, fd00::/8"})
+    assert config["WEBHOOK_ALLOW_ADDRESSES"] == (ipaddress.ip_network("127.0.0.1/32"),
+                                                 ipaddress.ip_network("fd00::/8"))
     with pytest.raises(ConfigError, match="WEBHOOK_ALLOW_ADDRESSES"):
-        _networks({"WEBHOOK_ALLOW_ADDRESSES": "localhost"}, "WEBHOOK_ALLOW_ADDRESSES")
+        load_config(environ={"APP_ENV": "testing", "WEBHOOK_ALLOW_ADDRESSES": "localhost"})
 
 
 def test_saved_event_types_are_checked(admin):

@@ -1,0 +1,28 @@
+"""Mail in settings (``portal/mailin``): the IMAP mailbox the worker polls, where processed
+mail goes, and who may write in (README "Mail in")."""
+from __future__ import annotations
+
+from portal.settings.declare import FLAG, TEXT, WHOLE, Area, Setting, Type, items
+
+DOMAINS = Type("domains, comma-separated",
+               lambda raw: frozenset(word.lower().lstrip("@") for word in items(raw)))
+
+AREA = Area("Mail in", "incidents and replies by mail (see \"Mail in\")", (
+    Setting("MAIL_INBOX_URL", "", "the IMAP mailbox the worker polls, e.g. "
+            "`imaps://user:pass@imap.example.com:993/INBOX` (empty: no polling; the "
+            "`ingest-mail` pipe works regardless)", TEXT),
+    Setting("MAIL_INBOX_POLL_SECONDS", "60", "how often the worker polls it", WHOLE),
+    Setting("MAIL_INBOX_DONE_FOLDER", "Processed", "processed mail is moved here (created "
+            "if missing)", TEXT),
+    Setting("MAIL_INBOX_ADDRESS", "", "the intake address: Reply-To of every notification; "
+            "mail from it is ignored", Type("address", lambda raw: raw.strip().lower(),
+                                            blank_is_default=False)),
+    Setting("MAIL_INBOX_ALLOWED_DOMAINS", "", "senders in these domains who are not users "
+            "get a reporter account; other unknown senders are quarantined", DOMAINS),
+    Setting("MAIL_INBOX_MAX_PER_HOUR", "20", "new incidents one sender may open by mail in "
+            "an hour; beyond: quarantined", WHOLE),
+    Setting("MAIL_INBOX_MAX_BYTES", "26214400", "larger messages are quarantined with "
+            "their headers only", WHOLE),
+    Setting("MAIL_REPLY_REOPENS", "1", "a reporter's reply to a resolved incident reopens "
+            "it (0: only a comment)", FLAG),
+))
