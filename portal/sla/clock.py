@@ -7,6 +7,8 @@ response. From them:
 - **first response** is due the priority's response target after creation, in the
   priority's calendar. It is met by the first public comment, ``take`` or ``start`` or a
   resolution by staff other than the reporter; the reporter's own actions never count.
+  A ``take`` is an assignment whose assignee is its actor, compared by user id
+  (``IncidentEvent.assignee_id``), so renaming a user leaves past clocks as they were.
 - **resolution** counts the priority's calendar time while the incident is active and
   not in a paused status: those ``SLA_PAUSED_STATUSES`` lists (by default ``on_hold``;
   a list without it makes ``on_hold`` count). While paused or resolved the clock stands; a resume or a reopen goes on from where it stood, so
@@ -232,6 +234,12 @@ def _responds_by(user, incident: Incident) -> bool:
     return user is not None and user.is_staff and user.id != incident.reporter_id
 
 
+def _took_it(event: IncidentEvent) -> bool:
+    """An assignment its actor gave themselves (``take``), by user id: names change."""
+    return (event.kind is EventKind.assigned and event.actor is not None
+            and event.assignee_id == event.actor.id)
+
+
 def steps_of(incident: Incident, events: list[IncidentEvent],
              comments: list[Comment]) -> tuple[Priority, list[Step]]:
     """The priority the incident was created with and the steps of its history."""
@@ -244,10 +252,7 @@ def steps_of(incident: Incident, events: list[IncidentEvent],
             first_priority = first_priority or Priority(change[0])
             priority = Priority(change[1])
         responds = _responds_by(event.actor, incident) and (
-            event.kind in (EventKind.started, EventKind.resolved)
-            or (event.kind is EventKind.assigned and event.actor is not None
-                and (event.changes or {}).get("technician", [None, None])[1]
-                == event.actor.username))
+            event.kind in (EventKind.started, EventKind.resolved) or _took_it(event))
         status = event.to_status if event.kind not in (EventKind.sla_warning,
                                                        EventKind.sla_breached) else None
         steps.append((event.created_at, order, Step(event.created_at, status=status,

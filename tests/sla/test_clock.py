@@ -125,3 +125,18 @@ def test_business_hours_priorities_wait_for_monday_and_critical_does_not(cast, d
     assert critical.due_at == at("fri 21:00")
     assert high.due_at == MONDAY + timedelta(days=7, hours=15)
     assert high.first_response_due_at == MONDAY + timedelta(days=7, hours=9)
+
+
+def test_renaming_the_technician_leaves_a_past_take_as_the_first_response(cast, db):
+    """The take at 09:10 answered the incident; renaming its technician afterwards (and
+    any later change recomputing the clock) must not take that response back."""
+    from portal.auth.accounts import update_account
+
+    incident = play([("09:10", "take")], priority="high", cast=cast, db=db)
+    update_account(cast["technician"], actor=cast["admin"], username="renamedtech")
+    db.session.commit()
+    with time_machine.travel(at("10:00"), tick=False):
+        lifecycle.comment(incident, actor=cast["reporter"], body="Any news?")
+        db.session.commit()
+    assert incident.first_responded_at == at("09:10")
+    assert clock_of(incident, now=at("12:00")).state is SlaState.ok
