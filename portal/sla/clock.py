@@ -11,13 +11,15 @@ response. From them:
   (``IncidentEvent.assignee_id``), so renaming a user leaves past clocks as they were.
 - **resolution** counts the priority's calendar time while the incident is active and
   not in a paused status: those ``SLA_PAUSED_STATUSES`` lists (by default ``on_hold``;
-  a list without it makes ``on_hold`` count). While paused or resolved the clock stands; a resume or a reopen goes on from where it stood, so
-  ``due_at`` moves by the stopped business time.
+  a list without it makes ``on_hold`` count). While paused or resolved the clock stands;
+  a resume or a reopen goes on from where it stood, so ``due_at`` moves by the stopped
+  business time.
 - a **priority change** recomputes both targets from creation in the new priority's
   calendar; the paused and resolved spans stay uncounted.
 
-``compute`` is pure (history, policy, now → ``Clock``); ``refresh`` stores its results on
-the incident; the lifecycle calls it whenever it records an event or a comment.
+``compute`` is pure (history, policy, now → ``Clock``), its steps the functions below it,
+one rule each; ``refresh`` stores its results on the incident; the lifecycle calls it
+whenever it records an event or a comment.
 """
 from __future__ import annotations
 
@@ -100,21 +102,23 @@ def compute(*, created_at: datetime, priority: Priority, steps: list[Step],
     ``steps`` (in order)."""
     priority = latest_priority(priority, steps)
     calendar = policy.calendar(priority)
+    response_target, resolution_target = policy.response[priority], policy.resolution[priority]
     spans = status_spans(created_at, steps)
     last = spans[-1]
     responded = first_response_at(steps)
-    counted = count_resolution(spans, target=policy.resolution[priority], policy=policy,
+    counted = count_resolution(spans, target=resolution_target, policy=policy,
                                calendar=calendar, now=now)
-    thresholds = (*response_thresholds(created_at, target=policy.response[priority],
-                                       end=response_end(responded, last), policy=policy,
-                                       calendar=calendar),
-                  *(Threshold(Target.resolution, kind, at) for kind, at in counted.reached.items()))
-    return Clock(state=state_of(last.status, thresholds, policy=policy, now=now),
-                 first_response_due_at=calendar.add(created_at, policy.response[priority]),
-                 first_responded_at=responded,
-                 due_at=resolution_due(last, counted, target=policy.resolution[priority],
-                                       calendar=calendar),
-                 paused=counted.paused, thresholds=thresholds)
+    thresholds = (
+        *response_thresholds(created_at, target=response_target,
+                             end=response_end(responded, last), policy=policy,
+                             calendar=calendar),
+        *(Threshold(Target.resolution, kind, at) for kind, at in counted.reached.items()))
+    return Clock(
+        state=state_of(last.status, thresholds, policy=policy, now=now),
+        first_response_due_at=calendar.add(created_at, response_target),
+        first_responded_at=responded,
+        due_at=resolution_due(last, counted, target=resolution_target, calendar=calendar),
+        paused=counted.paused, thresholds=thresholds)
 
 
 # --- the steps of ``compute`` ----------------------------------------------------------
