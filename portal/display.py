@@ -1,6 +1,7 @@
-"""How values read on every page: times in the reader's zone with the zone named, due
-times in words, vocabularies as words. Templates use these as filters (``|when``,
-``|due_words``, ``|words``), the grids as formatters; nothing else formats a time.
+"""How values read on every page: times in the reader's zone with the zone named,
+vocabularies as words. Templates use these as filters (``|when``, ``|words``), the grids
+as formatters; nothing else formats a moment (durations and due times in words are
+``portal.sla.words``', which builds on ``when``).
 
 The reader's zone is their own setting (``User.time_zone``), else the server's
 ``PORTAL_TIMEZONE``; ``zone`` is the one place that decides it."""
@@ -13,8 +14,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from flask import Flask, current_app, has_request_context
 from flask_security import current_user
 
-from portal.db_types import utcnow
-from portal.incidents.enums import ACTIVE, Labelled
+from portal.incidents.enums import Labelled
 
 #: Offered first in the zone select: where most service desks sit (a convenience only;
 #: every IANA zone is accepted).
@@ -76,26 +76,6 @@ def when(value: datetime | None, *, seconds: bool = False, user=None) -> str:
     return f"{local.day} {local.strftime('%b %Y')}, {local.strftime(clock)} {local.tzname()}"
 
 
-def span(seconds: float) -> str:
-    """A duration in the largest unit that reads well: ``40 min``, ``3 h``, ``2 days``."""
-    minutes = int(abs(seconds) // 60)
-    if minutes < 60:
-        return f"{max(minutes, 1)} min"
-    hours = minutes // 60
-    if hours < 48:
-        return f"{hours} h"
-    return f"{hours // 24} days"
-
-
-def due_words(incident, now: datetime | None = None) -> str:
-    """``overdue by 2 h``, ``due in 3 h``; resolved and closed incidents are not due."""
-    if incident.status not in ACTIVE or incident.due_at is None:
-        return "no longer due"
-    now = now or utcnow()
-    seconds = (incident.due_at - now).total_seconds()
-    return f"due in {span(seconds)}" if seconds >= 0 else f"overdue by {span(seconds)}"
-
-
 def words(value) -> str:
     """A vocabulary member (status, priority, event kind ...) as words; else as it is."""
     if isinstance(value, Labelled):
@@ -104,4 +84,4 @@ def words(value) -> str:
 
 
 def init_display(app: Flask) -> None:
-    app.jinja_env.filters.update(when=when, due_words=due_words, words=words)
+    app.jinja_env.filters.update(when=when, words=words)

@@ -77,3 +77,49 @@ def test_0015_gives_users_an_optional_time_zone_and_takes_it_back(empty_database
         assert "time_zone" not in user_columns()
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.mark.no_db
+def test_0018_gives_assigned_events_their_assignee_by_id_and_takes_it_back(empty_database_url):
+    """Existing ``assigned`` events get the id of the user their ``changes`` name; a name
+    nobody has any more, and every other kind of event, stay without one."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import MetaData, Table, insert, select
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url})
+
+    def event_columns():
+        return {column["name"] for column in inspect(db.engine).get_columns("incident_events")}
+    with app.app_context():
+        upgrade(revision="0017")
+        assert "assignee_id" not in event_columns()
+        tables = MetaData()
+        users = Table("users", tables, autoload_with=db.engine)
+        events = Table("incident_events", tables, autoload_with=db.engine)
+        moment = datetime(2026, 11, 23, 9, 10, tzinfo=timezone.utc)
+        with db.engine.begin() as connection:
+            connection.execute(insert(users), [
+                {"id": 1, "email": "tina@example.com", "username": "tina", "active": True,
+                 "fs_uniquifier": "u1"},
+                {"id": 2, "email": "ann@example.com", "username": "ann", "active": True,
+                 "fs_uniquifier": "u2"}])
+            connection.execute(insert(events), [
+                {"id": 1, "actor_id": 2, "kind": "assigned", "created_at": moment,
+                 "changes": {"technician": [None, "tina"]}},
+                {"id": 2, "actor_id": 1, "kind": "assigned", "created_at": moment,
+                 "changes": {"technician": ["tina", "gone"]}},
+                {"id": 3, "actor_id": 1, "kind": "unassigned", "created_at": moment,
+                 "changes": {"technician": ["tina", None]}},
+                {"id": 4, "actor_id": 1, "kind": "started", "created_at": moment,
+                 "changes": {}}])
+        upgrade(revision="0018")
+        events = Table("incident_events", MetaData(), autoload_with=db.engine)
+        with db.engine.connect() as connection:
+            assignees = dict(connection.execute(
+                select(events.c.id, events.c.assignee_id).order_by(events.c.id)).all())
+        assert assignees == {1: 1, 2: None, 3: None, 4: None}
+        downgrade(revision="0017")
+        assert "assignee_id" not in event_columns()
+        db.session.remove()
+        db.engine.dispose()

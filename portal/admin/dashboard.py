@@ -112,7 +112,7 @@ def dashboard_figures(user: User) -> dict:
         "by_priority": {p.value: by_priority.get(p, 0) for p in Priority},
         # The active critical incidents are one of the by-priority counts already.
         "overdue_count": overdue_total, "critical_count": by_priority.get(Priority.critical, 0),
-        "mttr_hours": round(mttr_seconds / 3600, 1) if mttr_seconds is not None else None,
+        "mttr_seconds": round(mttr_seconds) if mttr_seconds is not None else None,
         "per_technician": [{"technician": name, "open": count}
                            for name, count in per_technician],
         "overdue": overdue, "critical": critical, "activity": activity,

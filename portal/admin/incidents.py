@@ -33,7 +33,7 @@ from portal.attachments import accept_uploads
 from portal.attachments.forms import attach_all, uploads_in
 from portal.attachments.service import AttachmentRefused
 from portal.auth.models import Role, RoleName, User
-from portal.display import due_words, when
+from portal.display import when
 from portal.extensions import db
 from portal.incidents import lifecycle
 from portal.incidents.access import visibility_conditions, visible_comments
@@ -41,7 +41,7 @@ from portal.incidents.enums import ACTIVE, Action, Labelled, Priority, Status
 from portal.incidents.lifecycle import ACTIONS, ActionSpec, Needs
 from portal.incidents.listing import CHOICE_FILTERS, SLA_FILTERS
 from portal.incidents.models import Comment, Incident, IncidentEvent
-from portal.sla.words import sla_words
+from portal.sla.words import due_time_words, due_words, sla_words
 
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: The largest id a database integer column holds; larger "ids" are simply not found.
@@ -84,7 +84,7 @@ def format_due(view, context, model, name):
     """The due time in words, the time itself on hover; overdue marked in words too."""
     words = escape(due_words(model))
     marked = ' class="overdue"' if model.is_overdue else ""
-    return Markup(f'<span{marked} title="{escape(when(model.due_at))}">{words}</span>')
+    return Markup(f'<span{marked} title="{escape(due_time_words(model))}">{words}</span>')
 
 
 def format_title(view, context, model, name):

@@ -19,7 +19,7 @@ from portal.sla import clock
 from portal.sla.calendar import DAY_NAMES
 from portal.sla.models import Holiday
 from portal.sla.policy import current_policy
-from portal.display import span
+from portal.sla.words import duration_words
 
 
 def _one_per_day(form, field):
@@ -70,8 +70,8 @@ class PolicyView(SecureView, BaseView):
     @expose("/")
     def index(self):
         policy = current_policy()
-        targets = [(priority, span(policy.response[priority].total_seconds()),
-                    span(policy.resolution[priority].total_seconds()),
+        targets = [(priority, duration_words(policy.response[priority]),
+                    duration_words(policy.resolution[priority]),
                     policy.calendar(priority).label)
                    for priority in sorted(Priority, key=lambda p: -p.rank)]
         hours = [(name.capitalize(), _hours(windows))

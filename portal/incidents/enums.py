@@ -25,6 +25,9 @@ class Status(Labelled):
 
 #: Someone still has to work on these: what "active", "overdue" and the queues count.
 ACTIVE = frozenset({Status.open, Status.assigned, Status.in_progress, Status.on_hold})
+#: Resolved or closed: nobody works on these, and their SLA clocks stop (a reopen goes on
+#: from where it stood).
+STOPPED_FOR_GOOD = frozenset(Status) - ACTIVE
 #: Everything but the final status.
 NOT_CLOSED = frozenset(Status) - {Status.closed}
 

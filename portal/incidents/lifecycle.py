@@ -279,11 +279,13 @@ def editable_fields(user: User, incident: Incident) -> frozenset[str]:
 # --- changes --------------------------------------------------------------------------
 
 def _record(incident: Incident, actor: User, kind: EventKind, *, from_status: Status | None,
-            changes: dict[str, list[Any]] | None = None, note: str | None = None) -> IncidentEvent:
+            changes: dict[str, list[Any]] | None = None, note: str | None = None,
+            assignee: User | None = None) -> IncidentEvent:
     now = utcnow()
     incident.updated_at = now
     event = IncidentEvent(incident=incident, actor=actor, kind=kind, from_status=from_status,
                           to_status=incident.status, changes=changes or {}, note=note,
+                          assignee_id=assignee.id if assignee is not None else None,
                           created_at=now)
     db.session.add(event)
     # The SLA clock is derived from the history just written: store where it stands now.
@@ -465,7 +467,7 @@ def _give(incident: Incident, *, actor: User, technician: User | None) -> Incide
         if incident.status is Status.open:
             incident.status = Status.assigned
         kind = EventKind.assigned
-    _record(incident, actor, kind, from_status=before,
+    _record(incident, actor, kind, from_status=before, assignee=technician,
             changes={"technician": [_user_label(old_technician), _user_label(technician)]})
     db.session.flush()
     return incident

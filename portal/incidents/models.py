@@ -158,11 +158,15 @@ class IncidentEvent(db.Model):
         _enum(Status, "incident_events", "to_status"))
     #: Other fields this action changed: ``{"priority": ["low", "high"], ...}``.
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: On an ``assigned`` event, whom it was given to, by id: ``changes`` names them as
+    #: they were called then, and the SLA clock asks "did they take it themselves?"
+    #: (a first response), whose answer must not change when a user is renamed.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     incident: Mapped[Incident | None] = relationship(back_populates="events")
-    actor: Mapped[User | None] = relationship()
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
 
     def __str__(self) -> str:
         return f"{self.kind} by {self.actor or 'system'}"

@@ -12,11 +12,11 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal.attachments.models import Attachment
 from portal.attachments.service import sees_internal, visible_attachments
 from portal.auth.models import Role, RoleName, User
-from portal.display import when
 from portal.extensions import db
 from portal.incidents.enums import EventKind
 from portal.incidents.access import can_see
 from portal.incidents.models import Comment, Incident, IncidentEvent
+from portal.sla.words import due_time_words
 
 NOTIFIED = frozenset({EventKind.created, EventKind.assigned, EventKind.resolved,
                       EventKind.reopened, EventKind.sla_warning, EventKind.sla_breached})
@@ -103,7 +103,7 @@ def _context(notice: Notice, incident: Incident) -> dict:
         "incident": incident, "recipient": notice.recipient,
         "link": f"{base_url}/incidents/{incident.id}",
         # In the recipient's zone (else the server's), named, as their pages show it.
-        "due": when(incident.due_at, user=notice.recipient),
+        "due": due_time_words(incident, user=notice.recipient),
         # Links to the portal, never the files themselves; only what the recipient sees.
         "attachments": [(attachment, f"{base_url}/attachments/{attachment.id}")
                         for attachment in _attachments_seen_by(notice.recipient, incident)],

@@ -7,15 +7,19 @@ response. From them:
 - **first response** is due the priority's response target after creation, in the
   priority's calendar. It is met by the first public comment, ``take`` or ``start`` or a
   resolution by staff other than the reporter; the reporter's own actions never count.
+  A ``take`` is an assignment whose assignee is its actor, compared by user id
+  (``IncidentEvent.assignee_id``), so renaming a user leaves past clocks as they were.
 - **resolution** counts the priority's calendar time while the incident is active and
-  not in a paused status (``on_hold`` and ``SLA_PAUSED_STATUSES``). While paused or
-  resolved the clock stands; a resume or a reopen goes on from where it stood, so
-  ``due_at`` moves by the stopped business time.
+  not in a paused status: those ``SLA_PAUSED_STATUSES`` lists (by default ``on_hold``;
+  a list without it makes ``on_hold`` count). While paused or resolved the clock stands;
+  a resume or a reopen goes on from where it stood, so ``due_at`` moves by the stopped
+  business time.
 - a **priority change** recomputes both targets from creation in the new priority's
   calendar; the paused and resolved spans stay uncounted.
 
-``compute`` is pure (history, policy, now → ``Clock``); ``refresh`` stores its results on
-the incident; the lifecycle calls it whenever it records an event or a comment.
+``compute`` is pure (history, policy, now → ``Clock``), its steps the functions below it,
+one rule each; ``refresh`` stores its results on the incident; the lifecycle calls it
+whenever it records an event or a comment.
 """
 from __future__ import annotations
 
@@ -27,9 +31,10 @@ from sqlalchemy import select
 
 from portal.db_types import utcnow
 from portal.extensions import db
-from portal.incidents.enums import ACTIVE, EventKind, Priority, SlaState, Status
+from portal.incidents.enums import (ACTIVE, STOPPED_FOR_GOOD, EventKind, Priority, SlaState,
+                                   Status)
 from portal.incidents.models import Comment, Incident, IncidentEvent
-from portal.sla.calendar import ZERO
+from portal.sla.calendar import ZERO, Calendar
 from portal.sla.policy import Policy, current_policy
 
 
@@ -57,7 +62,7 @@ class Threshold:
     """A moment the clock announces: the warning or the breach of a target."""
 
     target: Target
-    kind: str             # "warning" or "breached"
+    kind: SlaState        # SlaState.warning or SlaState.breached
     at: datetime
 
 
@@ -82,78 +87,148 @@ class Clock:
         return min(moments, default=None)
 
 
-STOPPED_FOR_GOOD = frozenset({Status.resolved, Status.closed})
+@dataclass(frozen=True)
+class Span:
+    """A stretch of the history in one status."""
+
+    start: datetime
+    end: datetime | None    # None: it lasts
+    status: Status
 
 
 def compute(*, created_at: datetime, priority: Priority, steps: list[Step],
             policy: Policy, now: datetime) -> Clock:
     """The clock of an incident created at ``created_at`` with ``priority``, after
     ``steps`` (in order)."""
+    priority = latest_priority(priority, steps)
+    calendar = policy.calendar(priority)
+    response_target, resolution_target = policy.response[priority], policy.resolution[priority]
+    spans = status_spans(created_at, steps)
+    last = spans[-1]
+    responded = first_response_at(steps)
+    counted = count_resolution(spans, target=resolution_target, policy=policy,
+                               calendar=calendar, now=now)
+    thresholds = (
+        *response_thresholds(created_at, target=response_target,
+                             end=response_end(responded, last), policy=policy,
+                             calendar=calendar),
+        *(Threshold(Target.resolution, kind, at) for kind, at in counted.reached.items()))
+    return Clock(
+        state=state_of(last.status, thresholds, policy=policy, now=now),
+        first_response_due_at=calendar.add(created_at, response_target),
+        first_responded_at=responded,
+        due_at=resolution_due(last, counted, target=resolution_target, calendar=calendar),
+        paused=counted.paused, thresholds=thresholds)
+
+
+# --- the steps of ``compute`` ----------------------------------------------------------
+
+def latest_priority(priority: Priority, steps: list[Step]) -> Priority:
+    """The priority after ``steps``: a change recomputes both targets from creation."""
     for step in steps:
         if step.priority is not None:
             priority = step.priority
-    calendar = policy.calendar(priority)
-    response_target, resolution_target = policy.response[priority], policy.resolution[priority]
+    return priority
 
-    # Status spans: (start, end or None while it lasts, status).
-    spans: list[tuple[datetime, datetime | None, Status]] = []
+
+def status_spans(created_at: datetime, steps: list[Step]) -> list[Span]:
+    """The history as spans of one status each, from creation (``open``) on; the last one
+    lasts."""
+    spans: list[Span] = []
     status, since = Status.open, created_at
-    responded: datetime | None = None
     for step in steps:
-        if step.responds and responded is None:
-            responded = step.at
         if step.status is not None and step.status is not status:
-            spans.append((since, step.at, status))
+            spans.append(Span(since, step.at, status))
             status, since = step.status, step.at
-    spans.append((since, None, status))
+    spans.append(Span(since, None, status))
+    return spans
 
-    def runs(span_status: Status) -> bool:
-        return span_status in ACTIVE and span_status not in policy.paused
 
-    # Resolution: walk the running spans, noting when the counted time reaches the
-    # warning and the target.
-    wanted = {"warning": resolution_target * policy.warn_at, "breached": resolution_target}
-    reached: dict[str, datetime] = {}
-    elapsed, paused = ZERO, ZERO
-    for start, end, span_status in spans:
-        if span_status in policy.paused:
-            paused += calendar.between(start, end or max(now, start))
-        if not runs(span_status):
+def first_response_at(steps: list[Step]) -> datetime | None:
+    """When the first step that responds was taken (None: no response yet)."""
+    return next((step.at for step in steps if step.responds), None)
+
+
+def counts_time(status: Status, policy: Policy) -> bool:
+    """Whether the resolution clock runs in ``status``: active and not paused."""
+    return status in ACTIVE and status not in policy.paused
+
+
+def marks(target: timedelta, policy: Policy) -> dict[SlaState, timedelta]:
+    """The counted time at which ``target`` warns and at which it is breached."""
+    return {SlaState.warning: target * policy.warn_at, SlaState.breached: target}
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What the resolution clock counted over the history."""
+
+    #: When the counted time reached the warning and the target (those it reached).
+    reached: dict[SlaState, datetime]
+    #: Calendar time counted in the spans that ended.
+    elapsed: timedelta
+    #: Calendar time spent in paused statuses, the current pause up to ``now``.
+    paused: timedelta
+
+
+def count_resolution(spans: list[Span], *, target: timedelta, policy: Policy,
+                     calendar: Calendar, now: datetime) -> Counted:
+    """Walk the spans, counting calendar time where the clock runs and noting when the
+    count reaches each of ``target``'s marks; a span that lasts reaches every mark."""
+    reached: dict[SlaState, datetime] = {}
+    elapsed = paused = ZERO
+    for span in spans:
+        if span.status in policy.paused:
+            paused += calendar.between(span.start, span.end or max(now, span.start))
+        if not counts_time(span.status, policy):
             continue
-        length = None if end is None else calendar.between(start, end)
-        for kind, amount in wanted.items():
+        length = None if span.end is None else calendar.between(span.start, span.end)
+        for kind, amount in marks(target, policy).items():
             if kind not in reached and (length is None or elapsed + length >= amount):
-                reached[kind] = calendar.add(start, amount - elapsed)
-        if length is not None:
-            elapsed += length
-    if "breached" in reached:
-        due_at = reached["breached"]
-    else:   # stopped now: due where it stood when it stopped
-        due_at = calendar.add(since, resolution_target - elapsed)
+                reached[kind] = calendar.add(span.start, amount - elapsed)
+        elapsed += length or ZERO
+    return Counted(reached=reached, elapsed=elapsed, paused=paused)
 
-    # First response: no pause; it stops at the response, or at a resolution that was none.
-    response_due = calendar.add(created_at, response_target)
-    response_end = responded or (since if status in STOPPED_FOR_GOOD else None)
-    response_marks = {"warning": calendar.add(created_at, response_target * policy.warn_at),
-                      "breached": response_due}
-    thresholds = [Threshold(Target.first_response, kind, at)
-                  for kind, at in response_marks.items()
-                  if response_end is None or at < response_end]
-    thresholds += [Threshold(Target.resolution, kind, at) for kind, at in reached.items()]
 
-    hit = {(t.target, t.kind) for t in thresholds if t.at <= now}
-    if any(kind == "breached" for _, kind in hit):
-        state = SlaState.breached
-    elif status in STOPPED_FOR_GOOD:
-        state = SlaState.met
-    elif status in policy.paused:
-        state = SlaState.paused
-    elif hit:
-        state = SlaState.warning
-    else:
-        state = SlaState.ok
-    return Clock(state=state, first_response_due_at=response_due, first_responded_at=responded,
-                 due_at=due_at, paused=paused, thresholds=tuple(thresholds))
+def resolution_due(last: Span, counted: Counted, *, target: timedelta,
+                   calendar: Calendar) -> datetime:
+    """When the resolution target falls: where the count reaches it, else (the clock
+    stands now) where it would, counting on from the moment it stopped."""
+    if SlaState.breached in counted.reached:
+        return counted.reached[SlaState.breached]
+    return calendar.add(last.start, target - counted.elapsed)
+
+
+def response_end(responded: datetime | None, last: Span) -> datetime | None:
+    """When the first-response clock stopped: at the response, or at a resolution that
+    came without one (None: it runs)."""
+    if responded is not None:
+        return responded
+    return last.start if last.status in STOPPED_FOR_GOOD else None
+
+
+def response_thresholds(created_at: datetime, *, target: timedelta, end: datetime | None,
+                        policy: Policy, calendar: Calendar) -> list[Threshold]:
+    """The first response's warning and breach that come before ``end``; this clock
+    never pauses."""
+    moments = {kind: calendar.add(created_at, amount)
+               for kind, amount in marks(target, policy).items()}
+    return [Threshold(Target.first_response, kind, at) for kind, at in moments.items()
+            if end is None or at < end]
+
+
+def state_of(status: Status, thresholds: tuple[Threshold, ...], *, policy: Policy,
+             now: datetime) -> SlaState:
+    """Where the clock stands: a breach stays; else resolved or closed is met, a paused
+    status paused, a warning reached warning."""
+    hit = {threshold.kind for threshold in thresholds if threshold.at <= now}
+    if SlaState.breached in hit:
+        return SlaState.breached
+    if status in STOPPED_FOR_GOOD:
+        return SlaState.met
+    if status in policy.paused:
+        return SlaState.paused
+    return SlaState.warning if hit else SlaState.ok
 
 
 # --- from the history ----------------------------------------------------------------------
@@ -161,6 +236,12 @@ def compute(*, created_at: datetime, priority: Priority, steps: list[Step],
 def _responds_by(user, incident: Incident) -> bool:
     """Staff acting on someone else's incident respond; the reporter never does."""
     return user is not None and user.is_staff and user.id != incident.reporter_id
+
+
+def _took_it(event: IncidentEvent) -> bool:
+    """An assignment its actor gave themselves (``take``), by user id: names change."""
+    return (event.kind is EventKind.assigned and event.actor is not None
+            and event.assignee_id == event.actor.id)
 
 
 def steps_of(incident: Incident, events: list[IncidentEvent],
@@ -175,10 +256,7 @@ def steps_of(incident: Incident, events: list[IncidentEvent],
             first_priority = first_priority or Priority(change[0])
             priority = Priority(change[1])
         responds = _responds_by(event.actor, incident) and (
-            event.kind in (EventKind.started, EventKind.resolved)
-            or (event.kind is EventKind.assigned and event.actor is not None
-                and (event.changes or {}).get("technician", [None, None])[1]
-                == event.actor.username))
+            event.kind in (EventKind.started, EventKind.resolved) or _took_it(event))
         status = event.to_status if event.kind not in (EventKind.sla_warning,
                                                        EventKind.sla_breached) else None
         steps.append((event.created_at, order, Step(event.created_at, status=status,

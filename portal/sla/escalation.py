@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.db_types import utcnow
 from portal.extensions import db
-from portal.incidents.enums import EventKind
+from portal.incidents.enums import EventKind, SlaState
 from portal.incidents.models import Incident, IncidentEvent
 from portal.sla.clock import Clock, Threshold, clock_of, stored_values
 from portal.sla.models import SlaAlert
@@ -37,7 +37,7 @@ def _claim(incident_id: int, threshold: Threshold) -> bool:
     """Whether this transaction is the one that announces ``threshold``."""
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(SlaAlert).values(
-        incident_id=incident_id, target=threshold.target.value, kind=threshold.kind,
+        incident_id=incident_id, target=threshold.target.value, kind=threshold.kind.value,
         created_at=utcnow()).on_conflict_do_nothing(
         index_elements=["incident_id", "target", "kind"]).returning(SlaAlert.id)
     # A row comes back only when this insert went in (rowcount is not reliable for
@@ -46,7 +46,7 @@ def _claim(incident_id: int, threshold: Threshold) -> bool:
 
 
 def _announce(incident: Incident, threshold: Threshold, now: datetime) -> None:
-    if threshold.kind == "breached":
+    if threshold.kind is SlaState.breached:
         kind = EventKind.sla_breached
         note = f"{threshold.target.label} target missed by {duration_words(now - threshold.at)}"
     else:
@@ -63,11 +63,11 @@ def check_incident(incident: Incident, clock: Clock, now: datetime) -> int:
     """Announce what ``clock`` has reached and store it; return how many were announced."""
     announced = 0
     reached = clock.reached(now)
-    breached = {t.target for t in reached if t.kind == "breached"}
-    for threshold in sorted(reached, key=lambda t: t.kind == "warning"):
+    breached = {t.target for t in reached if t.kind is SlaState.breached}
+    for threshold in sorted(reached, key=lambda t: t.kind is SlaState.warning):
         if not _claim(incident.id, threshold):
             continue
-        if threshold.kind == "warning" and threshold.target in breached:
+        if threshold.kind is SlaState.warning and threshold.target in breached:
             continue
         _announce(incident, threshold, now)
         announced += 1

@@ -11,11 +11,12 @@ import pytest
 from harness.statements import count_statements
 from portal.admin.grids import grids_for
 from portal.admin.navigation import active_counts
-from portal.display import due_words, when
+from portal.display import when
 from portal.extensions import db
 from portal.incidents import lifecycle
 from portal.incidents.enums import Priority, Status
 from portal.incidents.models import Incident
+from portal.sla.words import due_words
 from tests.clients import bearer, csrf_token_from, log_in
 from tests.factories import make_incident, make_user
 
@@ -260,7 +261,7 @@ def test_times_are_shown_in_the_portal_zone_with_the_zone_named(make_app):
 
 
 @pytest.mark.parametrize("status,due_in_minutes,words", [
-    (Status.assigned, 180, "due in 3 h"), (Status.assigned, -130, "overdue by 2 h"),
+    (Status.assigned, 180, "due in 3 h"), (Status.assigned, -130, "overdue by 2 h 9 min"),
     (Status.open, 20, "due in 20 min"), (Status.assigned, 60 * 24 * 3, "due in 3 days"),
     (Status.resolved, -600, "no longer due"),
 ])

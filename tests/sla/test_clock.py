@@ -12,8 +12,9 @@ import pytest
 import time_machine
 
 from portal.incidents import lifecycle
-from portal.incidents.enums import SlaState
-from portal.sla.clock import clock_of
+from portal.incidents.enums import SlaState, Status
+from portal.sla.clock import Target, Threshold, clock_of, state_of
+from portal.sla.policy import build
 
 MONDAY = datetime(2026, 11, 23, tzinfo=timezone.utc)
 
@@ -125,3 +126,39 @@ def test_business_hours_priorities_wait_for_monday_and_critical_does_not(cast, d
     assert critical.due_at == at("fri 21:00")
     assert high.due_at == MONDAY + timedelta(days=7, hours=15)
     assert high.first_response_due_at == MONDAY + timedelta(days=7, hours=9)
+
+
+def test_renaming_the_technician_leaves_a_past_take_as_the_first_response(cast, db):
+    """The take at 09:10 answered the incident; renaming its technician afterwards (and
+    any later change recomputing the clock) must not take that response back."""
+    from portal.auth.accounts import update_account
+
+    incident = play([("09:10", "take")], priority="high", cast=cast, db=db)
+    update_account(cast["technician"], actor=cast["admin"], username="renamedtech")
+    db.session.commit()
+    with time_machine.travel(at("10:00"), tick=False):
+        lifecycle.comment(incident, actor=cast["reporter"], body="Any news?")
+        db.session.commit()
+    assert incident.first_responded_at == at("09:10")
+    assert clock_of(incident, now=at("12:00")).state is SlaState.ok
+
+
+def _threshold(kind: SlaState, minutes: int) -> Threshold:
+    return Threshold(Target.resolution, kind, MONDAY + timedelta(minutes=minutes))
+
+
+@pytest.mark.parametrize("status,reached,state", [
+    # (status now, (kind, minutes after Monday 00:00) of the thresholds, state at 01:00)
+    ("in_progress", [], SlaState.ok),
+    ("in_progress", [(SlaState.warning, 30)], SlaState.warning),
+    ("in_progress", [(SlaState.warning, 90)], SlaState.ok),
+    ("in_progress", [(SlaState.warning, 30), (SlaState.breached, 50)], SlaState.breached),
+    ("on_hold", [(SlaState.warning, 30)], SlaState.paused),
+    ("on_hold", [(SlaState.breached, 30)], SlaState.breached),
+    ("resolved", [(SlaState.warning, 30)], SlaState.met),
+    ("closed", [(SlaState.breached, 30)], SlaState.breached),
+])
+def test_the_state_a_breach_stays_then_done_paused_warned(app, status, reached, state):
+    thresholds = tuple(_threshold(kind, minutes) for kind, minutes in reached)
+    assert state_of(Status(status), thresholds, policy=build(app.config),
+                    now=MONDAY + timedelta(hours=1)) is state

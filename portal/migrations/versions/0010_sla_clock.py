@@ -91,6 +91,7 @@ def fill_from_history():
     people = {row.id: SimpleNamespace(id=row.id, username=row.username,
                                       is_staff=row.id in staff)
               for row in bind.execute(sa.select(users.c.id, users.c.username))}
+    by_name = {person.username: person.id for person in people.values()}
     policy = build(current_app.config)
     now = utcnow()
     datetime_type = UTCDateTime()
@@ -103,9 +104,12 @@ def fill_from_history():
                                       incidents.c.reporter_id, incidents.c.created_at)).all():
         incident = SimpleNamespace(id=row.id, reporter_id=row.reporter_id,
                                    priority=Priority(row.priority))
+        # Events named the assignee then (0018 records their id): read the name as an id.
         history = [SimpleNamespace(kind=EventKind(e.kind), changes=e.changes or {},
                                    actor=people.get(e.actor_id), created_at=moment(e.created_at),
-                                   to_status=Status(e.to_status) if e.to_status else None)
+                                   to_status=Status(e.to_status) if e.to_status else None,
+                                   assignee_id=by_name.get(
+                                       (e.changes or {}).get('technician', [None, None])[1]))
                    for e in bind.execute(sa.select(events).where(events.c.incident_id == row.id)
                                          .order_by(events.c.created_at, events.c.id))]
         remarks = [SimpleNamespace(internal=c.internal, author=people.get(c.author_id),
