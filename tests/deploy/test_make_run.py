@@ -95,14 +95,16 @@ def test_make_run_serves_runs_the_worker_and_stops_both_on_ctrl_c(database_url, 
             assert answer.status == 201
         wait_until(lambda: smtp.sink.to(reporter.email), 30,
                    "the acknowledgement did not arrive", log)
-        senders = re.findall(r"^\S+ (\S+)\s*\| .*mail \d+ sent to " + re.escape(reporter.email),
-                             log.read_text(), re.M)
+        sent = re.compile(r"^\S+ (\S+)\s*\| .*mail \d+ sent to " + re.escape(reporter.email),
+                          re.MULTILINE)
+        senders = sent.findall(log.read_text())
         assert senders == ["worker.1"], log.read_text()
 
         os.killpg(honcho.pid, signal.SIGINT)  # what Ctrl-C sends the foreground group
         honcho.wait(30)
         for name, pgid in groups.items():
-            wait_until(lambda: not living_in_group(pgid), 30, f"{name} outlived honcho", log)
+            wait_until(lambda pgid=pgid: not living_in_group(pgid), 30,
+                       f"{name} outlived honcho", log)
     finally:
         if honcho.poll() is None:
             os.killpg(honcho.pid, signal.SIGKILL)
