@@ -1,4 +1,4 @@
-# Incident Portal: `make run` starts it with demo data, `make test` runs the whole suite.
+# Incident Portal: `make run` starts it (web and worker) with demo data, `make test` runs the whole suite.
 # Both set up .venv on a fresh machine (Python 3.11+).
 
 PYTHON ?= python3
@@ -33,18 +33,23 @@ node-tools:
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory node_modules/.installed; \
 	else echo "npm not found: the tests that need Node tools will skip."; fi
 
+# The Procfile's web server and worker run under honcho, which gives the web its PORT and
+# stops both on Ctrl-C. --env /dev/null: the app reads .env itself (python-dotenv, where the
+# environment wins); honcho's own reading would put .env above the environment
+# (`MAIL_SERVER=... make run`) and a PORT in it above --port.
 run: venv
 	$(PY) manage.py init-db
 	$(PY) manage.py seed --if-empty
 	@echo ""
-	@echo "Incident Portal on http://$(HOST):$(PORT)   (Ctrl-C stops it)"
+	@echo "Incident Portal on http://$(HOST):$(PORT), with the worker (mail, webhooks, SLA checks,"
+	@echo "IMAP polling when MAIL_INBOX_URL is set). Ctrl-C stops both."
 	@echo "Demo logins (email / password):"
 	@echo "  admin       ada@example.com   admin-demo-2026"
 	@echo "  technician  tom@example.com   tech-demo-2026"
 	@echo "  reporter    rita@example.com  reporter-demo-2026"
 	@echo ""
-	HOST=$(HOST) PORT=$(PORT) WEB_CONCURRENCY=2 \
-		$(VENV)/bin/gunicorn -c portal/deploy/gunicorn.conf.py wsgi:app
+	HOST=$(HOST) WEB_CONCURRENCY=2 PATH="$(abspath $(VENV))/bin:$$PATH" \
+		$(VENV)/bin/honcho start --env /dev/null --port $(PORT)
 
 # The whole suite on SQLite, then again on a fresh PostgreSQL database. The container tests
 # run in the first pass only: the image they build keeps its own database in its volume.

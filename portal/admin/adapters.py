@@ -1,9 +1,16 @@
-"""The one place the portal reaches into Flask-Admin beyond its public API.
+"""The one module where the portal reaches into Flask-Admin beyond its public API.
 
-Flask-Admin reads a filter's options once, when the view is built (before any request),
-and offers no public way to read them again. The technician filter's options change as
-accounts change, so each list page rebuilds the filter cache through the two methods
-below, which are Flask-Admin's own internals (``flask_admin.model.base.BaseModelView``).
+Two reaches, each beside its reason:
+
+- **Fresh filter options.** Flask-Admin reads a filter's options once, when the view is
+  built (before any request), and offers no public way to read them again. The technician
+  filter's options change as accounts change, so each list page rebuilds the filter cache
+  through two of Flask-Admin's own internals (``_get_filter_groups`` and
+  ``_refresh_filters_cache`` of ``flask_admin.model.base.BaseModelView``).
+- **The edited row on its form.** A validator sees the form, not the row being edited
+  (a holiday's one-per-day check must let the edited holiday keep its own date). The
+  row is kept on the form as ``_obj``, the attribute Flask-Admin's own ``BaseForm`` and
+  its ``Unique`` validator use; our forms are Flask-WTF's, which do not set it.
 """
 from __future__ import annotations
 
@@ -14,3 +21,17 @@ class FreshFilterOptions:
     def _get_filter_groups(self):
         self._refresh_filters_cache()
         return super()._get_filter_groups()
+
+
+class EditedRowOnForm:
+    """Mixin for a ``ModelView`` whose validators ask ``edited_row(form)``."""
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        form._obj = obj
+        return form
+
+
+def edited_row(form):
+    """Return the row ``form`` edits (None on a create form)."""
+    return getattr(form, "_obj", None)

@@ -12,6 +12,7 @@ from flask import current_app
 from flask_admin import BaseView, expose
 from wtforms.validators import ValidationError
 
+from portal.admin.adapters import EditedRowOnForm, edited_row
 from portal.admin.base import SecureModelView, SecureView
 from portal.extensions import db
 from portal.incidents.enums import Priority
@@ -26,12 +27,12 @@ def _one_per_day(form, field):
     if field.data is None:
         return
     same = db.session.scalars(db.select(Holiday).where(Holiday.day == field.data)).first()
-    editing = getattr(form, "_obj", None)
-    if same is not None and same is not editing:
+    # The edited holiday keeps its own date.
+    if same is not None and same is not edited_row(form):
         raise ValidationError(f"{field.data.isoformat()} is already a holiday ({same.name}).")
 
 
-class HolidayView(SecureModelView):
+class HolidayView(EditedRowOnForm, SecureModelView):
     """Admins add, rename and remove holidays: days without business hours."""
 
     column_list = ("day", "name")
@@ -41,11 +42,6 @@ class HolidayView(SecureModelView):
     form_columns = ("day", "name")
     form_args = {"day": {"validators": [_one_per_day]}}
     can_view_details = False
-
-    def edit_form(self, obj=None):
-        form = super().edit_form(obj)
-        form._obj = obj  # the unique-day check lets the edited holiday keep its own date
-        return form
 
     def on_model_change(self, form, model, is_created):
         # Flushed first, so the policy the clocks are recomputed under reads this holiday.

@@ -143,3 +143,14 @@ def test_manage_py_help_lists_every_command():
     assert result.returncode == 0, result.stderr
     for command in ("init-db", "seed", "create-user"):
         assert command in result.stdout
+
+
+def test_readme_command_line_lists_every_command():
+    """The README's command list once showed 6 of the 9 commands."""
+    from portal.commands import commands
+
+    readme = (ROOT / "README.md").read_text()
+    listed = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    missing = [command.name for command in commands
+               if f"python manage.py {command.name}" not in listed]
+    assert missing == []

@@ -97,6 +97,24 @@ def test_the_same_day_twice_is_a_form_error_not_a_500(client):
     assert db.session.scalars(db.select(Holiday.name)).all() == ["Christmas"]
 
 
+def test_a_renamed_holiday_keeps_its_day_but_may_not_take_another_ones(client):
+    christmas = Holiday(day=date(2026, 12, 25), name="Christmas")
+    boxing_day = Holiday(day=date(2026, 12, 26), name="Boxing day")
+    db.session.add_all([christmas, boxing_day])
+    db.session.commit()
+    log_in(client, make_user("admin"))
+    token = csrf_token_from(client.get("/admin/sla/holidays/new/").get_data(as_text=True))
+    renamed = client.post(f"/admin/sla/holidays/edit/?id={christmas.id}", data={
+        "csrf_token": token, "day": "2026-12-25", "name": "Xmas"})
+    assert renamed.status_code == 302
+    moved = client.post(f"/admin/sla/holidays/edit/?id={boxing_day.id}", data={
+        "csrf_token": token, "day": "2026-12-25", "name": "Boxing day"})
+    assert "2026-12-25 is already a holiday (Xmas)." in moved.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.execute(db.select(Holiday.day, Holiday.name).order_by(
+        Holiday.day)).all() == [(date(2026, 12, 25), "Xmas"), (date(2026, 12, 26), "Boxing day")]
+
+
 CHRISTMAS_EVE_FIVE = datetime(2026, 12, 24, 17, tzinfo=timezone.utc)
 
 
