@@ -151,45 +151,41 @@ class ReporterFilter(BaseSQLAFilter):
         return "contains"
 
 
-class OverdueFilter(BaseSQLAFilter):
+class YesNoFilter(BaseSQLAFilter):
+    """A yes/no filter: "1" keeps the rows that meet ``condition()``, "0" the others."""
+
+    def condition(self):
+        raise NotImplementedError
+
+    def validate(self, value) -> bool:
+        return value in ("1", "0")
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.condition() if value == "1" else ~self.condition())
+
+    def operation(self):
+        return "is"
+
+
+class OverdueFilter(YesNoFilter):
     """Past its SLA target and still active (``Incident.is_overdue``)."""
 
-    def validate(self, value) -> bool:
-        return value in ("1", "0")
-
-    def apply(self, query, value, alias=None):
-        return query.filter(Incident.is_overdue if value == "1" else ~Incident.is_overdue)
-
-    def operation(self):
-        return "is"
+    def condition(self):
+        return Incident.is_overdue
 
 
-class ActiveFilter(BaseSQLAFilter):
+class ActiveFilter(YesNoFilter):
     """Still being worked on: open, assigned, in progress or on hold."""
 
-    def validate(self, value) -> bool:
-        return value in ("1", "0")
-
-    def apply(self, query, value, alias=None):
-        active = Incident.status.in_(ACTIVE)
-        return query.filter(active if value == "1" else ~active)
-
-    def operation(self):
-        return "is"
+    def condition(self):
+        return Incident.status.in_(ACTIVE)
 
 
-class AssignedFilter(BaseSQLAFilter):
+class AssignedFilter(YesNoFilter):
     """Someone has it (a technician is set), or nobody has."""
 
-    def validate(self, value) -> bool:
-        return value in ("1", "0")
-
-    def apply(self, query, value, alias=None):
-        return query.filter(Incident.technician_id.is_not(None) if value == "1"
-                            else Incident.technician_id.is_(None))
-
-    def operation(self):
-        return "is"
+    def condition(self):
+        return Incident.technician_id.is_not(None)
 
 
 class UTCDateTimeBetweenFilter(DateTimeBetweenFilter):
