@@ -16,7 +16,8 @@ Files come as ``(filename, bytes)`` pairs, and are attached in one of two ways:
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from portal.attachments.service import AttachmentRefused, add_attachment
 from portal.auth.models import User

@@ -104,7 +104,7 @@ def test_reporters_answer_the_resolved_banner_and_the_reason_is_written_once(cli
     # The reason is the reopen event's note, never a reply beside it: the timeline shows
     # it once, under "reopened it".
     page = client.get(f"/admin/mine/details/?id={incident.id}").get_data(as_text=True)
-    entries = re.findall(r'<li class="timeline-entry.*?</li>', page, flags=re.S)
+    entries = re.findall(r'<li class="timeline-entry.*?</li>', page, flags=re.DOTALL)
     telling = [entry for entry in entries if "Still drops" in entry]
     assert len(telling) == 1 and telling[0].count("Still drops") == 1, telling
     assert "reopened it" in telling[0] and reopened.comments == []
