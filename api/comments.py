@@ -11,7 +11,7 @@ from api.pagination import Blueprint
 from api.access import authenticated, caller, error_responses, visible_incident
 from api.schemas import CommentCreateSchema, CommentSchema, EventSchema
 from portal.extensions import db
-from portal.incidents import lifecycle
+from portal.incidents import flows
 from portal.incidents.access import visible_comments
 from portal.incidents.models import IncidentEvent
 
@@ -62,6 +62,7 @@ class IncidentComments(MethodView):
 
         `internal` is `true` or `false`; a reporter's internal comment is refused (403).
         """
-        comment = lifecycle.comment(visible_incident(incident_id), actor=caller(), **data)
+        comment = flows.comment_with_files(visible_incident(incident_id), actor=caller(),
+                                           **data)
         db.session.commit()
         return comment

@@ -1,7 +1,8 @@
 """``/api/v1/incidents``: list, create, read, change, delete, and the lifecycle commands.
 
-Every write is a lifecycle call; PUT and PATCH translate their fields into the same calls
-the command endpoints make (update, assign, then a status change), in one transaction.
+Every write is a lifecycle call (a report is ``flows.report_incident``, as the portal's
+form makes it); PUT and PATCH translate their fields into the same calls the command
+endpoints make (update, assign, then a status change), in one transaction.
 The command endpoints (``POST /incidents/<id>/<command>``) are made from the lifecycle's
 registry, one per command, so a new command appears here, documented, without a line in
 this module.
@@ -22,7 +23,7 @@ from api.schemas import (NEEDS_SCHEMAS, IncidentCreateSchema, IncidentPatchSchem
                          IncidentPutSchema, IncidentQueryArgsSchema, IncidentSchema,
                          TransitionSchema)
 from portal.extensions import db
-from portal.incidents import lifecycle
+from portal.incidents import flows, lifecycle
 from portal.incidents.access import Capacity, visible_incidents
 from portal.incidents.enums import Action, Status
 from portal.incidents.lifecycle import ActionSpec, Needs
@@ -122,10 +123,7 @@ class Incidents(MethodView):
         Admins may report on someone's behalf with `reporter_id`. The answer's `Location`
         is the new incident's address.
         """
-        reporter_id = data.pop("reporter_id", None)
-        reporter = user_by_id(reporter_id, "reporter_id",
-                              allowed=lifecycle.may_report_for(caller(), reporter_id))
-        incident = lifecycle.create(actor=caller(), reporter=reporter, **data)
+        incident = flows.report_incident(actor=caller(), **data)
         db.session.commit()
         headers = {"Location": url_for("incidents.IncidentById", incident_id=incident.id,
                                        _external=True), **etag_headers(incident)}

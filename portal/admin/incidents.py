@@ -1,8 +1,9 @@
 """The incident grids (``portal.admin.grids``), their actions and the incident page.
 
 ``IncidentGridView`` is the base of every grid: its rows are the incidents the user may
-see narrowed by its grid's conditions, every change goes through the lifecycle (refusals
-become flash messages), and its bulk actions, buttons and action forms are made from the
+see narrowed by its grid's conditions, every change goes through the lifecycle or, when
+it takes several steps, a flow (``portal.incidents.flows``; refusals become flash
+messages), and its bulk actions, buttons and action forms are made from the
 lifecycle's command registry. ``AllIncidentsView`` is the admins' grid.
 """
 from __future__ import annotations
@@ -30,12 +31,12 @@ from portal.admin.forms import (NEEDS_FORMS, ActionForm, CommentForm, IncidentFo
 from portal.admin.grids import ALL_ROLES, GRIDS, Grid, STAFF, details_url
 from portal.admin.timeline import timeline
 from portal.attachments import accept_uploads
-from portal.attachments.forms import attach_all, uploads_in
+from portal.attachments.forms import uploads_in
 from portal.attachments.service import AttachmentRefused
 from portal.auth.models import Role, RoleName, User
 from portal.display import when
 from portal.extensions import db
-from portal.incidents import lifecycle
+from portal.incidents import flows, lifecycle
 from portal.incidents.access import visibility_conditions, visible_comments
 from portal.incidents.enums import ACTIVE, Action, Labelled, Priority, Status
 from portal.incidents.lifecycle import ACTIONS, ActionSpec, Needs
@@ -150,45 +151,41 @@ class ReporterFilter(BaseSQLAFilter):
         return "contains"
 
 
-class OverdueFilter(BaseSQLAFilter):
+class YesNoFilter(BaseSQLAFilter):
+    """A yes/no filter: "1" keeps the rows that meet ``condition()``, "0" the others."""
+
+    def condition(self):
+        raise NotImplementedError
+
+    def validate(self, value) -> bool:
+        return value in ("1", "0")
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.condition() if value == "1" else ~self.condition())
+
+    def operation(self):
+        return "is"
+
+
+class OverdueFilter(YesNoFilter):
     """Past its SLA target and still active (``Incident.is_overdue``)."""
 
-    def validate(self, value) -> bool:
-        return value in ("1", "0")
-
-    def apply(self, query, value, alias=None):
-        return query.filter(Incident.is_overdue if value == "1" else ~Incident.is_overdue)
-
-    def operation(self):
-        return "is"
+    def condition(self):
+        return Incident.is_overdue
 
 
-class ActiveFilter(BaseSQLAFilter):
+class ActiveFilter(YesNoFilter):
     """Still being worked on: open, assigned, in progress or on hold."""
 
-    def validate(self, value) -> bool:
-        return value in ("1", "0")
-
-    def apply(self, query, value, alias=None):
-        active = Incident.status.in_(ACTIVE)
-        return query.filter(active if value == "1" else ~active)
-
-    def operation(self):
-        return "is"
+    def condition(self):
+        return Incident.status.in_(ACTIVE)
 
 
-class AssignedFilter(BaseSQLAFilter):
+class AssignedFilter(YesNoFilter):
     """Someone has it (a technician is set), or nobody has."""
 
-    def validate(self, value) -> bool:
-        return value in ("1", "0")
-
-    def apply(self, query, value, alias=None):
-        return query.filter(Incident.technician_id.is_not(None) if value == "1"
-                            else Incident.technician_id.is_(None))
-
-    def operation(self):
-        return "is"
+    def condition(self):
+        return Incident.technician_id.is_not(None)
 
 
 class UTCDateTimeBetweenFilter(DateTimeBetweenFilter):
@@ -421,16 +418,11 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         return self.render(self.create_template, form=form, return_url=self._return_url())
 
     def create_model(self, form):
-        uploads = uploads_in(form.attachments)
-
-        def report():
-            incident = lifecycle.create(
-                actor=current_user, title=form.title.data, description=form.description.data,
-                priority=form.priority.data or None, category=form.category.data,
-                impact=form.impact.data or None, urgency=form.urgency.data or None)
-            attach_all(incident, current_user, uploads)
-            return incident
-        outcome = attempt(report, report=False)
+        outcome = attempt(lambda: flows.report_incident(
+            actor=current_user, files=uploads_in(form.attachments), title=form.title.data,
+            description=form.description.data, priority=form.priority.data or None,
+            category=form.category.data, impact=form.impact.data or None,
+            urgency=form.urgency.data or None), report=False)
         if outcome.ok:
             return outcome.result
         _show_refusal(form, outcome.refusal)
@@ -629,14 +621,11 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         if form.validate_on_submit():
             uploads = uploads_in(form.attachments)
             internal = bool(form.internal.data)
-
-            def comment():
-                new = lifecycle.comment(incident, actor=current_user, body=form.body.data,
-                                        internal=internal)
-                attach_all(incident, current_user, uploads, comment=new, internal=internal)
             # The lifecycle decides who may post an internal note; a refusal is shown
             # on the page again, with what was typed still in the form.
-            outcome = attempt(comment, report=False)
+            outcome = attempt(lambda: flows.comment_with_files(
+                incident, actor=current_user, body=form.body.data, internal=internal,
+                files=uploads), report=False)
             if outcome.ok:
                 what = "internal note added (staff only)" if internal else "reply added"
                 files = (f" with {len(uploads)} attachment{'s' if len(uploads) > 1 else ''}"
@@ -651,22 +640,15 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
 
     @expose("/not-fixed/", methods=("POST",))
     def not_fixed_view(self):
-        """The reporter's "No, reopen" on a resolved incident: reopen it, and the reason
-        becomes a comment the technician reads (one change: both or neither)."""
+        """The reporter's "No, reopen" on a resolved incident: reopen it with the reason,
+        which the timeline shows under "reopened it" (``flows.reopen_with_reason``)."""
         incident = self.get_one(request.args.get("id", ""))
         form = ReopenForm()
-        reason = (form.note.data or "").strip() if form.validate_on_submit() else ""
-        if not reason:
-            flash("Say what is still wrong, so the technician knows where to look.", "error")
-            return redirect(self._details_url(incident))
-
-        def reopen_with_reason():
-            lifecycle.reopen(incident, actor=current_user, note=reason)
-            lifecycle.comment(incident, actor=current_user, body=reason)
-
-        if attempt(reopen_with_reason).ok:
-            flash(f"{incident.number} reopened — now {incident.status.label}; your reason "
-                  "was added as a reply.", "success")
+        reason = form.note.data if form.validate_on_submit() else None
+        if attempt(lambda: flows.reopen_with_reason(incident, actor=current_user,
+                                                    reason=reason)).ok:
+            flash(f"{incident.number} reopened — now {incident.status.label}; the "
+                  "technician reads your reason on its timeline.", "success")
         return redirect(self._details_url(incident))
 
     @expose("/details/")

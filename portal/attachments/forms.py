@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from wtforms import MultipleFileField
 
-from portal.attachments import service
-
 
 def attachments_field() -> MultipleFileField:
     """Several files at once (or dropped on the input); checked when the form is saved."""
@@ -18,10 +16,3 @@ def uploads_in(field: MultipleFileField) -> list[tuple[str, bytes]]:
     return [(upload.filename, upload.read()) for upload in field.data or ()
             if getattr(upload, "filename", "")]
 
-
-def attach_all(incident, actor, uploads: list[tuple[str, bytes]], *, comment=None,
-               internal: bool = False) -> None:
-    """Attach every upload with ``service.add_attachment`` (the first refusal raises)."""
-    for filename, data in uploads:
-        service.add_attachment(incident, actor, filename, data, comment=comment,
-                               internal=internal)

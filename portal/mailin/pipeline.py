@@ -1,5 +1,6 @@
 """The one pipeline both channels call: ``ingest(raw)`` stores a message and does what it
-asks, as its sender, through the lifecycle; it returns an ``Outcome``.
+asks, as its sender, through the flows the portal and the API share
+(``portal.incidents.flows``); it returns an ``Outcome``.
 
 In order: a message seen before (its ``Message-ID``) changes nothing; an oversized or
 unreadable one is quarantined; auto-replies, bulk mail, bounces and our own mail are
@@ -9,8 +10,8 @@ message that answers an incident (``threads``) becomes a public comment by the s
 who must see that incident (``visible_incidents``), else it is quarantined — and the
 reporter's answer to a resolved incident reopens it; an answer to a closed incident, or a
 message that answers nothing, opens a new incident. Its files and inline images become
-attachments of the incident (``portal.attachments.service``, within its limits: a file
-refused is dropped and the comment says so). Whatever the lifecycle refuses is
+attachments of the incident (within the attachment limits: a file refused is dropped
+and the comment says so). Whatever the lifecycle refuses is
 quarantined with its words, and nothing of it is written.
 """
 from __future__ import annotations
@@ -24,21 +25,19 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from portal.attachments.service import AttachmentRefused, add_attachment
 from portal.auth.accounts import AccountError, create_account
 from portal.auth.models import User
 from portal.db_types import utcnow
 from portal.extensions import db
-from portal.incidents import lifecycle
+from portal.incidents import flows, lifecycle
 from portal.incidents.access import visible_incidents
 from portal.incidents.enums import Status
-from portal.incidents.models import TEXT_MAX, TITLE_MAX, Incident
+from portal.incidents.models import TITLE_MAX, Incident
 from portal.mailin.models import InboundAction, InboundMail, InboundStatus
 from portal.mailin.reading import Letter, header, message_id_of, parse, read, sender_of
 from portal.mailin.threads import answered_incident, is_our_message
 
 log = logging.getLogger(__name__)
-NO_TEXT = "(the message had no text)"
 
 
 @dataclass(frozen=True)
@@ -240,34 +239,8 @@ def new_reporter(address: str) -> User:
 
 # --- what a message does ----------------------------------------------------------------
 
-def _text(text: str) -> str:
-    text = text.strip() or NO_TEXT
-    if len(text) > TEXT_MAX:
-        cut = "\n\n(shortened: the rest is in the message kept under Audit → Inbound mail)"
-        text = text[:TEXT_MAX - len(cut)] + cut
-    return text
-
-
-def _open(letter: Letter, user: User, *, follows: Incident | None = None) -> Incident:
-    _check_storm(letter.sender)
-    description = letter.text
-    if follows is not None:
-        description = (f"Follow-up to {follows.number} ({follows.title}), which is closed."
-                       f"\n\n{letter.reply_text}")
-    return lifecycle.create(actor=user, title=letter.title[:TITLE_MAX],
-                            description=_text(description))
-
-
-def _attach(letter: Letter, incident: Incident, user: User) -> list[str]:
-    """Attach the message's files to ``incident`` as ``user``, within the attachment
-    limits; returns one line per file refused (too large, denied, one too many)."""
-    refused = []
-    for part in letter.parts:
-        try:
-            add_attachment(incident, user, part.filename, part.data)
-        except AttachmentRefused as refusal:
-            refused.append(f"Not attached: {refusal}")
-    return refused
+def _files(letter: Letter) -> list[tuple[str, bytes]]:
+    return [(part.filename, part.data) for part in letter.parts]
 
 
 def _act(letter: Letter) -> tuple[InboundAction, Incident]:
@@ -285,25 +258,23 @@ def _act(letter: Letter) -> tuple[InboundAction, Incident]:
                    "exist): nothing was attached")
     if incident.status is Status.closed:
         return InboundAction.created, _opened_with_files(letter, user, follows=incident)
-    refused = _attach(letter, incident, user)
-    lifecycle.comment(incident, actor=user,
-                      body=_text("\n\n".join([letter.reply_text, *refused])))
-    if (incident.status is Status.resolved and incident.reporter_id == user.id
-            and current_app.config["MAIL_REPLY_REOPENS"]):
-        lifecycle.reopen(incident, actor=user, note="Reopened by the reporter's reply by mail")
-        return InboundAction.reopened, incident
-    return InboundAction.commented, incident
+    reopened = flows.answer_by_mail(incident, actor=user, body=letter.reply_text,
+                                    files=_files(letter),
+                                    reopens=current_app.config["MAIL_REPLY_REOPENS"])
+    return (InboundAction.reopened if reopened else InboundAction.commented), incident
 
 
 def _opened_with_files(letter: Letter, user: User, *,
                        follows: Incident | None = None) -> Incident:
-    """A new incident with the message's files; the files refused are told in a comment
-    by the sender (the description is the sender's own words)."""
-    incident = _open(letter, user, follows=follows)
-    refused = _attach(letter, incident, user)
-    if refused:
-        lifecycle.comment(incident, actor=user, body="\n".join(refused))
-    return incident
+    """A new incident with the message's files (``flows.open_with_files``); an answer to
+    a closed incident says so above the reply."""
+    _check_storm(letter.sender)
+    description = letter.text
+    if follows is not None:
+        description = (f"Follow-up to {follows.number} ({follows.title}), which is closed."
+                       f"\n\n{letter.reply_text}")
+    return flows.open_with_files(actor=user, title=letter.title[:TITLE_MAX],
+                                 description=description, files=_files(letter))
 
 
 # --- the admin's decisions on quarantined mail ------------------------------------------
@@ -338,11 +309,9 @@ def accept_as_new(row: InboundMail, *, admin: User) -> Incident:
         sender = sender or new_reporter(letter.sender)
     except Held as exc:
         raise DecisionRefused(str(exc)) from None
-    incident = lifecycle.create(actor=admin, reporter=sender, title=letter.title[:TITLE_MAX],
-                                description=_text(letter.text))
-    refused = _attach(letter, incident, admin)
-    if refused:
-        lifecycle.comment(incident, actor=admin, body="\n".join(refused))
+    incident = flows.open_with_files(actor=admin, reporter=sender,
+                                     title=letter.title[:TITLE_MAX], description=letter.text,
+                                     files=_files(letter))
     _decided(row, admin, InboundAction.created, incident)
     return incident
 
@@ -351,9 +320,9 @@ def attach_to(row: InboundMail, incident: Incident, *, admin: User) -> None:
     """Add a quarantined message (and its files) to ``incident`` as the admin's public
     comment quoting its sender (the sender gains no rights by it); the caller commits."""
     letter = _quarantined(row)
-    refused = _attach(letter, incident, admin)
-    body = f"By mail from {letter.sender or 'an unknown sender'}:\n\n{letter.reply_text}"
-    lifecycle.comment(incident, actor=admin, body=_text("\n\n".join([body, *refused])))
+    flows.comment_with_what_fits(
+        incident, actor=admin, files=_files(letter),
+        body=f"By mail from {letter.sender or 'an unknown sender'}:\n\n{letter.reply_text}")
     _decided(row, admin, InboundAction.commented, incident)
 
 

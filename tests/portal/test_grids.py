@@ -82,7 +82,7 @@ def test_the_unassigned_grid_offers_take_and_nothing_that_is_always_refused(clie
     assert offered == {"take"}
 
 
-def test_reporters_answer_the_resolved_banner_and_the_reason_becomes_a_comment(client, cast):
+def test_reporters_answer_the_resolved_banner_and_the_reason_is_written_once(client, cast):
     incident = incident_in(cast, Status.resolved)
     log_in(client, cast["reporter"])
     page = client.get(f"/admin/mine/details/?id={incident.id}").get_data(as_text=True)
@@ -101,7 +101,13 @@ def test_reporters_answer_the_resolved_banner_and_the_reason_becomes_a_comment(c
     reopened = db.session.get(Incident, incident.id)
     assert reopened.status == Status.assigned
     assert reopened.events[-1].note == "Still drops"
-    assert [(c.body, c.internal) for c in reopened.comments] == [("Still drops", False)]
+    # The reason is the reopen event's note, never a reply beside it: the timeline shows
+    # it once, under "reopened it".
+    page = client.get(f"/admin/mine/details/?id={incident.id}").get_data(as_text=True)
+    entries = re.findall(r'<li class="timeline-entry.*?</li>', page, flags=re.DOTALL)
+    telling = [entry for entry in entries if "Still drops" in entry]
+    assert len(telling) == 1 and telling[0].count("Still drops") == 1, telling
+    assert "reopened it" in telling[0] and reopened.comments == []
 
 
 @pytest.mark.parametrize("grid,query", [
