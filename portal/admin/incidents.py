@@ -38,7 +38,7 @@ from portal.auth.roles import ASSIGNABLE_ROLES, RoleName
 from portal.display import when
 from portal.extensions import db
 from portal.incidents import flows, lifecycle
-from portal.incidents.access import visibility_conditions, visible_comments
+from portal.incidents.access import may_export, visibility_conditions, visible_comments
 from portal.incidents.enums import ACTIVE, Action, Labelled, Priority, Status
 from portal.incidents.lifecycle import ACTIONS, ActionSpec, Needs
 from portal.incidents.listing import CHOICE_FILTERS, SLA_FILTERS
@@ -391,7 +391,7 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
 
     @property
     def can_export(self):
-        return current_user.is_admin
+        return may_export(current_user)
 
     @property
     def can_delete(self):
@@ -485,10 +485,9 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
     # --- commands: bulk actions, buttons and their forms, all from the registry -------
 
     def is_action_allowed(self, name):
-        """Offer the commands the user's roles could ever take (the lifecycle says), in
-        bulk to staff only: a reporter acts on one incident at a time, from its page."""
+        """Offer in bulk the commands the lifecycle lets the user take in bulk."""
         if name in {spec.name for spec in lifecycle.commands()}:
-            return current_user.is_staff and lifecycle.may_ever(current_user, name)
+            return lifecycle.may_take_in_bulk(current_user, name)
         return super().is_action_allowed(name)
 
     # --- the list: quick filters ------------------------------------------------------

@@ -75,6 +75,11 @@ def capacities(user: User, incident: Incident) -> set[Capacity]:
     return held
 
 
+def may_export(user: User) -> bool:
+    """Whether ``user`` may export a grid's incidents as CSV: admins only."""
+    return user.is_authenticated and user.is_admin
+
+
 def visible_comments(user: User, incident: Incident) -> list[Comment]:
     """The comments of ``incident`` that ``user`` may read: internal ones for staff only."""
     if user.is_staff:

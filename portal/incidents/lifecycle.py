@@ -247,6 +247,13 @@ def may_ever(user: User, action: Action | str) -> bool:
     return bool(can_hold(user.role_names) & ACTIONS[action].who)
 
 
+def may_take_in_bulk(user: User, action: Action | str) -> bool:
+    """Whether ``user`` may take ``action`` on many incidents at once (the grids' bulk
+    actions): staff only, and only an action their roles allow at all (``may_ever``);
+    a reporter acts on one incident at a time, from its page."""
+    return user.is_staff and may_ever(user, action)
+
+
 def allowed_actions(user: User, incident: Incident) -> set[Action]:
     """The actions ``user`` may take on ``incident`` now (what the portal offers)."""
     held = capacities(user, incident)
