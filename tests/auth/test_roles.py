@@ -24,6 +24,10 @@ DECLARED = [("admin", True, True, True, Reach.every_incident),
             ("reporter", False, False, False, Reach.reported)]
 
 
+def test_the_table_below_names_every_role():
+    assert roles.ROLE_NAMES == [row[0] for row in DECLARED]
+
+
 @pytest.mark.parametrize("name,staff,admin,assignable,reach", DECLARED)
 def test_a_users_standing_is_read_from_their_roles_declaration(name, staff, admin,
                                                                assignable, reach):
