@@ -16,8 +16,8 @@ from marshmallow_sqlalchemy import SQLAlchemyAutoSchema, SQLAlchemySchema, auto_
 
 from portal.attachments.models import Attachment
 from portal.attachments.service import attachment_count, sees_internal
-from portal.auth.accounts import ROLE_NAMES
 from portal.auth.models import User
+from portal.auth.roles import ROLE_NAMES
 from portal.ids import INT64_MAX
 from portal.incidents.enums import Category, EventKind, Level, Priority, SlaState, Status
 from portal.incidents.lifecycle import Needs

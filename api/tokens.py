@@ -145,7 +145,7 @@ class TokenById(MethodView):
         """
         token = db.session.get(PersonalToken, token_id)
         user = caller()
-        if token is None or (token.user_id != user.id and not user.is_admin):
+        if token is None or not personal_tokens.may_revoke(user, token):
             abort(404, message=f"token {token_id} not found")
         personal_tokens.revoke(token)
         db.session.commit()

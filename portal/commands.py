@@ -18,7 +18,8 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from portal.attachments.storage import copy_attachments
-from portal.auth.accounts import ROLE_NAMES, AccountError, create_account
+from portal.auth.accounts import AccountError, create_account
+from portal.auth.roles import ROLE_NAMES
 from portal.auth.security import ensure_roles
 from portal.extensions import db
 from portal.incidents.models import Incident

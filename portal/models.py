@@ -1,5 +1,6 @@
 """Every model in one import, for the factory, Alembic and the shell."""
-from portal.auth.models import AccessEvent, PersonalToken, Role, RoleName, User, UserSession
+from portal.auth.models import AccessEvent, PersonalToken, Role, User, UserSession
+from portal.auth.roles import RoleName
 from portal.auth.limiter_storage import RateLimitCounter
 from portal.idempotency import IdempotentRequest
 from portal.incidents.models import Comment, Incident, IncidentEvent

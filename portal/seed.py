@@ -16,7 +16,8 @@ from typing import Any
 from flask_security import hash_password
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from portal.auth.models import RoleName, User
+from portal.auth.models import User
+from portal.auth.roles import ROLE_NAMES
 from portal.auth.security import ensure_roles, user_datastore
 from portal.db_types import utcnow
 from portal.extensions import db
@@ -48,7 +49,7 @@ class UserRecord(Schema):
     email = fields.Email(required=True)
     username = fields.String(required=True, validate=validate.Length(min=1, max=255))
     password = fields.String(required=True, validate=validate.Length(min=8))
-    roles = fields.List(fields.String(validate=validate.OneOf([r.value for r in RoleName])),
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLE_NAMES)),
                         required=True, validate=validate.Length(min=1))
 
 

@@ -52,12 +52,13 @@ def test_upgrade_from_empty_matches_the_models(empty_database_url):
 @pytest.mark.no_db
 def test_init_db_on_an_empty_database_creates_the_roles(empty_database_url):
     from portal.auth.models import Role
+    from portal.auth.roles import ALL_ROLES
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url})
     result = app.test_cli_runner().invoke(args=["init-db"])
     assert result.exit_code == 0, result.output
     with app.app_context():
-        assert set(db.session.scalars(db.select(Role.name))) == {"admin", "technician", "reporter"}
+        assert set(db.session.scalars(db.select(Role.name))) == ALL_ROLES
         db.session.remove()
         db.engine.dispose()
 

@@ -10,7 +10,7 @@ from flask_security import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func
 
-from portal.auth.models import RoleName
+from portal.auth.roles import ADMIN_ROLES
 from portal.extensions import db
 from portal.ids import parse_id
 
@@ -49,7 +49,7 @@ def has_any_role(roles: frozenset[str]) -> bool:
 class SecureView:
     """Mixin: the view opens only for users holding one of ``roles``."""
 
-    roles: frozenset[str] = frozenset({RoleName.admin.value})
+    roles: frozenset[str] = ADMIN_ROLES
 
     def is_accessible(self) -> bool:
         return has_any_role(self.roles)

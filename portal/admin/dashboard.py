@@ -13,7 +13,8 @@ from sqlalchemy.orm import aliased, joinedload
 
 from portal.admin.base import has_any_role
 from portal.admin.grids import grids_for
-from portal.auth.models import RoleName, User
+from portal.auth.models import User
+from portal.auth.roles import ALL_ROLES
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.incidents.access import visibility_conditions
@@ -149,7 +150,7 @@ class DashboardView(AdminIndexView):
     """Counts, charts, overdue and critical incidents, latest activity."""
 
     def is_accessible(self) -> bool:
-        return has_any_role(frozenset(role.value for role in RoleName))
+        return has_any_role(ALL_ROLES)
 
     def inaccessible_callback(self, name, **kwargs):
         return redirect(url_for("security.login", next=request.full_path))

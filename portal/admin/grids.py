@@ -16,14 +16,11 @@ from typing import Callable
 
 from flask import url_for
 
-from portal.auth.models import RoleName, User
+from portal.auth.models import User
+from portal.auth.roles import ALL_ROLES, ASSIGNABLE_ROLES, SEE_EVERY_INCIDENT, RoleName
 from portal.incidents.access import can_see
 from portal.incidents.enums import NOT_CLOSED, Status
 from portal.incidents.models import Incident
-
-ALL_ROLES = frozenset(role.value for role in RoleName)
-STAFF = frozenset({RoleName.admin.value, RoleName.technician.value})
-ADMINS = frozenset({RoleName.admin.value})
 
 
 @dataclass(frozen=True)
@@ -57,15 +54,16 @@ class Grid:
 
 
 GRIDS: tuple[Grid, ...] = (
-    Grid("all_incidents", "All incidents", ADMINS, url="/admin/incidents"),
-    Grid("queue", "My queue", STAFF, statuses=NOT_CLOSED,
+    Grid("all_incidents", "All incidents", SEE_EVERY_INCIDENT, url="/admin/incidents"),
+    # The work grids: for those incidents may be assigned to (``portal.auth.roles``).
+    Grid("queue", "My queue", ASSIGNABLE_ROLES, statuses=NOT_CLOSED,
          narrow=lambda target, user: target.technician_id == user.id,
-         start_for=frozenset({RoleName.technician.value})),
-    Grid("unassigned", "Unassigned", STAFF, statuses=frozenset({Status.open}),
+         start_for=frozenset({RoleName.technician})),
+    Grid("unassigned", "Unassigned", ASSIGNABLE_ROLES, statuses=frozenset({Status.open}),
          narrow=lambda target, user: target.technician_id == None),  # noqa: E711 (SQL too)
     Grid("mine", "My incidents", ALL_ROLES,
          narrow=lambda target, user: target.reporter_id == user.id,
-         start_for=frozenset({RoleName.reporter.value})),
+         start_for=frozenset({RoleName.reporter})),
     Grid("incident", "Incident", ALL_ROLES, in_menu=False),
 )
 FALLBACK = GRIDS[-1]

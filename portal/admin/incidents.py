@@ -28,16 +28,17 @@ from portal.admin.base import SecureModelView
 from portal.admin.changes import attempt, numbers
 from portal.admin.forms import (NEEDS_FORMS, ActionForm, CommentForm, IncidentForm,
                                 ReopenForm, ReportForm)
-from portal.admin.grids import ALL_ROLES, GRIDS, Grid, STAFF, details_url
+from portal.admin.grids import GRIDS, Grid, details_url
 from portal.admin.timeline import timeline
 from portal.attachments import accept_uploads
 from portal.attachments.forms import uploads_in
 from portal.attachments.service import AttachmentRefused
-from portal.auth.models import Role, RoleName, User
+from portal.auth.models import Role, User
+from portal.auth.roles import ASSIGNABLE_ROLES, RoleName
 from portal.display import when
 from portal.extensions import db
 from portal.incidents import flows, lifecycle
-from portal.incidents.access import visibility_conditions, visible_comments
+from portal.incidents.access import may_export, visibility_conditions, visible_comments
 from portal.incidents.enums import ACTIVE, Action, Labelled, Priority, Status
 from portal.incidents.lifecycle import ACTIONS, ActionSpec, Needs
 from portal.incidents.listing import CHOICE_FILTERS, SLA_FILTERS
@@ -100,30 +101,38 @@ def format_sla(view, context, model, name):
 
 
 def technician_options() -> list[tuple[int, str]]:
-    """Users an incident may be assigned to: active technicians and admins."""
+    """Users an incident may be assigned to: active holders of an assignable role
+    (technicians and admins)."""
     if not has_app_context():
         return []  # Flask-Admin builds its filters once before any request
     # Two columns, not whole users: it runs on every grid page (the technician filter).
     rows = db.session.execute(
         select(User.id, User.username).join(User.roles).where(
-            Role.name.in_([RoleName.technician.value, RoleName.admin.value]),
+            Role.name.in_(ASSIGNABLE_ROLES),
             User.active.is_(True)).order_by(User.username).distinct())
     return [(user_id, username) for user_id, username in rows]
 
 
 def assignee_groups() -> dict[str, list[SelectChoice]]:
-    """The assign form's choices: technicians first, then admins, each with how many
-    active incidents they hold now (two statements, whatever the number of people)."""
+    """The assign form's choices, grouped by each person's narrowest assignable role
+    (technicians first, then admins), each with how many active incidents they hold now
+    (two statements, whatever the number of people)."""
     load = dict(db.session.execute(
         select(Incident.technician_id, func.count()).where(Incident.status.in_(ACTIVE))
         .group_by(Incident.technician_id)).all())
-    technicians = set(db.session.scalars(
-        select(User.id).join(User.roles).where(Role.name == RoleName.technician.value)))
-    groups: dict[str, list[SelectChoice]] = {"Technicians": [], "Admins": []}
-    for user_id, username in technician_options():
-        label = f"{username} — {load.get(user_id, 0)} active"
-        groups["Technicians" if user_id in technicians else "Admins"].append(
-            SelectChoice(user_id, label))
+    rows = db.session.execute(
+        select(User.id, User.username, Role.name).join(User.roles).where(
+            Role.name.in_(ASSIGNABLE_ROLES), User.active.is_(True)).order_by(User.username))
+    people: dict[int, tuple[str, set[str]]] = {}
+    for user_id, username, role in rows:
+        people.setdefault(user_id, (username, set()))[1].add(role)
+    # RoleName is declared widest first: the narrowest group comes first.
+    order = [name for name in reversed(RoleName) if name in ASSIGNABLE_ROLES]
+    groups: dict[str, list[SelectChoice]] = {f"{name.capitalize()}s": [] for name in order}
+    for user_id, (username, held) in people.items():
+        narrowest = next(name for name in order if name in held)
+        groups[f"{narrowest.capitalize()}s"].append(
+            SelectChoice(user_id, f"{username} — {load.get(user_id, 0)} active"))
     return {name: choices for name, choices in groups.items() if choices}
 
 
@@ -382,7 +391,7 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
 
     @property
     def can_export(self):
-        return current_user.is_admin
+        return may_export(current_user)
 
     @property
     def can_delete(self):
@@ -476,10 +485,9 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
     # --- commands: bulk actions, buttons and their forms, all from the registry -------
 
     def is_action_allowed(self, name):
-        """Offer the commands the user's roles could ever take (the lifecycle says), in
-        bulk to staff only: a reporter acts on one incident at a time, from its page."""
+        """Offer in bulk the commands the lifecycle lets the user take in bulk."""
         if name in {spec.name for spec in lifecycle.commands()}:
-            return current_user.is_staff and lifecycle.may_ever(current_user, name)
+            return lifecycle.may_take_in_bulk(current_user, name)
         return super().is_action_allowed(name)
 
     # --- the list: quick filters ------------------------------------------------------
@@ -765,5 +773,4 @@ assert [view.grid for view in GRID_VIEWS] == list(GRIDS), "a grid without its vi
 accept_uploads(*(f"{grid.endpoint}.{view}" for grid in GRIDS
                  for view in ("create_view", "comment_view")))
 
-__all__ = ["ALL_ROLES", "STAFF", "GRID_VIEWS", "IncidentGridView", "filtered_grid_url",
-           "parse_id"]
+__all__ = ["GRID_VIEWS", "IncidentGridView", "filtered_grid_url", "parse_id"]

@@ -18,8 +18,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.admin.base import SecureModelView
 from portal.admin.incidents import technician_options
-from portal.auth.accounts import ROLE_NAMES, AccountError, create_account, update_account
+from portal.auth.accounts import AccountError, create_account, update_account
 from portal.auth.models import AccessEvent, AccessKind, User
+from portal.auth.roles import ROLE_NAMES
 from portal.display import default_zone_label, when, zone_choices
 from portal.extensions import db
 from portal.incidents import lifecycle

@@ -13,12 +13,11 @@ from typing import Any, Iterable
 from flask_security import hash_password
 from sqlalchemy import event, func, select
 
-from portal.auth.models import RoleName, User
+from portal.auth.models import User
+from portal.auth.roles import ADMIN_ROLES, ROLE_NAMES
 from portal.auth.security import ensure_roles, security, user_datastore
 from portal.display import is_zone
 from portal.extensions import db
-
-ROLE_NAMES = [role.value for role in RoleName]
 
 
 class AccountError(Exception):
@@ -142,8 +141,8 @@ def update_account(user: User, *, actor: User | None, **changes: Any) -> User:
         datastore.set_uniquifier(user)  # ends the user's sessions and API tokens
     if "roles" in changes:
         roles = _roles(changes["roles"])
-        if actor is not None and actor.id == user.id and RoleName.admin.value not in roles \
-                and user.is_admin:
+        if actor is not None and actor.id == user.id and user.is_admin \
+                and not ADMIN_ROLES & set(roles):
             raise AccountError("you cannot remove your own admin role", field="roles")
         ensure_roles()
         for role in list(user.roles):

@@ -10,6 +10,7 @@ from flask_security.models import fsqla_v3 as fsqla
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
+from portal.auth.roles import ADMIN_ROLES, ASSIGNABLE_ROLES, STAFF_ROLES, widest
 from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import db
 
@@ -20,23 +21,8 @@ fsqla.FsModels.set_db_info(db, user_table_name="users", role_table_name="roles")
 Index("ix_roles_users_user_id", db.metadata.tables["roles_users"].c.user_id)
 
 
-class RoleName(StrEnum):
-    """The three roles of the portal; a user may hold several and the widest wins."""
-
-    admin = "admin"
-    technician = "technician"
-    reporter = "reporter"
-
-
-ROLE_DESCRIPTIONS = {
-    RoleName.admin: "Service desk lead: sees and may do everything",
-    RoleName.technician: "Works and resolves the incidents assigned to them",
-    RoleName.reporter: "Reports incidents and follows their own",
-}
-
-
 class Role(db.Model, fsqla.FsRoleMixin):
-    """A named role (``admin``, ``technician`` or ``reporter``)."""
+    """A role's row: one per declaration in ``portal.auth.roles`` (``ensure_roles``)."""
 
     __tablename__ = "roles"
 
@@ -63,29 +49,24 @@ class User(db.Model, fsqla.FsUserMixin):
 
     @property
     def is_admin(self) -> bool:
-        return RoleName.admin in self.role_names
-
-    @property
-    def is_technician(self) -> bool:
-        """Holds the technician role (admins may also be assigned, see ``can_be_assigned``)."""
-        return RoleName.technician in self.role_names
+        """Holds an admin role (``ADMIN_ROLES``)."""
+        return bool(self.role_names & ADMIN_ROLES)
 
     @property
     def is_staff(self) -> bool:
-        """Admins and technicians: they see internal comments."""
-        return self.is_admin or self.is_technician
+        """Holds a staff role (``STAFF_ROLES``): they see internal comments."""
+        return bool(self.role_names & STAFF_ROLES)
 
     @property
     def can_be_assigned(self) -> bool:
-        """Whether incidents may be assigned to this user."""
-        return self.active and (self.is_admin or self.is_technician)
+        """Whether incidents may be assigned to this user (``ASSIGNABLE_ROLES``)."""
+        return self.active and bool(self.role_names & ASSIGNABLE_ROLES)
 
     @property
     def widest_role(self) -> str | None:
-        for name in (RoleName.admin, RoleName.technician, RoleName.reporter):
-            if name in self.role_names:
-                return name.value
-        return None
+        """The name of the widest role held (``RoleName``'s order), or None."""
+        name = widest(self.role_names)
+        return name.value if name is not None else None
 
     def check_tf_required(self, tf_setup_methods, tf_fresh):
         """Flask-Security's hook: also require a second factor of admins when

@@ -4,6 +4,7 @@ A token is ``ipat_`` and 43 URL-safe characters (32 random bytes). The prefix te
 from Flask-Security's auth tokens in the same header, so each goes to its own check.
 ``authenticate`` is the only way a token becomes a user: it refuses expired and revoked
 tokens, those of deactivated users and those made before the user's password changed.
+Who may revoke a token is ``may_revoke``'s to say, for the API and the portal alike.
 """
 from __future__ import annotations
 
@@ -89,7 +90,13 @@ def tokens_of(user: User | None):
     return query
 
 
+def may_revoke(user: User, token: PersonalToken) -> bool:
+    """Whether ``user`` may revoke ``token``: its owner, or an admin (anyone's)."""
+    return token.user_id == user.id or user.is_admin
+
+
 def revoke(token: PersonalToken) -> None:
+    """Revoke ``token`` now (once: revoking it again changes nothing); the caller commits."""
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         record(AccessKind.token_revoked, user=token.user, detail=f"token {token.name!r}")

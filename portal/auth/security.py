@@ -1,8 +1,8 @@
 """Flask-Security-Too wiring: the datastore, session and token logins, registration.
 
 Self-registration (``REGISTRATION_OPEN``) makes reporters only: the datastore gives every
-user created without explicit roles the ``reporter`` role, and the registration form has
-no roles field to ask for more.
+user created without explicit roles ``DEFAULT_ROLE`` (reporter), and the registration
+form has no roles field to ask for more.
 """
 from __future__ import annotations
 
@@ -13,15 +13,16 @@ from flask import Flask, current_app, g, request
 from flask_wtf.csrf import CSRFError
 from flask_security import Security, SQLAlchemyUserDatastore
 
-from portal.auth.models import ROLE_DESCRIPTIONS, Role, RoleName, User
+from portal.auth.models import Role, User
+from portal.auth.roles import DEFAULT_ROLE, ROLES
 from portal.extensions import csrf, db
 
 
 class PortalUserDatastore(SQLAlchemyUserDatastore):
-    """Flask-Security's datastore, with ``reporter`` as the role of a user created bare."""
+    """Flask-Security's datastore, with ``DEFAULT_ROLE`` as the role of a user created bare."""
 
     def create_user(self, **kwargs):
-        kwargs.setdefault("roles", [RoleName.reporter.value])
+        kwargs.setdefault("roles", [DEFAULT_ROLE.value])
         return super().create_user(**kwargs)
 
 
@@ -78,9 +79,13 @@ def require_csrf_on_page_changes() -> None:
 
 
 def ensure_roles() -> None:
-    """Create the three roles when missing (idempotent); the caller commits."""
-    existing = set(db.session.scalars(db.select(Role.name)))
-    for name, description in ROLE_DESCRIPTIONS.items():
-        if name.value not in existing:
-            db.session.add(Role(name=name.value, description=description))
+    """Create the declared roles (``portal.auth.roles.ROLES``) that are missing and give each its
+    declared description (idempotent); the caller commits."""
+    existing = {role.name: role for role in db.session.scalars(db.select(Role))}
+    for name, declared in ROLES.items():
+        row = existing.get(name.value)
+        if row is None:
+            db.session.add(Role(name=name.value, description=declared.description))
+        elif row.description != declared.description:
+            row.description = declared.description
     db.session.flush()

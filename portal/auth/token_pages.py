@@ -57,9 +57,10 @@ def create():
 @bp.post("/<int:token_id>/revoke")
 @auth_required("session")
 def revoke(token_id: int):
+    """Revoke a token: yours, or (admins) anyone's, as in the API; others' do not exist."""
     csrf.protect()
     token = db.session.get(PersonalToken, token_id)
-    if token is None or token.user_id != current_user.id:
+    if token is None or not personal_tokens.may_revoke(current_user, token):
         abort(404)
     personal_tokens.revoke(token)
     db.session.commit()

@@ -12,7 +12,8 @@ The rules are data. ``ACTIONS`` declares every action once, beside its function 
 *commands* (actions taken on one incident by name), what they need, their label and the
 words for what they did. The API's action endpoints, the portal's buttons and bulk
 actions and the seed loader are all read from it. ``EDITABLE`` says which fields each
-capacity may edit.
+capacity may edit; which capacities each role grants is declared with the role
+(``portal.auth.roles``).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from typing import Any, Callable
 
 
 from portal.auth.models import User
+from portal.auth.roles import can_hold
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.incidents.access import Capacity, can_see, capacities
@@ -158,16 +160,6 @@ ON_IT = {Capacity.admin, Capacity.technician_on_it}
 REPORTER = {Capacity.admin, Capacity.reporter_of_it}
 EVERY_STATUS = frozenset(Status)
 
-#: The capacities each role can hold towards some incident (what menus may offer;
-#: ``tests/incidents/test_access.py`` checks it against ``capacities()``). Every role
-#: reports incidents, so every role can be the reporter of one.
-_REPORTS = frozenset({Capacity.reporter_of_it, Capacity.viewer})
-ROLE_CAPACITIES: dict[str, frozenset[Capacity]] = {
-    "admin": _REPORTS | {Capacity.admin, Capacity.staff},
-    "technician": _REPORTS | {Capacity.technician_on_it, Capacity.staff},
-    "reporter": _REPORTS,
-}
-
 #: The fields ``update`` changes, in form order; what each capacity may edit, below.
 UPDATABLE_FIELDS = ("title", "description", "priority", "category")
 EDITABLE: dict[Capacity, frozenset[str]] = {
@@ -249,9 +241,17 @@ def check_version(incident: Incident, expected: int | None) -> None:
 def may_ever(user: User, action: Action | str) -> bool:
     """Whether ``user``'s roles allow ``action`` on at least some incident: what menus and
     bulk-action lists offer; each incident is still checked when the action runs."""
-    held = frozenset().union(*(ROLE_CAPACITIES.get(role, frozenset())
-                               for role in user.role_names))
-    return bool(held & ACTIONS[Action(action)].who)
+    action = Action(action)
+    if action is Action.take and not user.can_be_assigned:
+        return False  # as allowed_actions: only those who may be assigned take one
+    return bool(can_hold(user.role_names) & ACTIONS[action].who)
+
+
+def may_take_in_bulk(user: User, action: Action | str) -> bool:
+    """Whether ``user`` may take ``action`` on many incidents at once (the grids' bulk
+    actions): staff only, and only an action their roles allow at all (``may_ever``);
+    a reporter acts on one incident at a time, from its page."""
+    return user.is_staff and may_ever(user, action)
 
 
 def allowed_actions(user: User, incident: Incident) -> set[Action]:

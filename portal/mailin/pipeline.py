@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.auth.accounts import AccountError, create_account
 from portal.auth.models import User
+from portal.auth.roles import DEFAULT_ROLE
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.incidents import flows, lifecycle
@@ -230,7 +231,7 @@ def new_reporter(address: str) -> User:
         username = base if n == 1 else f"{base}{n}"
         try:
             return create_account(email=address, username=username, password=None,
-                                  roles=["reporter"])
+                                  roles=[DEFAULT_ROLE.value])
         except AccountError as exc:
             if exc.field != "username":
                 raise Held(f"no account can be made for {address}: {exc.message}") from None

@@ -11,7 +11,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal.attachments.models import Attachment
 from portal.attachments.service import sees_internal, visible_attachments
-from portal.auth.models import Role, RoleName, User
+from portal.auth.models import Role, User
+from portal.auth.roles import ADMIN_ROLES
 from portal.extensions import db
 from portal.incidents.enums import EventKind
 from portal.incidents.access import can_see
@@ -35,7 +36,7 @@ def active_admins() -> list[User]:
     # Their roles in one more statement for all of them: each message's attachment list
     # asks what its recipient may see, which reads the roles (one query per admin else).
     return list(db.session.scalars(
-        select(User).join(User.roles).where(Role.name == RoleName.admin.value,
+        select(User).join(User.roles).where(Role.name.in_(ADMIN_ROLES),
                                             User.active.is_(True)).order_by(User.id)
         .options(selectinload(User.roles))))
 

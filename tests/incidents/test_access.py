@@ -74,9 +74,9 @@ def test_reporters_never_see_internal_comments(admin, technician, reporter):
 
 @pytest.mark.parametrize("role", ["admin", "technician", "reporter"])
 def test_role_capacities_are_what_capacities_can_give(role, db):
-    """``ROLE_CAPACITIES`` (what menus offer) is exactly the union of the capacities a
-    user of that role holds towards the incidents of every kind they can meet."""
-    from portal.incidents.lifecycle import ROLE_CAPACITIES
+    """``can_hold`` (what menus offer) is exactly the union of the capacities a user of
+    that role holds towards the incidents of every kind they can meet."""
+    from portal.auth.roles import can_hold
 
     user, admin, other = make_user(role), make_user("admin"), make_user("reporter")
     technician = user if role != "reporter" else make_user("technician")
@@ -85,4 +85,4 @@ def test_role_capacities_are_what_capacities_can_give(role, db):
                  for status in (Status.open, Status.assigned) if (tech is None) ==
                  (status == Status.open)]
     held = set().union(*(capacities(user, incident) for incident in incidents))
-    assert held == ROLE_CAPACITIES[role]
+    assert held == can_hold({role})
