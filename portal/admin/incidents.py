@@ -28,7 +28,7 @@ from portal.admin.base import SecureModelView
 from portal.admin.changes import attempt, numbers
 from portal.admin.forms import (NEEDS_FORMS, ActionForm, CommentForm, IncidentForm,
                                 ReopenForm, ReportForm)
-from portal.admin.grids import GRIDS, Grid, details_url
+from portal.admin.grids import GRIDS, Grid, details_url, start_page
 from portal.admin.timeline import timeline
 from portal.attachments import accept_uploads
 from portal.attachments.forms import uploads_in
@@ -751,7 +751,6 @@ class IncidentPageView(IncidentGridView):
 
     @expose("/")
     def index_view(self):
-        from portal.admin.grids import start_page
         return redirect(start_page(current_user))
 
 
