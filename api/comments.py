@@ -11,7 +11,7 @@ from api.pagination import Blueprint
 from api.access import authenticated, caller, error_responses, visible_incident
 from api.schemas import CommentCreateSchema
 from portal.extensions import db
-from portal.incidents import flows
+from portal import flows
 from portal.incidents.access import visible_comments
 from portal.incidents.models import IncidentEvent
 from portal.incidents.representation import CommentSchema, EventSchema
