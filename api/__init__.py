@@ -10,9 +10,11 @@ from flask import Flask, send_from_directory
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
+from api import attachments, auth, comments, health, incidents, tokens, users, webhooks
 from api.bounds import BoundsPlugin, init_bounds
 from api.document import DocumentPlugin, register_components
 from api.errors import register_error_handlers
+from api.scopes import init_scopes
 
 API_DESCRIPTION = """\
 The Incident Portal REST API: report, triage, assign and resolve incidents from scripts
@@ -61,9 +63,6 @@ class BearerToken:
 
 def init_api(app: Flask) -> Api:
     """Build ``app``'s API: OpenAPI document, Swagger UI, blueprints, error handling."""
-    from api import attachments, auth, comments, health, incidents, tokens, users, webhooks
-    from api.scopes import init_scopes
-
     app.config.setdefault("API_TITLE", "Incident Portal API")
     app.config.setdefault("API_VERSION", "v1")
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")

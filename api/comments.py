@@ -9,11 +9,12 @@ from api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from api.idempotency import idempotent
 from api.pagination import Blueprint
 from api.access import authenticated, caller, error_responses, visible_incident
-from api.schemas import CommentCreateSchema, CommentSchema, EventSchema
+from api.schemas import CommentCreateSchema
 from portal.extensions import db
-from portal.incidents import flows
+from portal import flows
 from portal.incidents.access import visible_comments
 from portal.incidents.models import IncidentEvent
+from portal.incidents.representation import CommentSchema, EventSchema
 
 URL_PREFIX = "/incidents"
 blp = Blueprint("comments", __name__, description="History and comments of an incident")

@@ -23,7 +23,8 @@ from api.schemas import (NEEDS_SCHEMAS, IncidentCreateSchema, IncidentPatchSchem
                          IncidentPutSchema, IncidentQueryArgsSchema, IncidentSchema,
                          TransitionSchema)
 from portal.extensions import db
-from portal.incidents import flows, lifecycle
+from portal import flows
+from portal.incidents import lifecycle
 from portal.incidents.access import Capacity, visible_incidents
 from portal.incidents.enums import Action, Status
 from portal.incidents.lifecycle import ActionSpec, Needs

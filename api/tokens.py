@@ -6,24 +6,24 @@ endpoints (``api.scopes.CLOSED``): log in, or use a token from ``POST /auth/toke
 """
 from __future__ import annotations
 
-from flask import current_app, url_for
+from flask import url_for
 from flask.views import MethodView
 from flask_smorest import abort
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, fields, validate
 
 from api.access import authenticated, caller, error_responses, user_by_id
 from api.pagination import Blueprint
 from api.schemas import Revealed, UTCDateTime
 from portal.auth import personal_tokens
 from portal.auth.accounts import ensure_may_manage
-from portal.auth.models import TOKEN_NAME_MAX, PersonalToken, TokenScope
+from portal.auth.models import PersonalToken
+from portal.auth.personal_tokens import PersonalTokenCreateSchema
 from portal.extensions import db
 from portal.ids import INT64_MAX
 
 URL_PREFIX = "/tokens"
 blp = Blueprint("tokens", __name__, description="Personal access tokens for scripts")
 blp_errors = error_responses(blp)
-SCOPE_VALUES = [scope.value for scope in TokenScope]
 
 
 class PersonalTokenSchema(Schema):
@@ -58,34 +58,6 @@ class NewPersonalTokenSchema(PersonalTokenSchema):
 
     token = fields.String(dump_only=True, metadata={
         "description": "The secret: shown this once, stored only as a hash"})
-
-
-class PersonalTokenCreateSchema(Schema):
-    """What a new token is called, what it may do and for how long."""
-
-    openapi_example = {"name": "nightly export", "scopes": ["incidents:read"],
-                       "expires_in_days": 60}
-
-    name = fields.String(required=True, validate=validate.Length(min=1, max=TOKEN_NAME_MAX))
-    scopes = fields.List(fields.String(validate=validate.OneOf(SCOPE_VALUES)),
-                         required=True, validate=validate.Length(min=1, max=len(SCOPE_VALUES)),
-                         metadata={"description": "Any of " + ", ".join(SCOPE_VALUES)})
-    expires_in_days = fields.Integer(strict=True, load_default=None, metadata={
-        "description": "Days until it stops working: 90 unless given, at most "
-                       "API_TOKEN_MAX_DAYS (365 unless configured)"})
-
-    @validates("name")
-    def _name(self, value, **_kwargs):
-        if not value.strip():
-            raise ValidationError("a name is needed")
-
-    @validates("expires_in_days")
-    def _days(self, value, **_kwargs):
-        if value is None:
-            return
-        most = current_app.config["API_TOKEN_MAX_DAYS"]
-        if not 1 <= value <= most:
-            raise ValidationError(f"must be between 1 and {most} days")
 
 
 class TokenListQuerySchema(Schema):
@@ -124,8 +96,7 @@ class Tokens(MethodView):
         The answer's `token` is the secret, shown this once: send it as
         `Authorization: Bearer <token>`. It acts with its scopes and your current roles.
         """
-        token, secret = personal_tokens.create(
-            caller(), data["name"].strip(), set(data["scopes"]), data["expires_in_days"])
+        token, secret = personal_tokens.issue(caller(), data)
         db.session.commit()
         return Revealed(token, token=secret), 201, {
             "Location": url_for("tokens.TokenById", token_id=token.id, _external=True)}

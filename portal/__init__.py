@@ -1,8 +1,8 @@
 """Incident Portal: the application factory.
 
 ``create_app`` is the table of contents: configuration, extensions, security, the
-portal's and the API's blueprints, the command line. Each step lives in the module that
-owns it.
+session hooks and worker jobs, the portal's and the API's blueprints, the command line.
+Each step lives in the module that owns it, and is called from here, not run on import.
 """
 from __future__ import annotations
 
@@ -15,12 +15,28 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal import home, models, preferences
+from portal.admin import init_admin
+from portal.attachments import init_attachments
+from portal.attachments import service as attachment_service
+from portal.auth import token_pages
+from portal.commands import commands
 from portal.config import load_config
+from portal.db_errors import init_database_errors
 from portal.extensions import csrf, db, mail, migrate
 from portal.hosts import init_trusted_hosts
 from portal.ids import Int64Converter
 from portal.json_safety import SafeJSONProvider
 from portal.logging_setup import configure_logging
+from portal.mailin import imap as inbox
+from portal.mailin.threads import init_threads
+from portal.notifications import deliver as mail_delivery
+from portal.notifications import hooks as mail_hooks
+from portal.security_headers import init_security_headers
+from portal.security_setup import init_security
+from portal.sla import escalation, init_sla
+from portal.webhooks import deliver as webhook_delivery
+from portal.webhooks import hooks as webhook_hooks
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -37,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     configure_proxy(app)
     init_trusted_hosts(app)
     register_extensions(app)
+    register_background_work(app)
     register_blueprints(app)
     register_commands(app)
     return app
@@ -49,34 +66,36 @@ def configure_proxy(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    # Models must be imported before Flask-Migrate and Flask-Security look at the metadata.
-    from portal import models  # noqa: F401
-    from portal.auth.security import init_security
-    from portal.db_errors import init_database_errors
-    from portal.mailin import imap  # noqa: F401  (registers the worker's inbox job)
-    from portal.notifications.deliver import init_delivery
-    from portal.sla import policy as sla_policy
-    from portal.webhooks import deliver as webhooks  # noqa: F401  (hooks and worker job)
-
-    sla_policy.init_app(app)
+    init_sla(app)
+    # Flask-Migrate's Alembic and Flask-Security read every model's table and mapping:
+    # portal.models imports them all, and mapping them now fails here, not mid-request.
+    models.configure()
     db.init_app(app)
     init_database_errors(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     mail.init_app(app)
-    init_delivery(app)
+    mail_delivery.init_delivery(app)
     # CSRFProtect before Security: Flask-Security sees it registered and defers its own
     # CSRF checks to it, so forms, session and token calls are checked once, consistently.
     csrf.init_app(app)
     init_security(app)
 
 
+def register_background_work(app: Flask) -> None:
+    """What runs beside the requests: the session hooks that write mail and webhook
+    deliveries in each change's transaction (once per process, as ``db.session`` serves
+    every app), the worker's jobs, and mail in's part in the mail threads."""
+    mail_hooks.register()
+    webhook_hooks.register()
+    for job_owner in (mail_delivery, webhook_delivery, escalation, inbox, attachment_service):
+        job_owner.register_job()
+    init_threads(app)
+
+
 def register_blueprints(app: Flask) -> None:
+    # Why here: ``import api.x`` first runs api/__init__, whose modules import portal's,
+    # which run this file first: importing ``api`` at its top would find it half-made.
     from api import init_api
-    from portal import home, preferences
-    from portal.admin import init_admin
-    from portal.attachments import init_attachments
-    from portal.auth import token_pages
-    from portal.security_headers import init_security_headers
 
     app.register_blueprint(home.bp)
     app.register_blueprint(token_pages.bp)
@@ -88,8 +107,6 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from portal.commands import commands
-
     for command in commands:
         app.cli.add_command(command)
 

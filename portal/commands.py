@@ -7,23 +7,33 @@ Every failure a user can cause ends in one line on stderr and a non-zero exit
 from __future__ import annotations
 
 import contextlib
+import logging
+import sqlite3
 import sys
 import fcntl
+from datetime import timedelta
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from portal.attachments.service import collect_garbage
 from portal.attachments.storage import copy_attachments
 from portal.auth.accounts import AccountError, create_account
 from portal.auth.roles import ROLE_NAMES
 from portal.auth.security import ensure_roles
+from portal.db_errors import UNAVAILABLE
 from portal.extensions import db
 from portal.incidents.models import Incident
+from portal.mailin.pipeline import ingest
+from portal.notifications.deliver import deliver_due, delivery_enabled
 from portal.seed import FIXTURES_DIR, FixtureError, load_fixtures
+from portal.sla.escalation import check
+from portal.worker import JOBS, Worker, enabled_jobs
 
 
 #: The advisory lock (PostgreSQL) that serialises concurrent ``init-db`` runs.
@@ -134,10 +144,6 @@ def create_user(email: str, username: str, role: str, password: str) -> None:
 @with_appcontext
 def worker(names: tuple[str, ...]) -> None:
     """Run the background jobs (mail delivery, and whatever else registers) until stopped."""
-    from flask import current_app
-
-    from portal.worker import JOBS, Worker, enabled_jobs
-
     unknown = [name for name in names if name not in JOBS]
     if unknown:
         raise click.ClickException(f"no job named {unknown[0]!r}: jobs are "
@@ -155,11 +161,6 @@ def worker(names: tuple[str, ...]) -> None:
 @with_appcontext
 def deliver_mail(once: bool) -> None:
     """Deliver the mail outbox (the worker's mail job alone)."""
-    from flask import current_app
-
-    from portal.notifications.deliver import deliver_due, delivery_enabled
-    from portal.worker import JOBS, Worker
-
     if not delivery_enabled(current_app):
         raise click.ClickException("MAIL_SERVER is not set: there is nowhere to deliver to")
     if once:
@@ -179,11 +180,6 @@ def ingest_mail() -> None:
 
     Exit 0 when it was handled, quarantined or ignored included; 75 (EX_TEMPFAIL) when it
     could not be stored, so the mail server keeps it and tries again."""
-    import logging
-
-    from portal.db_errors import UNAVAILABLE
-    from portal.mailin.pipeline import ingest
-
     raw = sys.stdin.buffer.read()
     if not raw.strip():
         raise click.ClickException("no message on standard input")
@@ -208,11 +204,6 @@ def ingest_mail() -> None:
 @with_appcontext
 def sla_check(once: bool) -> None:
     """Announce SLA warnings and breaches (the worker's sla job alone)."""
-    from flask import current_app
-
-    from portal.sla.escalation import check
-    from portal.worker import JOBS, Worker
-
     if once:
         click.echo(f"Announced {check()} SLA warnings and breaches.")
         return
@@ -225,8 +216,6 @@ def sla_check(once: bool) -> None:
 def backup(path: Path) -> None:
     """Copy the SQLite database to PATH while the app keeps running (online backup), and
     the filesystem backend's attachments to PATH.attachments/."""
-    import sqlite3
-
     if db.engine.dialect.name != "sqlite":
         raise click.ClickException("backup copies SQLite databases; for PostgreSQL use "
                                    "pg_dump")
@@ -258,10 +247,6 @@ def backup(path: Path) -> None:
 @with_appcontext
 def gc_attachments(grace: int | None) -> None:
     """Remove attachment blobs that no attachment references any more."""
-    from datetime import timedelta
-
-    from portal.attachments.service import collect_garbage
-
     removed = collect_garbage(None if grace is None else timedelta(seconds=grace))
     click.echo(f"Removed {removed} unreferenced attachment blob"
                f"{'' if removed == 1 else 's'}.")

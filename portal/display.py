@@ -8,35 +8,13 @@ The reader's zone is their own setting (``User.time_zone``), else the server's
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_request_context
 from flask_security import current_user
 
 from portal.incidents.enums import Labelled
-
-#: Offered first in the zone select: where most service desks sit (a convenience only;
-#: every IANA zone is accepted).
-COMMON_ZONES = ("UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York",
-                "America/Chicago", "America/Los_Angeles", "Asia/Kolkata", "Asia/Tokyo",
-                "Australia/Sydney")
-
-
-@cache
-def zone_names() -> tuple[str, ...]:
-    """Every IANA zone this machine knows, sorted (what a user may choose)."""
-    return tuple(sorted(available_timezones()))
-
-
-@cache
-def _known_zones() -> frozenset[str]:
-    return frozenset(zone_names())
-
-
-def is_zone(name: str) -> bool:
-    """Whether ``name`` is an IANA zone this machine knows (exactly, case included)."""
-    return name in _known_zones()
+from portal.time_zones import COMMON_ZONES, is_zone, zone_names
 
 
 def default_zone_label() -> str:

@@ -1,4 +1,6 @@
 """Every model in one import, for the factory, Alembic and the shell."""
+from sqlalchemy.orm import configure_mappers
+
 from portal.auth.models import AccessEvent, PersonalToken, Role, User, UserSession
 from portal.auth.roles import RoleName
 from portal.auth.limiter_storage import RateLimitCounter
@@ -14,3 +16,9 @@ __all__ = ["AccessEvent", "Role", "RoleName", "User", "UserSession", "RateLimitC
            "Incident", "IncidentEvent", "Comment", "OutboxMessage",
            "InboundMail", "Attachment", "AttachmentBlob", "Holiday", "SlaAlert",
            "IdempotentRequest", "PersonalToken", "WebhookEndpoint", "WebhookDelivery"]
+
+
+def configure() -> None:
+    """Map every model now: their relationships name each other by string, so a broken
+    one fails when the app is made, not at its first query."""
+    configure_mappers()

@@ -1,7 +1,8 @@
 """``python manage.py worker``: one process for the app's background jobs.
 
-A job is registered once, by the module that owns the work (``register(Job(...))``; mail
-delivery registers itself in ``portal.notifications.deliver``). The worker runs each job
+A job is registered by the module that owns the work, in its ``register_job()``, which
+``create_app`` calls (``register(Job(...))``; registering a name again replaces the job,
+so every app of a process registers the same ones). The worker runs each job
 when it is due — at most ``interval`` after its last run, sooner when the job's last run
 said so (it returns the seconds until it has work again) — and wakes a job early when new
 work arrives:

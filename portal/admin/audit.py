@@ -11,13 +11,13 @@ from sqlalchemy.orm import joinedload
 from portal.admin.base import ReadOnlyModelView
 from portal.admin.filters import Equal, UTCBetween
 from portal.admin.timeline import change_words
-from portal.auth.mail import ACCOUNT_MAIL
 from portal.auth.models import AccessEvent, AccessKind
 from portal.display import when
 from portal.extensions import db
 from portal.ids import parse_id
 from portal.incidents.enums import EventKind
 from portal.incidents.models import IncidentEvent
+from portal.notifications.account_mail import ACCOUNT_MAIL
 from portal.notifications.deliver import retry
 from portal.notifications.models import OutboxMessage, OutboxStatus
 

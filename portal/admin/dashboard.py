@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from portal.admin.base import has_any_role
 from portal.admin.grids import grids_for
+from portal.admin.incidents import filtered_grid_url
 from portal.auth.models import User
 from portal.auth.roles import ALL_ROLES
 from portal.db_types import utcnow
@@ -157,8 +158,6 @@ class DashboardView(AdminIndexView):
 
     @expose("/")
     def index(self):
-        from portal.admin.incidents import filtered_grid_url
-
         figures = dashboard_figures(current_user)
         # Each figure links to the grid rows it counts: the user's widest grid.
         grid = grids_for(current_user)[0].endpoint

@@ -2,7 +2,7 @@
 
 ``IncidentGridView`` is the base of every grid: its rows are the incidents the user may
 see narrowed by its grid's conditions, every change goes through the lifecycle or, when
-it takes several steps, a flow (``portal.incidents.flows``; refusals become flash
+it takes several steps, a flow (``portal.flows``; refusals become flash
 messages), and its bulk actions, buttons and action forms are made from the
 lifecycle's command registry. ``AllIncidentsView`` is the admins' grid.
 """
@@ -28,7 +28,7 @@ from portal.admin.base import SecureModelView
 from portal.admin.changes import attempt, numbers
 from portal.admin.forms import (NEEDS_FORMS, ActionForm, CommentForm, IncidentForm,
                                 ReopenForm, ReportForm)
-from portal.admin.grids import GRIDS, Grid, details_url
+from portal.admin.grids import GRIDS, Grid, details_url, start_page
 from portal.admin.timeline import timeline
 from portal.attachments import accept_uploads
 from portal.attachments.forms import uploads_in
@@ -37,7 +37,8 @@ from portal.auth.models import Role, User
 from portal.auth.roles import ASSIGNABLE_ROLES, RoleName
 from portal.display import when
 from portal.extensions import db
-from portal.incidents import flows, lifecycle
+from portal import flows
+from portal.incidents import lifecycle
 from portal.incidents.access import may_export, visibility_conditions, visible_comments
 from portal.incidents.enums import ACTIVE, Action, Labelled, Priority, Status
 from portal.incidents.lifecycle import ACTIONS, ActionSpec, Needs
@@ -751,7 +752,6 @@ class IncidentPageView(IncidentGridView):
 
     @expose("/")
     def index_view(self):
-        from portal.admin.grids import start_page
         return redirect(start_page(current_user))
 
 

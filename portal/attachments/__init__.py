@@ -13,6 +13,10 @@ files be larger than ``MAX_CONTENT_LENGTH`` (up to ``ATTACHMENT_MAX_REQUEST_BYTE
 from __future__ import annotations
 
 from flask import Flask, current_app, request
+from flask_security import current_user
+
+from portal.attachments import service, views
+from portal.extensions import db
 
 #: The endpoints whose POSTs carry files (the API's upload, the report and comment forms).
 UPLOAD_ENDPOINTS: set[str] = set()
@@ -32,20 +36,14 @@ def _allow_upload_bodies(endpoint: str | None, _values) -> None:
 
 def incident_attachments(incident) -> list:
     """For the incident page: (attachment, may the current user delete it), oldest first."""
-    from flask_security import current_user
-
-    from portal.attachments import service
-    from portal.extensions import db
-
     return [(attachment, service.may_delete(current_user, attachment)) for attachment in
             db.session.scalars(service.visible_attachments(current_user, incident))]
 
 
 def init_attachments(app: Flask) -> None:
-    from portal.attachments import views
-    from portal.attachments.service import human_size
-
+    """Register the portal's attachment routes, the larger limit for uploads and the
+    templates' helpers."""
     app.register_blueprint(views.bp)
     app.url_value_preprocessor(_allow_upload_bodies)
     app.jinja_env.globals["incident_attachments"] = incident_attachments
-    app.jinja_env.globals["attachment_size"] = human_size
+    app.jinja_env.globals["attachment_size"] = service.human_size

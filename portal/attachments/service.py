@@ -42,6 +42,7 @@ from portal.incidents.access import Capacity, capacities, visible_incidents
 from portal.incidents.enums import NOT_CLOSED, Action, EventKind
 from portal.incidents.lifecycle import InvalidValue, LifecycleError, NotAllowed, NotVisible
 from portal.incidents.models import Comment, Incident, IncidentEvent
+from portal.worker import Job, register
 
 
 class AttachmentRefused(LifecycleError):
@@ -230,11 +231,10 @@ def collect_garbage(grace: timedelta | None = None) -> int:
     return removed
 
 
-def _register_gc_job() -> None:
-    """``manage.py worker`` collects garbage every ``ATTACHMENT_GC_INTERVAL_SECONDS``
+def register_job() -> None:
+    """Have ``manage.py worker`` collect garbage every ``ATTACHMENT_GC_INTERVAL_SECONDS``
     (0, the default: never; run ``gc-attachments`` from cron instead), one worker at a
-    time."""
-    from portal.worker import Job, register
+    time (registering again replaces the job)."""
 
     def collect() -> None:
         collect_garbage()
@@ -243,6 +243,3 @@ def _register_gc_job() -> None:
                  interval=lambda app: app.config["ATTACHMENT_GC_INTERVAL_SECONDS"],
                  run=collect, exclusive=True,
                  enabled=lambda app: app.config["ATTACHMENT_GC_INTERVAL_SECONDS"] > 0))
-
-
-_register_gc_job()

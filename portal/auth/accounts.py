@@ -16,8 +16,9 @@ from sqlalchemy import event, func, select
 from portal.auth.models import User
 from portal.auth.roles import ADMIN_ROLES, ROLE_NAMES
 from portal.auth.security import ensure_roles, security, user_datastore
-from portal.display import is_zone
+from portal.auth.sessions import end_sessions
 from portal.extensions import db
+from portal.time_zones import is_zone
 
 
 class AccountError(Exception):
@@ -157,7 +158,6 @@ def update_account(user: User, *, actor: User | None, **changes: Any) -> User:
             raise AccountError("you cannot deactivate your own account", field="active")
         user.active = bool(changes["active"])  # deactivation voids tokens: end_access
         if not user.active:
-            from portal.auth.sessions import end_sessions
             end_sessions(user)
     db.session.flush()
     return user

@@ -22,6 +22,8 @@ from flask_security.signals import (password_changed, password_reset, tf_disable
 from sqlalchemy import event
 
 from portal.auth.models import AccessEvent, AccessKind, Role, User
+from portal.auth.throttling import (find_account, looks_refused, mark_refused,
+                                    submitted_identity)
 from portal.extensions import db
 
 log = logging.getLogger("portal.access")
@@ -53,8 +55,6 @@ def record(kind: AccessKind, *, user: User | None = None, identity: str | None =
 def _failed_authn(_app, user: User, auth_type: str = "password", tfa: bool = False,
                   **_kwargs) -> None:
     """Flask-Security refused a password or code of a known account."""
-    from portal.auth.throttling import mark_refused
-
     step = "second factor" if tfa else auth_type
     where = request.endpoint if has_request_context() else "-"
     log.warning("failed login for user %s from %s (%s at %s)", user.id,
@@ -65,8 +65,6 @@ def _failed_authn(_app, user: User, auth_type: str = "password", tfa: bool = Fal
 
 
 def _audit_failed_login(response: Response) -> Response:
-    from portal.auth.throttling import find_account, looks_refused, submitted_identity
-
     if request.method != "POST" or request.endpoint not in LOGIN_ENDPOINTS \
             or g.get("credential_refused") or g.get("csrf_refused") \
             or not looks_refused(response):
@@ -84,7 +82,6 @@ def _audit_failed_login(response: Response) -> Response:
     else:
         detail = "second factor" if request.endpoint in (
             "security.two_factor_token_validation", "security.mf_recovery") else "password"
-        from portal.auth.throttling import mark_refused
         mark_refused()
     # Never the password: only who was tried, from where, and which step failed.
     log.warning("failed login for %r from %s (%s)", identity, request.remote_addr, detail)

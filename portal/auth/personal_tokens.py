@@ -4,7 +4,8 @@ A token is ``ipat_`` and 43 URL-safe characters (32 random bytes). The prefix te
 from Flask-Security's auth tokens in the same header, so each goes to its own check.
 ``authenticate`` is the only way a token becomes a user: it refuses expired and revoked
 tokens, those of deactivated users and those made before the user's password changed.
-Who may revoke a token is ``may_revoke``'s to say, for the API and the portal alike.
+``PersonalTokenCreateSchema`` checks a request for one and ``issue`` makes it; who may
+revoke a token is ``may_revoke``'s to say: for the API and the portal alike.
 """
 from __future__ import annotations
 
@@ -13,15 +14,17 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app, request
+from marshmallow import Schema, ValidationError, fields, validate, validates
 from sqlalchemy import select
 
 from portal.auth.audit import record
-from portal.auth.models import AccessKind, PersonalToken, User
+from portal.auth.models import TOKEN_NAME_MAX, AccessKind, PersonalToken, TokenScope, User
 from portal.db_types import utcnow
 from portal.extensions import db
 
 PREFIX = "ipat_"
 DEFAULT_DAYS = 90
+SCOPE_VALUES = [scope.value for scope in TokenScope]
 
 
 def is_personal(raw: str | None) -> bool:
@@ -56,6 +59,39 @@ def create(user: User, name: str, scopes: set[str], days: int | None = None
     record(AccessKind.token_created, user=user,
            detail=f"token {name!r}: {token.scopes}"[:255])
     return token, secret
+
+
+class PersonalTokenCreateSchema(Schema):
+    """What a new token is called, what it may do and for how long."""
+
+    openapi_example = {"name": "nightly export", "scopes": ["incidents:read"],
+                       "expires_in_days": 60}
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=TOKEN_NAME_MAX))
+    scopes = fields.List(fields.String(validate=validate.OneOf(SCOPE_VALUES)),
+                         required=True, validate=validate.Length(min=1, max=len(SCOPE_VALUES)),
+                         metadata={"description": "Any of " + ", ".join(SCOPE_VALUES)})
+    expires_in_days = fields.Integer(strict=True, load_default=None, metadata={
+        "description": "Days until it stops working: 90 unless given, at most "
+                       "API_TOKEN_MAX_DAYS (365 unless configured)"})
+
+    @validates("name")
+    def _name(self, value, **_kwargs):
+        if not value.strip():
+            raise ValidationError("a name is needed")
+
+    @validates("expires_in_days")
+    def _days(self, value, **_kwargs):
+        if value is None:
+            return
+        most = current_app.config["API_TOKEN_MAX_DAYS"]
+        if not 1 <= value <= most:
+            raise ValidationError(f"must be between 1 and {most} days")
+
+
+def issue(user: User, asked: dict) -> tuple[PersonalToken, str]:
+    """Make the token ``asked`` (as ``PersonalTokenCreateSchema`` loaded it) describes."""
+    return create(user, asked["name"].strip(), set(asked["scopes"]), asked["expires_in_days"])
 
 
 def is_live(token: PersonalToken) -> bool:

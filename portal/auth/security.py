@@ -1,4 +1,5 @@
-"""Flask-Security-Too wiring: the datastore, session and token logins, registration.
+"""Flask-Security-Too's datastore and the current app's ``Security`` (``security()``); the
+roles every database holds (``ensure_roles``). ``portal.security_setup`` binds it to an app.
 
 Self-registration (``REGISTRATION_OPEN``) makes reporters only: the datastore gives every
 user created without explicit roles ``DEFAULT_ROLE`` (reporter), and the registration
@@ -6,16 +7,12 @@ form has no roles field to ask for more.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-
-from flask import Flask, current_app, g, request
-from flask_wtf.csrf import CSRFError
+from flask import current_app
 from flask_security import Security, SQLAlchemyUserDatastore
 
 from portal.auth.models import Role, User
 from portal.auth.roles import DEFAULT_ROLE, ROLES
-from portal.extensions import csrf, db
+from portal.extensions import db
 
 
 class PortalUserDatastore(SQLAlchemyUserDatastore):
@@ -34,48 +31,6 @@ def security() -> Security:
 
 def user_datastore() -> PortalUserDatastore:
     return PortalUserDatastore(db, User, Role)
-
-
-def init_security(app: Flask) -> Security:
-    """Bind Flask-Security to ``app`` (one ``Security`` per app), with the session
-    registry, the access audit and login throttling."""
-    from portal.auth.audit import init_audit
-    from portal.auth.forms import PortalLoginForm
-    from portal.auth.mail import OutboxMailUtil
-    from portal.auth.sessions import init_sessions
-    from portal.auth.throttling import init_throttling
-    from portal.auth.totp import ReplayProofTotp
-    from portal.auth.usernames import AsciiUsernameUtil
-
-    # TOTP secrets are stored encrypted with this key; derived from SECRET_KEY so it is
-    # as stable and as secret as that.
-    app.config.setdefault("SECURITY_TOTP_SECRETS", {
-        "1": hmac.new(app.config["SECRET_KEY"].encode(), b"totp", hashlib.sha256).hexdigest()})
-    # Flask-Security's extension points: its mails go through the outbox, authenticator
-    # codes work once, usernames cannot look like each other.
-    security = Security(app, user_datastore(), mail_util_cls=OutboxMailUtil,
-                        totp_cls=ReplayProofTotp, username_util_cls=AsciiUsernameUtil,
-                        login_form=PortalLoginForm)
-    init_sessions(app)
-    # Throttling first: Flask runs after_request hooks last-registered first, and the
-    # audit's hook must mark a refused attempt before the limiter decides to count it.
-    init_throttling(app)
-    init_audit(app)
-    app.before_request(require_csrf_on_page_changes)
-    return security
-
-
-def require_csrf_on_page_changes() -> None:
-    """Every unsafe request to a page carries the CSRF token, whether or not the view
-    behind it validates a form of its own: Flask-Admin's ajax and delete endpoints,
-    Flask-Security's logout and two-factor rescue, and any view added later. The API
-    checks its own (session callers send ``X-CSRF-Token``; token callers need none)."""
-    if request.method not in ("GET", "HEAD", "OPTIONS") and not request.path.startswith("/api/"):
-        try:
-            csrf.protect()
-        except CSRFError:
-            g.csrf_refused = True  # the access audit does not count it as a failed login
-            raise
 
 
 def ensure_roles() -> None:

@@ -31,6 +31,8 @@ from flask_limiter.util import get_remote_address
 from flask_security import current_user
 
 from portal.auth import limiter_storage  # noqa: F401  (registers portal-db://)
+from portal.auth.models import User
+from portal.extensions import db
 
 #: Endpoints where a credential is tried: both limits, failures only.
 CREDENTIAL_ENDPOINTS = ("security.login", "security.two_factor_token_validation",
@@ -62,9 +64,6 @@ def normalised(identity: str) -> str:
 
 def find_account(identity: str):
     """The user ``identity`` names (email or username, any case), or None."""
-    from portal.auth.models import User
-    from portal.extensions import db
-
     value = normalised(identity)
     return db.session.scalar(db.select(User).where(
         (db.func.lower(User.email) == value) | (db.func.lower(User.username) == value)))

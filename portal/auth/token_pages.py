@@ -1,6 +1,6 @@
 """The portal's "API tokens" page (account menu): make, list and revoke your personal
 access tokens. The rules are the API's: the same schema checks the form
-(``api.tokens.PersonalTokenCreateSchema``), the same functions make and revoke."""
+(``personal_tokens.PersonalTokenCreateSchema``), the same functions make and revoke."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -31,12 +31,10 @@ def index():
 @auth_required("session")
 def create():
     """Make a token; the page shows its secret this once (it is not stored)."""
-    from api.tokens import PersonalTokenCreateSchema
-
     csrf.protect()
     days = request.form.get("expires_in_days", "").strip()
     try:
-        data = PersonalTokenCreateSchema().load({
+        data = personal_tokens.PersonalTokenCreateSchema().load({
             "name": request.form.get("name", ""),
             "scopes": request.form.getlist("scopes"),
             # A form sends text: a whole number becomes one, anything else the schema
@@ -47,8 +45,7 @@ def create():
         for field, reasons in error.messages.items():
             flash(f"{field}: {' '.join(map(str, reasons))}", "danger")
         return _page(status=422)
-    token, secret = personal_tokens.create(current_user, data["name"].strip(),
-                                           set(data["scopes"]), data["expires_in_days"])
+    token, secret = personal_tokens.issue(current_user, data)
     db.session.commit()
     flash(f"Token {token.name!r} made: copy it now, it is not shown again.", "success")
     return _page(secret=secret, status=201)

@@ -13,6 +13,7 @@ from flask_security import Totp
 from passlib.exc import UsedTokenError
 from sqlalchemy import or_, update
 
+from portal.auth.models import User
 from portal.extensions import db
 
 
@@ -23,8 +24,6 @@ class ReplayProofTotp(Totp):
         return user.tf_totp_last_step
 
     def set_last_counter(self, user, tmatch) -> None:
-        from portal.auth.models import User
-
         claimed = db.session.execute(
             update(User).where(User.id == user.id, or_(User.tf_totp_last_step.is_(None),
                                                        User.tf_totp_last_step < tmatch.counter))

@@ -41,6 +41,7 @@ preload_app = True
 def post_worker_init(worker):
     """Start each worker's mail deliverer after the fork (threads do not survive it), so
     mail already waiting goes out without waiting for new mail."""
+    # Why here: the floor benchmark's app is served with this file too, without the portal.
     from flask import Flask
 
     from portal.notifications.deliver import start_delivery

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Callable
 
+from flask import Flask, current_app
 
 from portal.auth.models import User
 from portal.auth.roles import can_hold
@@ -30,8 +31,6 @@ from portal.incidents.access import Capacity, can_see, capacities
 from portal.incidents.enums import (ACTIVE, NOT_CLOSED, Action, Category, EventKind, Level, Priority,
                                    Status)
 from portal.incidents.models import TEXT_MAX, TITLE_MAX, Comment, Incident, IncidentEvent
-from portal.sla import clock as sla_clock
-from portal.sla.policy import current_policy
 
 
 class LifecycleError(Exception):
@@ -276,6 +275,31 @@ def editable_fields(user: User, incident: Incident) -> frozenset[str]:
     return fields
 
 
+# --- what the app adds ---------------------------------------------------------------
+# The SLA clock reads the incidents' history, so ``portal.sla`` stands above this package
+# and is not imported here: the app tells its lifecycle what to call (``init_sla``).
+
+class Hooks:
+    """What an app's lifecycle calls that other packages provide."""
+
+    def __init__(self) -> None:
+        #: Called with the incident after each change the lifecycle writes (the SLA
+        #: clock stores where it stands).
+        self.after_change: list[Callable[[Incident], object]] = []
+        #: The priority an impact and an urgency give (the SLA policy's matrix).
+        self.priority_for: Callable[[Level, Level], Priority] | None = None
+
+
+def hooks(app: Flask | None = None) -> Hooks:
+    """``app``'s lifecycle hooks (default: the current app's), made empty on first use."""
+    return (app or current_app).extensions.setdefault("lifecycle_hooks", Hooks())
+
+
+def _changed(incident: Incident) -> None:
+    for callback in hooks().after_change:
+        callback(incident)
+
+
 # --- changes --------------------------------------------------------------------------
 
 def _record(incident: Incident, actor: User, kind: EventKind, *, from_status: Status | None,
@@ -289,7 +313,7 @@ def _record(incident: Incident, actor: User, kind: EventKind, *, from_status: St
                           created_at=now)
     db.session.add(event)
     # The SLA clock is derived from the history just written: store where it stands now.
-    sla_clock.refresh(incident)
+    _changed(incident)
     return event
 
 
@@ -329,7 +353,7 @@ def create(*, actor: User, title: Any, description: Any, priority: Any = None,
     if levels is None:
         priority = chosen or Priority.medium
     else:
-        priority = current_policy().priority_for(*levels)
+        priority = hooks().priority_for(*levels)
         if chosen is not None and chosen is not priority:
             if not actor.is_admin:
                 raise InvalidValue(f"priority: impact {levels[0]} and urgency {levels[1]} "
@@ -593,7 +617,7 @@ def comment(incident: Incident, *, actor: User, body: Any, internal: bool = Fals
                   body=_text(body, "body", max_length=TEXT_MAX))
     db.session.add(new)
     # A public comment by staff may be the first response.
-    sla_clock.refresh(incident)
+    _changed(incident)
     db.session.flush()
     return new
 

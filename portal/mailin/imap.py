@@ -25,6 +25,7 @@ from imap_tools import AND, BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencr
 from imap_tools.consts import MailMessageFlags
 
 from portal.mailin.pipeline import ingest
+from portal.worker import Job, register
 
 log = logging.getLogger(__name__)
 #: Regenerate fetched messages as they came: no refolding of long header lines.
@@ -141,11 +142,7 @@ def poll_round() -> None:
     POLLER.poll()
 
 
-def _register_inbox_job() -> None:
-    from portal.worker import Job, register
-
+def register_job() -> None:
+    """Give ``manage.py worker`` the ``inbox`` job (registering again replaces it)."""
     register(Job(name="inbox", interval=lambda app: app.config["MAIL_INBOX_POLL_SECONDS"],
                  run=poll_round, enabled=inbox_enabled, exclusive=True))
-
-
-_register_inbox_job()

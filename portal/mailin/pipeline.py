@@ -1,6 +1,6 @@
 """The one pipeline both channels call: ``ingest(raw)`` stores a message and does what it
 asks, as its sender, through the flows the portal and the API share
-(``portal.incidents.flows``); it returns an ``Outcome``.
+(``portal.flows``); it returns an ``Outcome``.
 
 In order: a message seen before (its ``Message-ID``) changes nothing; an oversized or
 unreadable one is quarantined; auto-replies, bulk mail, bounces and our own mail are
@@ -30,7 +30,8 @@ from portal.auth.models import User
 from portal.auth.roles import DEFAULT_ROLE
 from portal.db_types import utcnow
 from portal.extensions import db
-from portal.incidents import flows, lifecycle
+from portal import flows
+from portal.incidents import lifecycle
 from portal.incidents.access import visible_incidents
 from portal.incidents.enums import Status
 from portal.incidents.models import TITLE_MAX, Incident

@@ -41,7 +41,10 @@ from sqlalchemy import func, select, update
 from portal import outbox
 from portal.db_types import utcnow
 from portal.extensions import db, mail
+from portal.notifications.hooks import CHANNEL
 from portal.notifications.models import OutboxMessage, OutboxStatus
+from portal.notifications.threads import outgoing_headers
+from portal.worker import Job, register
 
 log = logging.getLogger(__name__)
 #: Messages claimed at a time: a short batch keeps a slow server from holding many claims.
@@ -64,8 +67,6 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def send(message: OutboxMessage, connection) -> None:
-    from portal.mailin.threads import outgoing_headers
-
     email = EmailMultiAlternatives(
         subject=message.subject, body=message.text_body,
         from_email=current_app.config["MAIL_DEFAULT_SENDER"], to=[message.recipient],
@@ -345,8 +346,6 @@ class Deliverer:
 
 def init_delivery(app: Flask) -> None:
     """Attach the in-process deliverer; say once when delivery is off."""
-    from portal.notifications import hooks  # noqa: F401  (registers the session hooks)
-
     if not delivery_enabled(app):
         log.warning("MAIL_SERVER is not set: notifications are kept in the outbox and "
                     "not sent")
@@ -367,13 +366,8 @@ def _deliver_round() -> float:
     return next_due_in(current_app.config["MAIL_POLL_SECONDS"])
 
 
-def _register_mail_job() -> None:
-    from portal.notifications.hooks import CHANNEL
-    from portal.worker import Job, register
-
+def register_job() -> None:
+    """Give ``manage.py worker`` the ``mail`` job (registering again replaces it)."""
     register(Job(name="mail", interval=lambda app: app.config["MAIL_POLL_SECONDS"],
                  run=_deliver_round, channel=CHANNEL, ready=lambda: outbox.ready(OutboxMessage),
                  enabled=delivery_enabled))
-
-
-_register_mail_job()

@@ -1,7 +1,8 @@
 """Session hooks that turn incident events into outbox rows, in the same transaction.
 
-Registered once, at import, on Flask-SQLAlchemy's ``db.session`` (so only this app's
-sessions are watched):
+Registered on Flask-SQLAlchemy's ``db.session`` by ``register()``, which ``create_app``
+calls (once per process however many apps it makes; only the apps' sessions are
+watched):
 
 - ``after_flush`` notes the ``IncidentEvent`` rows just written whose kind calls for mail
   and the new ``Comment`` rows (public comments notify the other side), and whether any ``OutboxMessage`` was written (by these hooks or any other code): if so,
@@ -20,11 +21,10 @@ goes through these hooks, so every path notifies the same way.
 from __future__ import annotations
 
 from flask import current_app, has_app_context
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from portal.extensions import db
-from portal.incidents.models import Comment, IncidentEvent
+from portal.incidents.history import listen_once, note_written
+from portal.incidents.models import Comment
 from portal.notifications.compose import (ATTACHMENTS, NOTIFIED, notices_for,
                                           notices_for_comment, render, render_comment)
 from portal.notifications.models import OutboxMessage
@@ -38,13 +38,8 @@ CHANNEL = "mail_outbox"
 COMMENTED = "commented"
 
 
-@event.listens_for(db.session, "after_flush")
 def _collect(session: Session, _context) -> None:
-    events = [obj for obj in session.new
-              if (isinstance(obj, IncidentEvent) and obj.kind in NOTIFIED)
-              or isinstance(obj, Comment)]
-    if events:
-        session.info.setdefault(PENDING, []).extend(events)
+    note_written(session, PENDING, NOTIFIED)
     # Outbox rows from any writer (these hooks' rows arrive in the commit's next flush).
     if not session.info.get(QUEUED) and any(isinstance(obj, OutboxMessage)
                                             for obj in session.new):
@@ -52,7 +47,6 @@ def _collect(session: Session, _context) -> None:
         session.info[QUEUED] = True
 
 
-@event.listens_for(db.session, "before_commit")
 def _write_outbox(session: Session) -> None:
     if not session.info.get(PENDING):
         return
@@ -83,7 +77,6 @@ def _write_messages(session: Session, events: list) -> None:
                     incident_id=written.incident.id))
 
 
-@event.listens_for(db.session, "after_commit")
 def _hand_off(session: Session) -> None:
     if session.info.pop(QUEUED, False) and has_app_context():
         deliverer = current_app.extensions.get("mail_deliverer")
@@ -91,7 +84,12 @@ def _hand_off(session: Session) -> None:
             deliverer.wake()
 
 
-@event.listens_for(db.session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(PENDING, None)
     session.info.pop(QUEUED, None)
+
+
+def register() -> None:
+    """Watch ``db.session`` with these hooks (idempotent)."""
+    listen_once({"after_flush": _collect, "before_commit": _write_outbox,
+                 "after_commit": _hand_off, "after_rollback": _forget})

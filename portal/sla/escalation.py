@@ -27,6 +27,7 @@ from portal.sla.clock import Clock, Threshold, clock_of, stored_values
 from portal.sla.models import SlaAlert
 from portal.sla.policy import current_policy
 from portal.sla.words import duration_words
+from portal.worker import Job, register
 
 log = logging.getLogger(__name__)
 #: Incidents looked at per transaction round (the next round takes the rest).
@@ -101,11 +102,7 @@ def check(now: datetime | None = None) -> int:
     return announced
 
 
-def _register_sla_job() -> None:
-    from portal.worker import Job, register
-
+def register_job() -> None:
+    """Give ``manage.py worker`` the ``sla`` job (registering again replaces it)."""
     register(Job(name="sla", interval=lambda app: app.config["SLA_CHECK_SECONDS"],
                  run=lambda: (check(), None)[1]))
-
-
-_register_sla_job()

@@ -128,15 +128,10 @@ def country_holidays(country: str, year: int) -> frozenset[date]:
 
 
 def init_app(app: Flask) -> None:
-    """Refuse to start with SLA settings that do not read (the message names the key), and
-    register the worker's ``sla`` job."""
-    from portal.sla import escalation  # noqa: F401  (registers the job)
-    from portal.sla import words
-
+    """Refuse to start with SLA settings that do not read (the message names the key)."""
     build(app.config)
     if app.config.get("SLA_HOLIDAY_COUNTRY"):
         country_holidays(app.config["SLA_HOLIDAY_COUNTRY"], utcnow().year)
-    words.init_app(app)
 
 
 def _choices(enum_class, names, key: str) -> list:

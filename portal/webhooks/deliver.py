@@ -28,9 +28,12 @@ from sqlalchemy import func, select
 from portal import outbox
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.notifications.compose import active_admins
+from portal.notifications.models import OutboxMessage
 from portal.webhooks import addresses, signing
 from portal.webhooks.hooks import CHANNEL
 from portal.webhooks.models import RESPONSE_KEPT, WebhookDelivery, WebhookEndpoint
+from portal.worker import Job, register
 
 log = logging.getLogger(__name__)
 #: Deliveries claimed at a time (each may take up to the timeout).
@@ -182,9 +185,6 @@ def _hours(span: timedelta) -> str:
 def disable(endpoint: WebhookEndpoint, reason: str) -> None:
     """Switch a failing endpoint off and tell the admins (their mail goes through the
     outbox, in the same commit)."""
-    from portal.notifications.compose import active_admins
-    from portal.notifications.models import OutboxMessage
-
     endpoint.active = False
     endpoint.disabled_at, endpoint.disabled_reason = utcnow(), reason[:255]
     log.error("webhook endpoint %s disabled: %s", endpoint.id, reason)
@@ -214,12 +214,8 @@ def _round() -> float:
     return next_due_in(current_app.config["WEBHOOK_POLL_SECONDS"])
 
 
-def _register_job() -> None:
-    from portal.worker import Job, register
-
+def register_job() -> None:
+    """Give ``manage.py worker`` the ``webhooks`` job (registering again replaces it)."""
     register(Job(name="webhooks", interval=lambda app: app.config["WEBHOOK_POLL_SECONDS"],
                  run=_round, channel=CHANNEL,
                  ready=lambda: outbox.ready(WebhookDelivery)))
-
-
-_register_job()

@@ -16,14 +16,14 @@ marked internal).
 """
 from __future__ import annotations
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.db_types import utcnow
-from portal.extensions import db
 from portal.incidents.access import can_read_comment, can_see
 from portal.incidents.enums import EventKind
-from portal.incidents.models import Comment, Incident, IncidentEvent
+from portal.incidents.history import listen_once, note_written
+from portal.incidents.models import Comment, Incident
 from portal.outbox import notify_workers
 from portal.webhooks import payloads
 from portal.webhooks.events import BY_KIND, COMMENT_CREATED
@@ -36,7 +36,6 @@ DELETED = "webhooks.deleted"
 CHANNEL = "webhook_deliveries"
 
 
-@event.listens_for(db.session, "before_flush")
 def _keep_deleted(session: Session, _context, _instances) -> None:
     for obj in session.deleted:
         if isinstance(obj, Incident):
@@ -46,16 +45,10 @@ def _keep_deleted(session: Session, _context, _instances) -> None:
                            for internal in (False, True)}))
 
 
-@event.listens_for(db.session, "after_flush")
 def _collect(session: Session, _context) -> None:
-    written = [obj for obj in session.new
-               if (isinstance(obj, IncidentEvent) and obj.kind in BY_KIND)
-               or isinstance(obj, Comment)]
-    if written:
-        session.info.setdefault(PENDING, []).extend(written)
+    note_written(session, PENDING, BY_KIND)
 
 
-@event.listens_for(db.session, "before_commit")
 def _write_deliveries(session: Session) -> None:
     if not session.info.get(PENDING):
         return
@@ -115,8 +108,13 @@ def _may_know(endpoint: WebhookEndpoint, incident: Incident, item) -> bool:
     return True
 
 
-@event.listens_for(db.session, "after_commit")
-@event.listens_for(db.session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(PENDING, None)
     session.info.pop(DELETED, None)
+
+
+def register() -> None:
+    """Watch ``db.session`` with these hooks (idempotent; ``create_app`` calls it)."""
+    listen_once({"before_flush": _keep_deleted, "after_flush": _collect,
+                 "before_commit": _write_deliveries, "after_commit": _forget,
+                 "after_rollback": _forget})

@@ -1,4 +1,5 @@
-"""The body of a delivery: the event and the incident as the API shows it.
+"""The body of a delivery: the event and the incident as the API shows it (the domain's
+representation, ``portal.incidents.representation``, which the API dumps too).
 
 Shaped as the Standard Webhooks specification suggests::
 
@@ -13,35 +14,22 @@ bytes (only the timestamp and signature headers are new).
 from __future__ import annotations
 
 import json
-from functools import cache
 from datetime import datetime, timezone
 
 from portal.incidents.models import Comment, Incident, IncidentEvent
+from portal.incidents.representation import (CommentSchema, EventSchema,
+                                             InternalIncidentSchema, PublicIncidentSchema)
 
 
-@cache
-def _schemas():
-    # The API's own schemas, so a payload is what the API answers (imported here: the
-    # api package needs the app's extensions, which import this package's models).
-    from api.schemas import CommentSchema, EventSchema, IncidentSchema
-
-    class PublicIncident(IncidentSchema):
-        """``attachment_count`` as a reporter would see it."""
-
-        def _attachment_count(self, incident: Incident) -> int:
-            return incident.attachments_public_count
-
-    class InternalIncident(IncidentSchema):
-        """``attachment_count`` as staff see it."""
-
-        def _attachment_count(self, incident: Incident) -> int:
-            return incident.attachments_all_count
-
-    return {False: PublicIncident(), True: InternalIncident()}, EventSchema(), CommentSchema()
+#: The incident as each kind of endpoint reads it: internal ones (staff) see every file.
+INCIDENTS = {False: PublicIncidentSchema(), True: InternalIncidentSchema()}
+EVENTS = EventSchema()
+COMMENTS = CommentSchema()
 
 
 def incident_json(incident: Incident, *, internal: bool) -> dict:
-    return _schemas()[0][internal].dump(incident)
+    """``incident`` as the API shows it to a reporter, or (``internal``) to staff."""
+    return INCIDENTS[internal].dump(incident)
 
 
 def _stamp(moment: datetime) -> str:
@@ -52,12 +40,11 @@ def body(event_id: str, event_type: str, moment: datetime, incident: dict | None
          event: IncidentEvent | None = None, comment: Comment | None = None,
          extra: dict | None = None) -> str:
     """The JSON text of one delivery."""
-    _incidents, events, comments = _schemas()
     data: dict = {"incident": incident}
     if event is not None:
-        data["event"] = events.dump(event)
+        data["event"] = EVENTS.dump(event)
     if comment is not None:
-        data["comment"] = comments.dump(comment)
+        data["comment"] = COMMENTS.dump(comment)
     data.update(extra or {})
     return json.dumps({"id": event_id, "type": event_type, "timestamp": _stamp(moment),
                        "data": data}, separators=(",", ":"), ensure_ascii=False)

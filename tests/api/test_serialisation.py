@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from marshmallow import fields
 
-from api.schemas import IncidentSchema, SlaSchema, UserRefSchema, UTCDateTime
+from api.schemas import IncidentSchema
+from portal.incidents.representation import SlaSchema, UserRefSchema, UTCDateTime
 
 
 @pytest.mark.parametrize("status", ["open", "assigned", "on_hold", "resolved", "closed"])

@@ -1,4 +1,4 @@
-"""The combined operations (``portal.incidents.flows``) called directly, as every front
+"""The combined operations (``portal.flows``) called directly, as every front
 door calls them: each rule as a table, and a refused flow leaves nothing behind once its
 caller rolls back (the flows flush, the caller commits or rolls back)."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from portal.attachments.models import Attachment
 from portal.attachments.service import AttachmentRefused
 from portal.extensions import db
-from portal.incidents import flows
+from portal import flows
 from portal.incidents.enums import EventKind, Status
 from portal.incidents.lifecycle import (InvalidTransition, InvalidValue, LifecycleError,
                                         NotAllowed, NotVisible)

@@ -19,7 +19,7 @@ from harness.servers import free_port
 from portal.extensions import db
 from portal.incidents.enums import Status
 from portal.mailin.models import InboundMail
-from portal.mailin.threads import thread_root
+from portal.notifications.threads import thread_root
 from portal.notifications.models import OutboxMessage
 from tests.components import missing
 from tests.factories import make_incident, make_user

@@ -11,7 +11,7 @@ from portal.incidents import lifecycle
 from portal.incidents.enums import Status
 from portal.incidents.models import Comment, Incident
 from portal.mailin.pipeline import ingest
-from portal.mailin.threads import thread_root
+from portal.notifications.threads import thread_root
 from portal.notifications.models import OutboxMessage
 from tests.factories import make_incident, make_user
 from tests.mailin.conftest import counts, last_inbound

@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from portal.auth.mail import ACCOUNT_MAIL
+from portal.notifications.account_mail import ACCOUNT_MAIL
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from tests.clients import csrf_token_from

@@ -16,6 +16,7 @@ from flask import current_app, has_request_context, request
 from flask_security import MailUtil
 
 from portal.extensions import db
+from portal.notifications.models import OutboxMessage
 
 #: ``OutboxMessage.event_kind`` of Flask-Security's mails; their bodies carry secrets
 #: (reset and confirmation links) and are hidden in the Mail outbox view.
@@ -44,8 +45,6 @@ class OutboxMailUtil(MailUtil):
 
     def send_mail(self, template: str, subject: str, recipient, sender, body, html,
                   **kwargs: Any) -> None:
-        from portal.notifications.models import OutboxMessage
-
         context = rebased_links(kwargs)
         if context != kwargs:
             security = current_app.extensions["security"]

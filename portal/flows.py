@@ -1,6 +1,7 @@
 """The combined operations every front door shares: a change made of several lifecycle and
 attachment steps, written once (as Netflix Dispatch keeps ``flows.py`` beside its
-``service.py``).
+``service.py``). It stands beside the packages it combines, not in ``portal.incidents``:
+``portal.attachments`` reads the incidents, so a flow inside them would close a loop.
 
 The portal's views, the API and the mail pipeline parse their input, call one of these
 and answer. A flow runs its steps through ``portal.incidents.lifecycle`` and
