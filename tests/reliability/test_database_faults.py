@@ -16,8 +16,8 @@ from flask_migrate import upgrade
 from portal import create_app
 from portal.auth.security import ensure_roles
 from portal.extensions import db
-from tests.clients import csrf_token_from
-from tests.factories import PASSWORD, make_user
+from tests.clients import log_in
+from tests.factories import make_user
 from tests.components import missing
 from tests.processes import app_env
 from harness.servers import ROOT
@@ -85,10 +85,7 @@ def test_a_database_outage_answers_503_not_401_to_a_good_token(running_postgres)
         api = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
         portal = app.test_client()
-        page = portal.get("/login").get_data(as_text=True)
-        assert portal.post("/login", data={"email": email, "password": PASSWORD,
-                                           "csrf_token": csrf_token_from(page)}
-                           ).status_code == 302
+        assert log_in(portal, identity=email).status_code == 302
         assert api.get("/api/v1/incidents", headers=headers).status_code == 200
         assert portal.get("/admin/incidents/").status_code == 200
 
