@@ -224,7 +224,13 @@ def test_two_init_db_at_once_on_a_fresh_database_both_succeed(fresh_database):
     runs = [subprocess.Popen([sys.executable, "manage.py", "init-db"], cwd=ROOT, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for _ in range(2)]
-    outcomes = [(run.wait(60), *run.communicate()) for run in runs]
+    try:
+        outcomes = [(run.wait(60), *run.communicate()) for run in runs]
+    finally:  # after a timeout too: no process left running, no pipe left open
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+            run.communicate()
     for code, out, err in outcomes:
         assert code == 0, err
         assert out.strip().splitlines()[-1] == "Database is up to date."
