@@ -122,7 +122,11 @@ def test_a_day_at_the_service_desk(open_portal, tmp_path, viewport):
     tom.portal.expect_flash(f"{number} assigned to you — now Assigned.")
     page.get_by_role("button", name="Start").click()
     expect(page.locator(".incident-facts")).to_contain_text("In progress")
+    # The tabs are Bootstrap's script, which runs after the page shows: a click before it
+    # only changes the address. Wait for the new page's scripts, then for the tab shown.
+    page.wait_for_load_state("load")
     page.get_by_role("tab", name="Internal note").click()
+    expect(page.get_by_role("tab", name="Internal note")).to_have_attribute("aria-selected", "true")
     page.get_by_role("textbox", name=re.compile("^Internal note")).fill("Fuser unit worn; spare in B2.")
     page.get_by_role("button", name="Add internal note").click()
     note = page.locator(".timeline-entry.is-internal")
