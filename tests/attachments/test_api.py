@@ -13,7 +13,7 @@ from portal.attachments.models import Attachment
 from portal.extensions import db
 from portal.incidents.enums import EventKind, Status
 from portal.incidents.models import IncidentEvent
-from tests.attachments.conftest import (EXE, SVG_WITH_SCRIPT, attach, in_memory_multipart, png,
+from tests.attachments.helpers import (EXE, SVG_WITH_SCRIPT, attach, in_memory_multipart, png,
                                         stored_blobs)
 from tests.clients import bearer
 from tests.factories import make_incident

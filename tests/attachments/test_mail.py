@@ -7,7 +7,7 @@ from flask import current_app
 from portal.attachments import service
 from portal.extensions import db
 from portal.incidents import lifecycle
-from tests.attachments.conftest import attach, png
+from tests.attachments.helpers import attach, png
 
 
 def bodies(message):

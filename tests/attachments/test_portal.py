@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.attachments.models import Attachment
 from portal.extensions import db
 from portal.incidents.models import Comment, Incident
-from tests.attachments.conftest import EXE, attach, in_memory_multipart, png, stored_blobs
+from tests.attachments.helpers import EXE, attach, in_memory_multipart, png, stored_blobs
 from tests.clients import csrf_token_from, log_in
 
 pytestmark = pytest.mark.usefixtures("backend")

@@ -19,7 +19,7 @@ from portal.extensions import db
 from portal.incidents.enums import EventKind, Status
 from portal.incidents.lifecycle import InvalidTransition, NotAllowed, NotVisible
 from portal.incidents.models import IncidentEvent
-from tests.attachments.conftest import EXE, SVG_WITH_SCRIPT, attach, png, stored_blobs
+from tests.attachments.helpers import EXE, SVG_WITH_SCRIPT, attach, png, stored_blobs
 from tests.factories import make_incident
 
 DETECTED = [

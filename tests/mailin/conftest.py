@@ -1,5 +1,6 @@
 """Mail-in fixtures: a desk with people and one incident, reading corpus messages, piping
-them through ``manage.py ingest-mail``, and a real IMAP server (dovecot)."""
+them through ``manage.py ingest-mail``, and a real IMAP server (dovecot). The helpers
+(the corpus, counts, the last inbound message) are in ``helpers.py``."""
 from __future__ import annotations
 
 import os
@@ -13,19 +14,13 @@ from pathlib import Path
 
 import pytest
 from imap_tools import MailBoxUnencrypted
-from sqlalchemy import func, select
 
 from harness.servers import free_port
-from portal.extensions import db
 from portal.incidents.enums import Status
-from portal.mailin.models import InboundMail
 from portal.notifications.threads import thread_root
-from portal.notifications.models import OutboxMessage
 from tests.components import missing
 from tests.factories import make_incident, make_user
-
-CORPUS = Path(__file__).parent / "corpus"
-INBOX_ADDRESS = "helpdesk@example.com"
+from tests.mailin.helpers import CORPUS, INBOX_ADDRESS
 
 
 @pytest.fixture(autouse=True)
@@ -70,17 +65,6 @@ def pipe(runner):
         result = runner.invoke(args=["ingest-mail"], input=raw)
         return result.exit_code, result.output
     return run
-
-
-def counts() -> tuple[int, int]:
-    """(inbound messages, outbox messages): what a refused message must not change."""
-    return (db.session.scalar(select(func.count(InboundMail.id))),
-            db.session.scalar(select(func.count(OutboxMessage.id))))
-
-
-def last_inbound() -> InboundMail:
-    db.session.expire_all()
-    return db.session.scalars(select(InboundMail).order_by(InboundMail.id.desc())).first()
 
 
 # --- dovecot ------------------------------------------------------------------------------

@@ -13,9 +13,8 @@ from portal.attachments.models import Attachment
 from portal.auth.models import User
 from portal.extensions import db
 from portal.incidents.models import Incident
-from portal.mailin.models import InboundMail
-from tests.mailin.conftest import CORPUS as CORPUS_DIR
-from tests.mailin.conftest import counts, last_inbound
+from tests.mailin.helpers import CORPUS as CORPUS_DIR
+from tests.mailin.helpers import counts, last_inbound
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ from portal.incidents.enums import Status
 from portal.incidents.models import Incident
 from portal.mailin.pipeline import ingest
 from tests.clients import csrf_token_from, log_in
-from tests.mailin.conftest import INBOX_ADDRESS
+from tests.mailin.helpers import INBOX_ADDRESS
 
 
 def reply_to(message, body: str) -> bytes:

@@ -2,8 +2,6 @@
 moved to the done folder, and processed once across two pollers and a restart."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
@@ -12,6 +10,7 @@ from portal.incidents.models import Incident
 from portal.mailin.imap import Inbox, InboxSettingError, Poller
 from portal.mailin.models import InboundMail
 from portal.worker import JOBS, Worker
+from tests.races import race
 
 pytestmark = pytest.mark.slow
 
@@ -45,25 +44,11 @@ def test_the_poller_processes_and_moves_what_arrives(desk, polling, app):
 def test_two_pollers_and_a_restart_process_each_message_once(desk, polling, app):
     for n in range(6):
         polling.append(report(n))
-    results: list[int] = []
-    pollers = [threading.Thread(target=lambda: results.append(_poll_in_context(app)))
-               for _ in range(2)]
-    for thread in pollers:
-        thread.start()
-    for thread in pollers:
-        thread.join(60)
+    race(app, lambda: Poller().poll(app))
     polling.append(report(0))          # the same message delivered again
     Poller().poll(app)                 # a restarted worker
     assert incidents() == 1 + 6
     assert db.session.scalar(select(func.count(InboundMail.id))) == 6
-
-
-def _poll_in_context(app) -> int:
-    with app.app_context():
-        try:
-            return Poller().poll(app)
-        finally:
-            db.session.remove()
 
 
 def test_where_moving_fails_the_message_is_flagged_and_not_read_again(

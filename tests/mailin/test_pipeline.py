@@ -14,7 +14,7 @@ from portal.mailin.pipeline import ingest
 from portal.notifications.threads import thread_root
 from portal.notifications.models import OutboxMessage
 from tests.factories import make_incident, make_user
-from tests.mailin.conftest import counts, last_inbound
+from tests.mailin.helpers import counts, last_inbound
 
 _serial = iter(range(1, 10_000))
 

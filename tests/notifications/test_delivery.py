@@ -3,7 +3,6 @@ without a fault (with one, at least once: see tests/reliability/)."""
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from sqlalchemy import func, select
@@ -14,6 +13,7 @@ from portal.incidents import lifecycle
 from portal.notifications.deliver import deliver_due, retry
 from portal.notifications.models import OutboxMessage, OutboxStatus
 from tests.factories import make_user
+from tests.races import race
 
 
 def queue(n: int) -> None:
@@ -72,23 +72,14 @@ def test_a_slow_smtp_server_never_slows_a_request(mail_app, smtp):
 
 def test_two_deliverers_racing_send_each_message_once(mail_app, smtp):
     queue(200)
-    sent_by = []
 
-    def deliverer():
-        with mail_app.app_context():
-            total = 0
-            while (sent := deliver_due()) or total == 0:
-                total += sent
-                if not sent:
-                    break
-            sent_by.append(total)
-            db.session.remove()
+    def deliverer() -> int:
+        total = 0
+        while sent := deliver_due():  # rounds until one finds nothing left
+            total += sent
+        return total
 
-    threads = [threading.Thread(target=deliverer) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    sent_by = race(mail_app, deliverer)
     subjects = [m["Subject"] for m in smtp.sink.messages]
     assert len(subjects) == 200 and len(set(subjects)) == 200
     assert sum(sent_by) == 200

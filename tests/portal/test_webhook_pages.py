@@ -24,7 +24,7 @@ from portal.webhooks.events import EVENT_TYPES, TEST
 from portal.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.clients import csrf_token_from
 from tests.factories import make_user
-from tests.webhooks.conftest import deliveries
+from tests.webhooks.helpers import deliveries
 
 SECRET = re.compile(r"whsec_[A-Za-z0-9+/]{43}=")
 BASE = "/admin/webhooks"

@@ -1,11 +1,10 @@
 """Fixtures for the fault tests: the fault-mode SMTP server, an app that delivers to it,
-outbox rows, worker processes and a private PostgreSQL cluster."""
+outbox rows and a private PostgreSQL cluster (helpers are in ``helpers.py``)."""
 from __future__ import annotations
 
 import subprocess
 
 import pytest
-from sqlalchemy import select
 
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
@@ -43,11 +42,6 @@ def queue():
         db.session.commit()
         return rows
     return write
-
-
-def outbox() -> list[OutboxMessage]:
-    db.session.expire_all()
-    return list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,8 @@ from flask_migrate import upgrade
 from portal import create_app
 from portal.auth.security import ensure_roles
 from portal.extensions import db
-from tests.clients import csrf_token_from
-from tests.factories import PASSWORD, make_user
+from tests.clients import log_in
+from tests.factories import make_user
 from tests.components import missing
 from tests.processes import app_env
 from harness.servers import ROOT
@@ -85,10 +85,7 @@ def test_a_database_outage_answers_503_not_401_to_a_good_token(running_postgres)
         api = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
         portal = app.test_client()
-        page = portal.get("/login").get_data(as_text=True)
-        assert portal.post("/login", data={"email": email, "password": PASSWORD,
-                                           "csrf_token": csrf_token_from(page)}
-                           ).status_code == 302
+        assert log_in(portal, identity=email).status_code == 302
         assert api.get("/api/v1/incidents", headers=headers).status_code == 200
         assert portal.get("/admin/incidents/").status_code == 200
 
@@ -227,7 +224,13 @@ def test_two_init_db_at_once_on_a_fresh_database_both_succeed(fresh_database):
     runs = [subprocess.Popen([sys.executable, "manage.py", "init-db"], cwd=ROOT, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for _ in range(2)]
-    outcomes = [(run.wait(60), *run.communicate()) for run in runs]
+    try:
+        outcomes = [(run.wait(60), *run.communicate()) for run in runs]
+    finally:  # after a timeout too: no process left running, no pipe left open
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+            run.communicate()
     for code, out, err in outcomes:
         assert code == 0, err
         assert out.strip().splitlines()[-1] == "Database is up to date."

@@ -17,6 +17,7 @@ from portal.auth.security import ensure_roles
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from tests.processes import app_env, kill, start_process
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -73,13 +74,14 @@ def test_at_least_once_with_the_same_message_id(running_postgres, smtp, processe
         running_postgres.stop("immediate")
         smtp.rules.pop("user5@example.com")
         held.release()
-        time.sleep(0.5)  # the worker meets the dead database
+        # The worker meets the dead database: its round fails (and says so) before the
+        # database comes back.
+        assert wait_until(lambda: "worker: job mail failed" in log.read_text()), \
+            log.read_text()
         running_postgres.start()
 
-        deadline = time.monotonic() + 60
-        while {status for _, status in stored(app).values()} != {"sent"}:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+        assert wait_until(lambda: {status for _, status in stored(app).values()} == {"sent"},
+                          timeout=60, interval=0.2), log.read_text()
         ids = stored(app)
         copies = smtp.copies()
         assert set(copies) == {message_id for message_id, _ in ids.values()}

@@ -12,7 +12,7 @@ from portal.db_types import utcnow
 from portal.extensions import db
 from portal.notifications import deliver as delivery
 from portal.notifications.models import OutboxMessage
-from tests.reliability.conftest import outbox
+from tests.reliability.helpers import outbox
 
 
 def test_every_message_has_a_stored_message_id_sent_unchanged_on_a_resend(

@@ -15,7 +15,8 @@ from portal.notifications.deliver import deliver_due
 from portal.worker import Job, Worker
 from tests.factories import make_user
 from tests.processes import app_env, kill, start_process
-from tests.reliability.conftest import outbox
+from tests.reliability.helpers import outbox
+from tests.waiting import wait_until
 from harness.servers import gunicorn
 
 pytestmark = pytest.mark.slow
@@ -102,7 +103,8 @@ def test_an_exclusive_job_runs_in_one_worker_at_a_time(app):
     threads = [threading.Thread(target=worker.loop) for worker in workers]
     for thread in threads:
         thread.start()
-    time.sleep(1.0)
+    # Rounds enough that the three workers had to take turns (each round holds 0.2 s).
+    assert wait_until(lambda: len(rounds) >= 5), rounds
     for worker in workers:
         worker.stop.set()
     for thread in threads:
@@ -120,10 +122,10 @@ def test_the_worker_without_mail_server_idles_and_stops_on_sigterm(database_url,
     log = tmp_path / "worker.log"
     worker = start_process(["worker"], app_env(database_url, MAIL_SERVER=""), log)
     processes.append(worker)
-    deadline = time.monotonic() + 30
-    while "No job to run yet" not in log.read_text() and time.monotonic() < deadline:
-        assert worker.poll() is None, log.read_text()
-        time.sleep(0.1)
+    # Without mail the worker still runs its other jobs: wait until it says it runs.
+    idling = wait_until(lambda: "worker running:" in log.read_text() or
+                        worker.poll() is not None)
+    assert idling and worker.poll() is None, log.read_text()
     worker.send_signal(signal.SIGTERM)
     try:
         assert worker.wait(10) == 0, log.read_text()

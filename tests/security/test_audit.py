@@ -9,7 +9,7 @@ from sqlalchemy import select
 from portal.auth.models import AccessEvent, Role
 from portal.auth.security import user_datastore
 from portal.extensions import db
-from tests.clients import csrf_token_from, page_csrf_token
+from tests.clients import log_in, page_csrf_token
 from tests.factories import PASSWORD, make_user
 
 
@@ -19,10 +19,8 @@ def kinds() -> list[tuple[str, str | None, str | None]]:
 
 
 def post_login(client, identity, password):
-    token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    return client.post("/login", data={"email": identity, "password": password,
-                                       "csrf_token": token},
-                       environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    return log_in(client, identity=identity, password=password,
+                  environ={"REMOTE_ADDR": "192.0.2.7"})
 
 
 def test_login_failed_login_and_logout_are_recorded_with_ip(client, caplog):

@@ -10,8 +10,7 @@ from sqlalchemy import select
 import api.auth
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
-from tests.clients import bearer
-from tests.clients import csrf_token_from
+from tests.clients import bearer, post_form
 from tests.factories import make_incident, make_user
 
 
@@ -19,11 +18,6 @@ def visible_text(response) -> str:
     """The page without its per-request parts (CSRF token, nonces)."""
     html = response.get_data(as_text=True)
     return re.sub(r'(value|nonce)="[^"]*"', "", html)
-
-
-def post_form(client, path, **data):
-    token = csrf_token_from(client.get(path).get_data(as_text=True))
-    return client.post(path, data={**data, "csrf_token": token})
 
 
 def test_login_says_the_same_for_unknown_accounts_and_wrong_passwords(client):

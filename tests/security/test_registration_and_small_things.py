@@ -10,9 +10,8 @@ import pytest
 from portal.auth.accounts import AccountError, create_account
 from portal.auth.models import AccessEvent, AccessKind, User, UserSession
 from portal.extensions import db
-from tests.clients import bearer
-from tests.clients import csrf_token_from, signed_in_as
-from tests.factories import PASSWORD, make_user
+from tests.clients import bearer, csrf_token_from, log_in, signed_in_as
+from tests.factories import make_user
 
 NEW = "an-entirely-new-passphrase-7"
 
@@ -65,8 +64,7 @@ def test_there_is_no_remember_me(client):
     user = make_user("reporter")
     page = client.get("/login").get_data(as_text=True)
     assert "remember" not in page.lower()
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                           "remember": "y", "csrf_token": csrf_token_from(page)})
+    response = log_in(client, user, remember="y")
     assert response.status_code == 302
     assert "remember_token" not in " ".join(response.headers.getlist("Set-Cookie"))
 
@@ -78,10 +76,7 @@ def test_cache_control_is_well_formed(client, path):
 
 def test_a_right_password_with_a_rejected_next_is_not_audited_as_wrong(client):
     user = make_user("reporter")
-    page = client.get("/login?next=//evil.example/").get_data(as_text=True)
-    client.post("/login?next=//evil.example/", data={
-        "email": user.email, "password": PASSWORD, "next": "//evil.example/",
-        "csrf_token": csrf_token_from(page)})
+    log_in(client, user, path="/login?next=//evil.example/", next="//evil.example/")
     events = db.session.scalars(db.select(AccessEvent).where(
         AccessEvent.user_id == user.id)).all()
     assert not [e for e in events if e.kind == AccessKind.login_failed.value
@@ -91,8 +86,7 @@ def test_a_right_password_with_a_rejected_next_is_not_audited_as_wrong(client):
 def test_sessions_end_after_their_absolute_lifetime_however_active(app):
     user = make_user("reporter")
     client = app.test_client()
-    token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    log_in(client, user)
     assert signed_in_as(client) == user.id
     for row in db.session.scalars(db.select(UserSession)):
         row.created_at -= timedelta(hours=app.config["SESSION_MAX_HOURS"], minutes=1)

@@ -6,16 +6,13 @@ from datetime import timedelta
 import pytest
 from portal.auth.models import UserSession
 from portal.extensions import db
-from tests.clients import csrf_token_from, page_csrf_token, signed_in_as
+from tests.clients import csrf_token_from, log_in, page_csrf_token, signed_in_as
 from tests.factories import PASSWORD, make_user
 
 
 def logged_in_client(app, user, password=PASSWORD):
     client = app.test_client()
-    token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"email": user.email, "password": password,
-                                           "csrf_token": token})
-    assert response.status_code == 302
+    assert log_in(client, user, password=password).status_code == 302
     return client
 
 
@@ -76,10 +73,7 @@ def test_idle_sessions_expire(app):
 
 def test_session_cookie_flags(app):
     user = make_user("reporter")
-    client = app.test_client()
-    token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                           "csrf_token": token})
+    response = log_in(app.test_client(), user)
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Expires=" in cookie  # a lifetime, renewed while the session is used

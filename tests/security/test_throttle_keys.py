@@ -6,7 +6,7 @@ import pytest
 
 from portal.auth.limiter_storage import RateLimitCounter
 from portal.extensions import db
-from tests.clients import csrf_token_from
+from tests.clients import log_in
 from tests.factories import PASSWORD, make_user
 
 
@@ -16,11 +16,9 @@ def throttled(make_app):
 
 
 def attempt(client, identity, password="wrong-password-1", ip="10.0.0.1"):
-    environ = {"REMOTE_ADDR": ip}
-    token = csrf_token_from(client.get("/login", environ_base=environ).get_data(as_text=True))
-    field = "email" if "@" in identity else "username"
-    return client.post("/login", data={field: identity, "password": password,
-                                       "csrf_token": token}, environ_base=environ)
+    return log_in(client, identity=identity, password=password,
+                  field="email" if "@" in identity else "username",
+                  environ={"REMOTE_ADDR": ip})
 
 
 def token_attempt(client, identity, password="wrong-password-1", ip="10.0.0.1"):

@@ -7,7 +7,7 @@ import pytest
 import redis
 
 from tests.components import missing
-from tests.clients import csrf_token_from
+from tests.clients import csrf_token_from, log_in
 from tests.factories import make_user
 
 
@@ -17,10 +17,7 @@ def throttled_app(make_app):
 
 
 def attempt(client, email, password="wrong-password-1", ip="10.0.0.1"):
-    environ = {"REMOTE_ADDR": ip}
-    token = csrf_token_from(client.get("/login", environ_base=environ).get_data(as_text=True))
-    return client.post("/login", data={"email": email, "password": password,
-                                       "csrf_token": token}, environ_base=environ)
+    return log_in(client, identity=email, password=password, environ={"REMOTE_ADDR": ip})
 
 
 def test_sixth_wrong_password_in_a_minute_gets_429_with_retry_after(throttled_app):

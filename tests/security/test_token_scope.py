@@ -10,7 +10,7 @@ import pytest
 from portal.auth.accounts import update_account
 from portal.auth.models import AccessEvent, AccessKind
 from portal.extensions import db
-from tests.clients import csrf_token_from, page_csrf_token, signed_in_as
+from tests.clients import csrf_token_from, log_in, page_csrf_token, signed_in_as
 from tests.factories import PASSWORD, make_user
 
 
@@ -71,9 +71,7 @@ def test_bearer_wins_over_a_junk_second_header(client, first, second):
 
 
 def logged_in(client, user):
-    token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                       "csrf_token": token}).status_code == 302
+    assert log_in(client, user).status_code == 302
 
 
 @pytest.mark.parametrize("path,field", [("/verify", "password"), ("/change", "password")])

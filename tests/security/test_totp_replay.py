@@ -10,7 +10,7 @@ from passlib.totp import TOTP
 
 from portal.auth.security import security
 from portal.extensions import db
-from tests.clients import csrf_token_from, signed_in_as
+from tests.clients import csrf_token_from, log_in, signed_in_as
 from tests.factories import PASSWORD, make_user
 
 
@@ -33,10 +33,7 @@ def token_request(client, user, code, ip="10.0.0.1"):
 
 
 def password_step(client, user, ip="10.0.0.1"):
-    environ = {"REMOTE_ADDR": ip}
-    token = csrf_token_from(client.get("/login", environ_base=environ).get_data(as_text=True))
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                           "csrf_token": token}, environ_base=environ)
+    response = log_in(client, user, environ={"REMOTE_ADDR": ip})
     assert "/tf-" in response.headers["Location"]
 
 

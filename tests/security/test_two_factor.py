@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from passlib.totp import TOTP
 
-from tests.clients import csrf_token_from, signed_in_as
-from tests.factories import PASSWORD, make_user
+from tests.clients import log_in, signed_in_as
+from tests.factories import make_user
 
 
 @pytest.fixture
@@ -13,30 +13,24 @@ def strict_app(make_app):
     return make_app(REQUIRE_2FA_FOR_ADMINS=True)
 
 
-def form_login(client, user):
-    token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    return client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                       "csrf_token": token})
-
-
 def test_admin_without_2fa_is_sent_to_set_it_up(strict_app):
     admin = make_user("admin")
     client = strict_app.test_client()
-    response = form_login(client, admin)
+    response = log_in(client, admin)
     assert response.status_code == 302 and "/tf-setup" in response.headers["Location"]
     assert signed_in_as(client) is None
 
 
 def test_reporters_are_not_forced(strict_app):
     reporter = make_user("reporter")
-    response = form_login(strict_app.test_client(), reporter)
+    response = log_in(strict_app.test_client(), reporter)
     assert response.status_code == 302 and response.headers["Location"].endswith("/")
 
 
 def test_authenticator_setup_then_login_needs_the_code(app):
     user = make_user("technician")
     client = app.test_client()
-    form_login(client, user)
+    log_in(client, user)
     csrf = client.get("/tf-setup", json={}).get_json()["response"]["csrf_token"]
     setup = client.post("/tf-setup", json={"setup": "authenticator"},
                         headers={"X-CSRF-Token": csrf}).get_json()["response"]
@@ -48,6 +42,6 @@ def test_authenticator_setup_then_login_needs_the_code(app):
 
     # A new login now stops at the second factor until a valid code is given.
     other = app.test_client()
-    first = form_login(other, user)
+    first = log_in(other, user)
     assert "/tf-verify" in first.headers["Location"] or "/tf-validate" in first.headers["Location"]
     assert signed_in_as(other) is None

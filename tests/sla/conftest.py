@@ -2,8 +2,6 @@
 seen at 10:00, with every figure counted by hand in ``world``'s docstring."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import pytest
 import time_machine
 
@@ -11,9 +9,7 @@ from portal.extensions import db
 from portal.incidents import lifecycle
 from portal.sla.escalation import check
 from tests.factories import make_user
-
-MONDAY = datetime(2026, 11, 23, tzinfo=timezone.utc)
-LOOKED_AT = MONDAY.replace(hour=10)
+from tests.sla.helpers import LOOKED_AT, MONDAY
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ the warning comes at 80 %, 10:36.
 """
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timezone
 
 import pytest
@@ -22,6 +21,7 @@ from portal.notifications.models import OutboxMessage
 from portal.sla.escalation import check
 from tests.clients import bearer
 from tests.factories import make_user
+from tests.races import race
 from tests.smtp_faults import FaultSmtp
 
 CREATED = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
@@ -105,25 +105,8 @@ def test_a_warning_found_after_its_breach_is_not_sent(incident, technician, db):
 
 def test_two_workers_at_the_same_moment_announce_each_once(incident, app, db):
     """Both databases: the claim is the unique (incident, target, kind) row."""
-    start = threading.Barrier(2)
-    counts, errors = [], []
-
-    def worker():
-        with app.app_context():
-            try:
-                start.wait(5)
-                counts.append(check(moment(11, 5)))
-            except Exception as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-            finally:
-                _db.session.remove()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert not errors and sum(counts) == 1
+    counts = race(app, lambda: check(moment(11, 5)), timeout=30)  # raises what they raised
+    assert sum(counts) == 1
     kinds = db.session.scalars(select(IncidentEvent.kind).where(
         IncidentEvent.kind == EventKind.sla_breached)).all()
     assert len(kinds) == 1

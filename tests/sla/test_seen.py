@@ -92,7 +92,7 @@ def test_the_dashboard_figures_against_the_world(client, world, db):
 
     from portal.incidents import lifecycle
     from portal.sla.escalation import check
-    from tests.sla.conftest import MONDAY
+    from tests.sla.helpers import MONDAY
 
     ten_forty = MONDAY.replace(hour=10, minute=40)
     with time_machine.travel(ten_forty, tick=False):

@@ -13,7 +13,7 @@ from portal.incidents.enums import Priority, SlaState, Status
 from portal.incidents.models import Incident
 from portal.sla.words import due_words, duration_words, sla_words
 from tests.clients import log_in
-from tests.sla.conftest import MONDAY
+from tests.sla.helpers import MONDAY
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
 

@@ -11,7 +11,7 @@ from portal.webhooks import service
 from portal.webhooks.service import WebhookRefused
 from tests.factories import make_incident
 from tests.webhook_receiver import Receiver
-from tests.webhooks.conftest import deliveries
+from tests.webhooks.helpers import deliveries
 
 
 @pytest.mark.parametrize("url, reason", [

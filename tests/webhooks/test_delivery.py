@@ -2,7 +2,6 @@
 receiver checks the Standard Webhooks signature with the specification's own package."""
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -16,10 +15,11 @@ from portal.notifications.models import OutboxMessage
 from portal.sla.escalation import check
 from portal.webhooks import service
 from portal.webhooks.deliver import deliver_due
-from portal.webhooks.models import WebhookDelivery, WebhookEndpoint
+from portal.webhooks.models import WebhookEndpoint
 from tests.factories import make_incident, make_user
+from tests.races import race
 from tests.webhook_receiver import Receiver
-from tests.webhooks.conftest import deliveries
+from tests.webhooks.helpers import deliveries
 
 
 def walk_every_event(admin, technician, reporter) -> Incident:
@@ -165,20 +165,7 @@ def test_two_workers_deliver_each_once(register, receiver, admin, reporter, app)
     for n in range(25):
         lifecycle.create(actor=reporter, title=f"Incident {n}", description="x")
     db.session.commit()
-    barrier = threading.Barrier(2)
-    counts = []
-
-    def worker():
-        with app.app_context():
-            barrier.wait()
-            counts.append(deliver_due())
-            db.session.remove()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    counts = race(app, deliver_due)
     assert sum(counts) == 25
     ids = [request.webhook_id for request in receiver.received]
     assert len(ids) == 25 and len(set(ids)) == 25

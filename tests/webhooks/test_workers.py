@@ -9,7 +9,7 @@ import pytest
 from portal.extensions import db
 from portal.incidents import lifecycle
 from tests.processes import app_env, start_process
-from tests.webhooks.conftest import deliveries
+from tests.webhooks.helpers import deliveries
 
 pytestmark = pytest.mark.slow
 

@@ -10,6 +10,7 @@ from portal.webhooks.models import WebhookDelivery
 
 
 def deliveries(**where) -> list[WebhookDelivery]:
+    """The deliveries matching ``where`` (column=value), oldest first."""
     query = select(WebhookDelivery).order_by(WebhookDelivery.id)
     for name, value in where.items():
         query = query.where(getattr(WebhookDelivery, name) == value)

@@ -1,0 +1,17 @@
+"""Waiting for a state, never for a length of time: a condition polled until it holds or
+a deadline passes (the deadline is a bound for a broken run, not a measurement)."""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 30,
+               interval: float = 0.05) -> bool:
+    """Poll ``condition`` until it is true or ``timeout`` seconds pass; say whether it held."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return bool(condition())
+        time.sleep(interval)
+    return True
