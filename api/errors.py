@@ -1,6 +1,7 @@
-"""API errors in one place: lifecycle refusals, account refusals, stale writes and
-authentication failures all become flask-smorest's JSON error shape, or RFC 9457
-problem details for clients that ask for ``application/problem+json``.
+"""API errors in one place: the domain's refusals (every ``portal.refusals.Refused``:
+the lifecycle's, accounts', attachments', webhooks'), stale writes and authentication
+failures all become flask-smorest's JSON error shape, or RFC 9457 problem details for
+clients that ask for ``application/problem+json``.
 
 smorest registers its ``HTTPException`` handler for the whole app; it is narrowed here to
 ``/api/`` paths (and ``/healthz``), so the portal keeps its HTML error pages.
@@ -17,11 +18,9 @@ from flask_smorest import Api, abort
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from portal.auth.accounts import AccountError
 from portal.errors import error_page
 from portal.extensions import db
-from portal.incidents.lifecycle import LifecycleError
-from portal.webhooks.service import WebhookRefused
+from portal.refusals import Refused
 
 
 def is_api_request() -> bool:
@@ -73,19 +72,9 @@ def register_error_handlers(app: Flask, api: Api) -> None:
 
     app.register_error_handler(HTTPException, handle_http_exception)
 
-    @app.errorhandler(LifecycleError)
-    def lifecycle_refused(error: LifecycleError):
+    @app.errorhandler(Refused)
+    def refused(error: Refused):
         db.session.rollback()  # nothing half-written
-        return _payload(error.http_status, error.message, error.field)
-
-    @app.errorhandler(AccountError)
-    def account_refused(error: AccountError):
-        db.session.rollback()
-        return _payload(error.http_status, error.message, error.field)
-
-    @app.errorhandler(WebhookRefused)
-    def webhook_refused(error: WebhookRefused):
-        db.session.rollback()
         return _payload(error.http_status, error.message, error.field)
 
     @app.errorhandler(StaleDataError)

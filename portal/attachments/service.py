@@ -51,9 +51,8 @@ class AttachmentRefused(LifecycleError):
     """
 
     def __init__(self, filename: str, reason: str, *, status: int = 422) -> None:
-        super().__init__(f"{filename}: {reason}", field="file")
+        super().__init__(f"{filename}: {reason}", field="file", http_status=status)
         self.filename = filename
-        self.http_status = status
 
     @property
     def status(self) -> int:

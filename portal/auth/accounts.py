@@ -17,19 +17,15 @@ from portal.auth.models import RoleName, User
 from portal.auth.security import ensure_roles, security, user_datastore
 from portal.display import is_zone
 from portal.extensions import db
+from portal.refusals import Refused
 
 ROLE_NAMES = [role.value for role in RoleName]
 
 
-class AccountError(Exception):
+class AccountError(Refused):
     """An account change is refused; ``field`` names the culprit (422)."""
 
     http_status = 422
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class AccountForbidden(AccountError):

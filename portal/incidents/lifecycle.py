@@ -28,19 +28,15 @@ from portal.incidents.access import Capacity, can_see, capacities
 from portal.incidents.enums import (ACTIVE, NOT_CLOSED, Action, Category, EventKind, Level, Priority,
                                    Status)
 from portal.incidents.models import TEXT_MAX, TITLE_MAX, Comment, Incident, IncidentEvent
+from portal.refusals import Refused
 from portal.sla import clock as sla_clock
 from portal.sla.policy import current_policy
 
 
-class LifecycleError(Exception):
-    """Base of every refusal; ``http_status`` is what the API answers."""
+class LifecycleError(Refused):
+    """Base of the lifecycle's refusals; ``http_status`` is what the API answers."""
 
     http_status = 400
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class NotVisible(LifecycleError):
