@@ -21,7 +21,7 @@ from api.document import RATE_LIMIT_HEADERS
 from api.schemas import TokenRequestSchema, TokenSchema
 from portal.auth.audit import record
 from portal.auth.models import AccessKind, User
-from portal.auth.security import security
+from portal.auth.current import security
 from portal.auth.throttling import find_account, guard
 from portal.extensions import csrf, db
 

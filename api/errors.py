@@ -18,6 +18,7 @@ from flask_smorest import Api, abort
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from portal.auth.current import security
 from portal.errors import error_page
 from portal.extensions import db
 from portal.refusals import Refused
@@ -84,7 +85,7 @@ def register_error_handlers(app: Flask, api: Api) -> None:
         return _payload(412, "the incident was changed by someone else meanwhile: "
                              "read it again and retry")
 
-    security = app.extensions["security"]
+    flask_security = security(app)
 
     def unauthenticated(mechanisms=None, headers=None):
         if is_api_request():
@@ -93,7 +94,7 @@ def register_error_handlers(app: Flask, api: Api) -> None:
                   headers={"WWW-Authenticate": 'Bearer realm="api"'})
         return default_unauthn_handler(mechanisms, headers)
 
-    security.unauthn_handler(unauthenticated)
+    flask_security.unauthn_handler(unauthenticated)
 
     def render_json(payload, code, headers=None, user=None):
         # Flask-Security answers some API failures itself (a session call without its
@@ -105,4 +106,4 @@ def register_error_handlers(app: Flask, api: Api) -> None:
             return body, code, headers or {}
         return default_render_json(payload, code, headers, user)
 
-    security.render_json(render_json)
+    flask_security.render_json(render_json)

@@ -13,8 +13,9 @@ from typing import Any, Iterable
 from flask_security import hash_password
 from sqlalchemy import event, func, select
 
+from portal.auth.current import security
 from portal.auth.models import RoleName, User
-from portal.auth.security import ensure_roles, security, user_datastore
+from portal.auth.security import ensure_roles, user_datastore
 from portal.display import is_zone
 from portal.extensions import db
 from portal.refusals import Refused

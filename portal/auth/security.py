@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from flask import Flask, current_app, g, request
+from flask import Flask, g, request
 from flask_wtf.csrf import CSRFError
 from flask_security import Security, SQLAlchemyUserDatastore
 
@@ -23,12 +23,6 @@ class PortalUserDatastore(SQLAlchemyUserDatastore):
     def create_user(self, **kwargs):
         kwargs.setdefault("roles", [RoleName.reporter.value])
         return super().create_user(**kwargs)
-
-
-def security() -> Security:
-    """The current app's ``Security`` (its public ``mail_util``, ``username_util``,
-    ``password_util``, ``totp_factory`` and ``datastore``)."""
-    return current_app.extensions["security"]
 
 
 def user_datastore() -> PortalUserDatastore:

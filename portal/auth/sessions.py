@@ -19,6 +19,7 @@ from flask_login import user_logged_out
 from flask_security.signals import password_changed, user_authenticated
 from sqlalchemy import delete, update
 
+from portal.auth.current import security
 from portal.auth.models import User, UserSession
 from portal.db_types import utcnow
 from portal.extensions import db
@@ -58,8 +59,6 @@ def load_user(user_id: str) -> User | None:
     """Flask-Login's user loader: what Flask-Security's does (an active user by
     ``fs_uniquifier``, marked as authenticated by session), plus a live registry row that
     is neither idle too long nor older than ``SESSION_MAX_HOURS``."""
-    from portal.auth.security import security
-
     sid = session.get(SESSION_KEY)
     if not user_id or not sid:
         return None
