@@ -10,10 +10,19 @@ from __future__ import annotations
 
 
 class Refused(Exception):
-    """A change the domain refuses; nothing was changed (the caller rolls back)."""
+    """A change the domain refuses; nothing was changed (the caller rolls back).
 
-    #: The kind of refusal, as the API answers it; a subclass or an instance may narrow it.
+    A subclass names its kind in its header (``class NotVisible(LifecycleError,
+    http_status=404)``); one refusal may narrow it (``Refused(..., http_status=403)``).
+    """
+
+    #: The kind of refusal, as the API answers it.
     http_status = 422
+
+    def __init_subclass__(cls, *, http_status: int | None = None, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if http_status is not None:
+            cls.http_status = http_status
 
     def __init__(self, message: str, *, field: str | None = None,
                  http_status: int | None = None) -> None:

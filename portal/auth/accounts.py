@@ -23,16 +23,12 @@ from portal.refusals import Refused
 ROLE_NAMES = [role.value for role in RoleName]
 
 
-class AccountError(Refused):
+class AccountError(Refused, http_status=422):
     """An account change is refused; ``field`` names the culprit (422)."""
 
-    http_status = 422
 
-
-class AccountForbidden(AccountError):
+class AccountForbidden(AccountError, http_status=403):
     """Only admins manage accounts (403)."""
-
-    http_status = 403
 
 
 def ensure_may_manage(actor: User) -> None:

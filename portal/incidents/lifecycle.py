@@ -33,40 +33,29 @@ from portal.sla import clock as sla_clock
 from portal.sla.policy import current_policy
 
 
-class LifecycleError(Refused):
-    """Base of the lifecycle's refusals; ``http_status`` is what the API answers."""
+class LifecycleError(Refused, http_status=400):
+    """Base of the lifecycle's refusals, never raised bare (it would be a 400): each kind
+    below is one reason, with the status the API answers."""
 
-    http_status = 400
 
-
-class NotVisible(LifecycleError):
+class NotVisible(LifecycleError, http_status=404):
     """The incident does not exist for this user (404)."""
 
-    http_status = 404
 
-
-class NotAllowed(LifecycleError):
+class NotAllowed(LifecycleError, http_status=403):
     """The user sees the incident but their role may not do this (403)."""
 
-    http_status = 403
 
-
-class InvalidTransition(LifecycleError):
+class InvalidTransition(LifecycleError, http_status=409):
     """The incident's status does not allow this action (409)."""
 
-    http_status = 409
 
-
-class InvalidValue(LifecycleError):
+class InvalidValue(LifecycleError, http_status=422):
     """A value is missing or wrong; ``field`` names it (422)."""
 
-    http_status = 422
 
-
-class StaleIncident(LifecycleError):
+class StaleIncident(LifecycleError, http_status=412):
     """The incident changed since the caller read it (412)."""
-
-    http_status = 412
 
 
 class Needs(StrEnum):

@@ -280,11 +280,9 @@ def _opened_with_files(letter: Letter, user: User, *,
 
 # --- the admin's decisions on quarantined mail ------------------------------------------
 
-class DecisionRefused(Refused):
+class DecisionRefused(Refused, http_status=409):
     """An admin's decision on a quarantined message cannot be carried out (why): the
     message is not in a state that allows it (409)."""
-
-    http_status = 409
 
 
 def _quarantined(row: InboundMail) -> Letter:

@@ -22,7 +22,7 @@ from portal.webhooks.models import (DESCRIPTION_MAX, WebhookDelivery, WebhookEnd
 OVERLAP = timedelta(hours=24)
 
 
-class WebhookRefused(Refused):
+class WebhookRefused(Refused, http_status=422):
     """A webhook change is refused; ``field`` names the culprit (422, 403 for a
     non-admin)."""
 
