@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import hashlib
 
-from flask import Response, request
+from flask import Response, request, url_for
 from flask_security import auth_required, current_user
 from flask_smorest import abort
 from sqlalchemy.orm import joinedload, undefer
@@ -61,6 +61,14 @@ def visible_incident(incident_id: int) -> Incident:
     if incident is None:
         abort(404, message=f"incident {incident_id} not found")
     return incident
+
+
+def found(model, row_id: int, what: str):
+    """The ``model`` row ``row_id``; a 404 naming ``what`` when there is none."""
+    row = db.session.get(model, row_id)
+    if row is None:
+        abort(404, message=f"{what} {row_id} not found")
+    return row
 
 
 def user_by_id(user_id: int | None, field: str, *, allowed: bool = True) -> User | None:
@@ -141,3 +149,31 @@ def error_responses(blueprint):
             return view
         return decorate
     return documented
+
+
+def operations(blueprint):
+    """A decorator factory declaring an endpoint's answers in one place: its
+    ``operationId``, its success (``status``, ``schema``, ``headers``, ``content_type``,
+    ``description``), the error statuses it can give, and any further OpenAPI ``doc``."""
+    documented_errors = error_responses(blueprint)
+
+    def operation(operation_id: str, status: int, schema=None, *, errors: tuple[int, ...],
+                  headers=None, content_type=None, description=None, **doc):
+        def decorate(view):
+            view = blueprint.doc(operationId=operation_id, **doc)(view)
+            view = documented_errors(*errors)(view)
+            return blueprint.response(status, schema, headers=headers,
+                                      content_type=content_type,
+                                      description=description)(view)
+        return decorate
+    return operation
+
+
+def location_header(what: str) -> dict:
+    """The documentation of a ``201``'s ``Location`` header: where ``what`` now lives."""
+    return {"Location": {"description": what, "schema": {"type": "string"}}}
+
+
+def location(endpoint: str, **values) -> dict[str, str]:
+    """The ``Location`` header naming what ``endpoint`` serves at ``values``."""
+    return {"Location": url_for(endpoint, **values, _external=True)}

@@ -6,13 +6,14 @@ comment), who may delete; an attachment the caller may not see is 404 like an ab
 """
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import request
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import ValidationError
 from werkzeug.datastructures import FileStorage
 
-from api.access import authenticated, caller, error_responses, visible_incident
+from api.access import (authenticated, caller, location, location_header, operations,
+                        visible_incident)
 from api.pagination import Blueprint
 from api.schemas import AttachmentSchema, AttachmentUploadSchema
 from portal.attachments import accept_uploads, serving, service
@@ -22,7 +23,7 @@ from portal.incidents.models import Comment
 
 URL_PREFIX = ""
 blp = Blueprint("attachments", __name__, description="Files on incidents and comments")
-blp_errors = error_responses(blp)
+operation = operations(blp)
 
 UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {
     "schema": AttachmentUploadSchema}}}
@@ -57,9 +58,7 @@ def _refuse(messages: dict) -> None:
 class IncidentAttachments(MethodView):
     decorators = [authenticated]
 
-    @blp.doc(operationId="listIncidentAttachments")
-    @blp.response(200, AttachmentSchema(many=True))
-    @blp_errors(401, 404)
+    @operation("listIncidentAttachments", 200, AttachmentSchema(many=True), errors=(401, 404))
     def get(self, incident_id):
         """List an incident's attachments
 
@@ -69,10 +68,9 @@ class IncidentAttachments(MethodView):
         incident = visible_incident(incident_id)
         return db.session.scalars(service.visible_attachments(caller(), incident)).all()
 
-    @blp.doc(operationId="createIncidentAttachment", requestBody=UPLOAD_BODY)
-    @blp.response(201, AttachmentSchema, headers={
-        "Location": {"description": "The new attachment", "schema": {"type": "string"}}})
-    @blp_errors(401, 403, 404, 409, 422)
+    @operation("createIncidentAttachment", 201, AttachmentSchema,
+               errors=(401, 403, 404, 409, 422), headers=location_header("The new attachment"),
+               requestBody=UPLOAD_BODY)
     @blp.alt_response(413, description="The file (or the request) is too large")
     def post(self, incident_id):
         """Attach a file (whoever may comment; `internal`: admins and technicians)
@@ -94,18 +92,15 @@ class IncidentAttachments(MethodView):
                                             upload.read(), comment=comment,
                                             internal=fields["internal"])
         db.session.commit()
-        return attachment, 201, {"Location": url_for("attachments.AttachmentById",
-                                                     attachment_id=attachment.id,
-                                                     _external=True)}
+        return attachment, 201, location("attachments.AttachmentById",
+                                         attachment_id=attachment.id)
 
 
 @blp.route("/attachments/<int:attachment_id>")
 class AttachmentById(MethodView):
     decorators = [authenticated]
 
-    @blp.doc(operationId="getAttachment")
-    @blp.response(200, AttachmentSchema)
-    @blp_errors(401, 404)
+    @operation("getAttachment", 200, AttachmentSchema, errors=(401, 404))
     def get(self, attachment_id):
         """Read an attachment's metadata
 
@@ -114,9 +109,7 @@ class AttachmentById(MethodView):
         """
         return service.attachment_for(caller(), attachment_id)
 
-    @blp.doc(operationId="deleteAttachment")
-    @blp.response(204)
-    @blp_errors(401, 403, 404)
+    @operation("deleteAttachment", 204, errors=(401, 403, 404))
     def delete(self, attachment_id):
         """Delete an attachment
 
@@ -132,12 +125,10 @@ class AttachmentById(MethodView):
 class AttachmentContent(MethodView):
     decorators = [authenticated]
 
-    @blp.doc(operationId="getAttachmentContent")
-    @blp.response(200, BINARY, content_type="application/octet-stream",
-                  headers=CONTENT_HEADERS,
-                  description="The bytes, always as a download (`Content-Disposition: "
-                              "attachment`, `nosniff`, `Content-Security-Policy: sandbox`)")
-    @blp_errors(401, 404)
+    @operation("getAttachmentContent", 200, BINARY, errors=(401, 404),
+               content_type="application/octet-stream", headers=CONTENT_HEADERS,
+               description="The bytes, always as a download (`Content-Disposition: "
+                           "attachment`, `nosniff`, `Content-Security-Policy: sandbox`)")
     def get(self, attachment_id):
         """Download an attachment's bytes
 

@@ -16,18 +16,18 @@ from flask_smorest import abort
 
 
 from api.pagination import Blueprint
-from api.access import error_responses
+from api.access import operations
 from api.document import RATE_LIMIT_HEADERS
 from api.schemas import TokenRequestSchema, TokenSchema
 from portal.auth.audit import record
 from portal.auth.models import AccessKind, User
-from portal.auth.security import security
+from portal.auth.current import security
 from portal.auth.throttling import find_account, guard
 from portal.extensions import csrf, db
 
 URL_PREFIX = "/auth"
 blp = Blueprint("auth", __name__, description="API tokens")
-blp_errors = error_responses(blp)
+operation = operations(blp)
 log = logging.getLogger("portal.access")
 
 
@@ -42,9 +42,9 @@ def _refuse(identity: str, user: User | None, reason: str, message: str):
 class Token(MethodView):
 
     @blp.arguments(TokenRequestSchema)
-    @blp.response(200, TokenSchema, headers=RATE_LIMIT_HEADERS)
-    @blp.doc(security=[], operationId="createToken")
-    @blp_errors(401, 422, 429)
+    @operation("createToken", 200, TokenSchema, errors=(401, 422, 429),
+               headers=RATE_LIMIT_HEADERS)
+    @blp.doc(security=[])  # the one operation that needs no token
     def post(self, data):
         """Get an API token
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload
 from api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from api.idempotency import idempotent
 from api.pagination import Blueprint
-from api.access import authenticated, caller, error_responses, visible_incident
+from api.access import authenticated, caller, operations, visible_incident
 from api.schemas import CommentCreateSchema
 from portal.extensions import db
 from portal import flows
@@ -18,16 +18,14 @@ from portal.incidents.representation import CommentSchema, EventSchema
 
 URL_PREFIX = "/incidents"
 blp = Blueprint("comments", __name__, description="History and comments of an incident")
-blp_errors = error_responses(blp)
+operation = operations(blp)
 
 
 @blp.route("/<int:incident_id>/events")
 class IncidentEvents(MethodView):
     decorators = [authenticated]
 
-    @blp.response(200, EventSchema(many=True))
-    @blp_errors(401, 404)
-    @blp.doc(operationId="listIncidentEvents")
+    @operation("listIncidentEvents", 200, EventSchema(many=True), errors=(401, 404))
     def get(self, incident_id):
         """The incident's history, oldest first
 
@@ -44,9 +42,7 @@ class IncidentEvents(MethodView):
 class IncidentComments(MethodView):
     decorators = [idempotent, authenticated]
 
-    @blp.response(200, CommentSchema(many=True))
-    @blp_errors(401, 404)
-    @blp.doc(operationId="listIncidentComments")
+    @operation("listIncidentComments", 200, CommentSchema(many=True), errors=(401, 404))
     def get(self, incident_id):
         """The comments you may read, oldest first (internal ones for staff only)
 
@@ -55,9 +51,8 @@ class IncidentComments(MethodView):
         return visible_comments(caller(), visible_incident(incident_id))
 
     @blp.arguments(CommentCreateSchema)
-    @blp.response(201, CommentSchema)
-    @blp_errors(401, 403, 404, 409, 422)
-    @blp.doc(operationId="createIncidentComment", parameters=[IDEMPOTENCY_KEY])
+    @operation("createIncidentComment", 201, CommentSchema, errors=(401, 403, 404, 409, 422),
+               parameters=[IDEMPOTENCY_KEY])
     def post(self, data, incident_id):
         """Add a comment (`internal` ones: admins and technicians)
 

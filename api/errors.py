@@ -1,6 +1,7 @@
-"""API errors in one place: lifecycle refusals, account refusals, stale writes and
-authentication failures all become flask-smorest's JSON error shape, or RFC 9457
-problem details for clients that ask for ``application/problem+json``.
+"""API errors in one place: the domain's refusals (every ``portal.refusals.Refused``:
+the lifecycle's, accounts', attachments', webhooks'), stale writes and authentication
+failures all become flask-smorest's JSON error shape, or RFC 9457 problem details for
+clients that ask for ``application/problem+json``.
 
 smorest registers its ``HTTPException`` handler for the whole app; it is narrowed here to
 ``/api/`` paths (and ``/healthz``), so the portal keeps its HTML error pages.
@@ -17,11 +18,10 @@ from flask_smorest import Api, abort
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from portal.auth.accounts import AccountError
+from portal.auth.current import security
 from portal.errors import error_page
 from portal.extensions import db
-from portal.incidents.lifecycle import LifecycleError
-from portal.webhooks.service import WebhookRefused
+from portal.refusals import Refused
 
 
 def is_api_request() -> bool:
@@ -73,19 +73,9 @@ def register_error_handlers(app: Flask, api: Api) -> None:
 
     app.register_error_handler(HTTPException, handle_http_exception)
 
-    @app.errorhandler(LifecycleError)
-    def lifecycle_refused(error: LifecycleError):
+    @app.errorhandler(Refused)
+    def refused(error: Refused):
         db.session.rollback()  # nothing half-written
-        return _payload(error.http_status, error.message, error.field)
-
-    @app.errorhandler(AccountError)
-    def account_refused(error: AccountError):
-        db.session.rollback()
-        return _payload(error.http_status, error.message, error.field)
-
-    @app.errorhandler(WebhookRefused)
-    def webhook_refused(error: WebhookRefused):
-        db.session.rollback()
         return _payload(error.http_status, error.message, error.field)
 
     @app.errorhandler(StaleDataError)
@@ -95,7 +85,7 @@ def register_error_handlers(app: Flask, api: Api) -> None:
         return _payload(412, "the incident was changed by someone else meanwhile: "
                              "read it again and retry")
 
-    security = app.extensions["security"]
+    flask_security = security(app)
 
     def unauthenticated(mechanisms=None, headers=None):
         if is_api_request():
@@ -104,7 +94,7 @@ def register_error_handlers(app: Flask, api: Api) -> None:
                   headers={"WWW-Authenticate": 'Bearer realm="api"'})
         return default_unauthn_handler(mechanisms, headers)
 
-    security.unauthn_handler(unauthenticated)
+    flask_security.unauthn_handler(unauthenticated)
 
     def render_json(payload, code, headers=None, user=None):
         # Flask-Security answers some API failures itself (a session call without its
@@ -116,4 +106,4 @@ def register_error_handlers(app: Flask, api: Api) -> None:
             return body, code, headers or {}
         return default_render_json(payload, code, headers, user)
 
-    security.render_json(render_json)
+    flask_security.render_json(render_json)

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from api.idempotency import idempotent
 from api.pagination import PAGINATION_HEADERS, Blueprint, pagination_headers
-from api.access import (authenticated, caller, check_if_match, error_responses, etag_headers,
-                        etag_of, list_etag, not_modified, user_by_id, visible_incident,
-                        with_people)
+from api.access import (authenticated, caller, check_if_match, etag_headers, etag_of,
+                        list_etag, location, location_header, not_modified, operations,
+                        user_by_id, visible_incident, with_people)
 from api.schemas import (NEEDS_SCHEMAS, IncidentCreateSchema, IncidentPatchSchema,
                          IncidentPutSchema, IncidentQueryArgsSchema, IncidentSchema,
                          TransitionSchema)
@@ -33,7 +33,7 @@ from portal.incidents.models import Incident
 
 URL_PREFIX = "/incidents"
 blp = Blueprint("incidents", __name__, description="Incidents and their lifecycle")
-blp_errors = error_responses(blp)
+operation = operations(blp)
 
 ETAG_HEADER = {"ETag": {"description": "Version tag; send it back as If-Match",
                         "schema": {"type": "string"}}}
@@ -89,11 +89,9 @@ class Incidents(MethodView):
     decorators = [idempotent, authenticated]
 
     @blp.arguments(IncidentQueryArgsSchema, location="query")
-    @blp.response(200, IncidentSchema(many=True), headers={**PAGINATION_HEADERS,
-                                                           **LIST_ETAG_HEADER})
+    @operation("listIncidents", 200, IncidentSchema(many=True), errors=(304, 401, 422),
+               headers={**PAGINATION_HEADERS, **LIST_ETAG_HEADER})
     @blp.paginate(page_size=20, max_page_size=100)
-    @blp_errors(304, 401, 422)
-    @blp.doc(operationId="listIncidents")
     def get(self, args, pagination_parameters):
         """List the incidents you may see, newest first
 
@@ -112,12 +110,9 @@ class Incidents(MethodView):
                                              "ETag": f'"{etag}"'})
 
     @blp.arguments(IncidentCreateSchema)
-    @blp.response(201, IncidentSchema, headers={
-        "Location": {"description": "The new incident", "schema": {"type": "string"}},
-        **ETAG_HEADER})
-    @blp_errors(401, 403, 422)
-    @blp.doc(operationId="createIncident", responses={201: {"links": command_links()}},
-             parameters=[IDEMPOTENCY_KEY])
+    @operation("createIncident", 201, IncidentSchema, errors=(401, 403, 422),
+               headers={**location_header("The new incident"), **ETAG_HEADER},
+               responses={201: {"links": command_links()}}, parameters=[IDEMPOTENCY_KEY])
     def post(self, data):
         """Report an incident
 
@@ -126,9 +121,8 @@ class Incidents(MethodView):
         """
         incident = flows.report_incident(actor=caller(), **data)
         db.session.commit()
-        headers = {"Location": url_for("incidents.IncidentById", incident_id=incident.id,
-                                       _external=True), **etag_headers(incident)}
-        return incident, 201, headers
+        return incident, 201, {**location("incidents.IncidentById", incident_id=incident.id),
+                               **etag_headers(incident)}
 
 
 def apply_changes(incident: Incident, data: dict) -> Incident:
@@ -155,9 +149,7 @@ def apply_changes(incident: Incident, data: dict) -> Incident:
 class IncidentById(MethodView):
     decorators = [authenticated]
 
-    @blp.response(200, IncidentSchema, headers=ETAG_HEADER)
-    @blp_errors(304, 401, 404)
-    @blp.doc(operationId="getIncident")
+    @operation("getIncident", 200, IncidentSchema, errors=(304, 401, 404), headers=ETAG_HEADER)
     def get(self, incident_id):
         """Read one incident
 
@@ -168,9 +160,8 @@ class IncidentById(MethodView):
         return not_modified(etag_of(incident)) or (incident, etag_headers(incident))
 
     @blp.arguments(IncidentPutSchema)
-    @blp.response(200, IncidentSchema, headers=ETAG_HEADER)
-    @blp_errors(401, 403, 404, 409, 412, 422)
-    @blp.doc(operationId="replaceIncident")
+    @operation("replaceIncident", 200, IncidentSchema, errors=(401, 403, 404, 409, 412, 422),
+               headers=ETAG_HEADER)
     def put(self, data, incident_id):
         """Replace an incident's editable fields (and assign, change status, resolve)
 
@@ -182,9 +173,8 @@ class IncidentById(MethodView):
         return incident, etag_headers(incident)
 
     @blp.arguments(IncidentPatchSchema)
-    @blp.response(200, IncidentSchema, headers=ETAG_HEADER)
-    @blp_errors(401, 403, 404, 409, 412, 422)
-    @blp.doc(operationId="updateIncident")
+    @operation("updateIncident", 200, IncidentSchema, errors=(401, 403, 404, 409, 412, 422),
+               headers=ETAG_HEADER)
     def patch(self, data, incident_id):
         """Change some fields (and assign, change status, resolve)
 
@@ -196,9 +186,7 @@ class IncidentById(MethodView):
         apply_changes(incident, data)
         return incident, etag_headers(incident)
 
-    @blp.response(204)
-    @blp_errors(401, 403, 404, 412)
-    @blp.doc(operationId="deleteIncident")
+    @operation("deleteIncident", 204, errors=(401, 403, 404, 412))
     def delete(self, incident_id):
         """Delete an incident (admins)
 
@@ -214,9 +202,7 @@ class IncidentById(MethodView):
 class IncidentTransitions(MethodView):
     decorators = [authenticated]
 
-    @blp.response(200, TransitionSchema(many=True))
-    @blp_errors(401, 404)
-    @blp.doc(operationId="listIncidentTransitions")
+    @operation("listIncidentTransitions", 200, TransitionSchema(many=True), errors=(401, 404))
     def get(self, incident_id):
         """The commands you may run on the incident now
 
@@ -265,9 +251,9 @@ def command_view(spec: ActionSpec) -> type[MethodView]:
         return incident, etag_headers(incident)
 
     post.__doc__ = f"{spec.summary}\n\n{command_description(spec)}"
-    view = blp.doc(operationId=operation_id(spec), parameters=[IDEMPOTENCY_KEY])(post)
-    view = blp.response(200, IncidentSchema, headers=ETAG_HEADER)(
-        blp_errors(401, 403, 404, 409, 412, 422)(view))
+    view = operation(operation_id(spec), 200, IncidentSchema,
+                     errors=(401, 403, 404, 409, 412, 422), headers=ETAG_HEADER,
+                     parameters=[IDEMPOTENCY_KEY])(post)
     if schema is not None:
         # A body whose fields are all optional (a note) may be left out.
         view = blp.arguments(schema, required=bool(required_fields(schema)))(view)

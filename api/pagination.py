@@ -18,8 +18,10 @@ from urllib.parse import urlencode
 from flask import current_app, request
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest import abort
+from sqlalchemy import func
 
 from api.bounds import SafeJSONParser
+from portal.extensions import db
 
 HEADER = "X-Pagination"
 
@@ -122,3 +124,14 @@ def pagination_headers(pagination_parameters) -> dict[str, str]:
     if any(relations.values()):
         headers["Link"] = link_header({rel: n for rel, n in relations.items() if n})
     return headers
+
+
+def one_page(rows, pagination_parameters, *order) -> tuple[list, dict[str, str]]:
+    """The page of ``rows`` (a ``select``) the request asks for, in ``order``, with its
+    headers; the whole of ``rows`` is counted first (``count(*)`` over its FROM and WHERE)."""
+    pagination_parameters.item_count = db.session.scalar(
+        rows.with_only_columns(func.count(), maintain_column_froms=True).order_by(None))
+    page = db.session.scalars(rows.order_by(*order)
+                              .offset(pagination_parameters.first_item)
+                              .limit(pagination_parameters.page_size)).all()
+    return page, pagination_headers(pagination_parameters)

@@ -16,6 +16,7 @@ from flask_security import current_user
 from flask_smorest import abort
 
 from portal.auth import personal_tokens
+from portal.auth.current import security
 from portal.auth.models import TokenScope
 
 READ, WRITE = TokenScope.incidents_read.value, TokenScope.incidents_write.value
@@ -85,7 +86,7 @@ def init_scopes(app: Flask) -> None:
     one is never passed to it.
     """
     app.before_request(check_personal_token)
-    login_manager = app.extensions["security"].login_manager
+    login_manager = security(app).login_manager
     flask_security_loader = login_manager.request_callback
 
     def load_user(req):

@@ -6,12 +6,12 @@ endpoints (``api.scopes.CLOSED``): log in, or use a token from ``POST /auth/toke
 """
 from __future__ import annotations
 
-from flask import url_for
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
-from api.access import authenticated, caller, error_responses, user_by_id
+from api.access import (authenticated, caller, location, location_header, operations,
+                        user_by_id)
 from api.pagination import Blueprint
 from api.schemas import Revealed, UTCDateTime
 from portal.auth import personal_tokens
@@ -23,7 +23,7 @@ from portal.ids import INT64_MAX
 
 URL_PREFIX = "/tokens"
 blp = Blueprint("tokens", __name__, description="Personal access tokens for scripts")
-blp_errors = error_responses(blp)
+operation = operations(blp)
 
 
 class PersonalTokenSchema(Schema):
@@ -70,9 +70,8 @@ class Tokens(MethodView):
     decorators = [authenticated]
 
     @blp.arguments(TokenListQuerySchema, location="query")
-    @blp.response(200, PersonalTokenSchema(many=True))
-    @blp_errors(401, 403, 422)
-    @blp.doc(operationId="listPersonalTokens")
+    @operation("listPersonalTokens", 200, PersonalTokenSchema(many=True),
+               errors=(401, 403, 422))
     def get(self, query):
         """List personal access tokens
 
@@ -86,10 +85,8 @@ class Tokens(MethodView):
         return db.session.scalars(personal_tokens.tokens_of(user)).all()
 
     @blp.arguments(PersonalTokenCreateSchema)
-    @blp.response(201, NewPersonalTokenSchema, headers={
-        "Location": {"description": "The new token", "schema": {"type": "string"}}})
-    @blp_errors(401, 403, 422)
-    @blp.doc(operationId="createPersonalToken")
+    @operation("createPersonalToken", 201, NewPersonalTokenSchema, errors=(401, 403, 422),
+               headers=location_header("The new token"))
     def post(self, data):
         """Make a personal access token
 
@@ -98,17 +95,15 @@ class Tokens(MethodView):
         """
         token, secret = personal_tokens.issue(caller(), data)
         db.session.commit()
-        return Revealed(token, token=secret), 201, {
-            "Location": url_for("tokens.TokenById", token_id=token.id, _external=True)}
+        return Revealed(token, token=secret), 201, location("tokens.TokenById",
+                                                           token_id=token.id)
 
 
 @blp.route("/<int:token_id>")
 class TokenById(MethodView):
     decorators = [authenticated]
 
-    @blp.response(204)
-    @blp_errors(401, 404)
-    @blp.doc(operationId="revokePersonalToken")
+    @operation("revokePersonalToken", 204, errors=(401, 404))
     def delete(self, token_id):
         """Revoke a personal access token
 

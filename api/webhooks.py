@@ -5,14 +5,14 @@ events, read the delivery log and send a delivery again. Every change goes throu
 """
 from __future__ import annotations
 
-from flask import url_for
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from api.access import authenticated, caller, checked_first, error_responses
-from api.pagination import PAGINATION_HEADERS, Blueprint, pagination_headers
+from api.access import (authenticated, caller, checked_first, found, location,
+                        location_header, operations)
+from api.pagination import PAGINATION_HEADERS, Blueprint, one_page
 from api.schemas import Revealed, ServerSent, StrictBoolean, UTCDateTime
 from portal.extensions import db
 from portal.outbox import OutboxStatus
@@ -24,7 +24,7 @@ from portal.webhooks.models import (DESCRIPTION_MAX, URL_MAX, WebhookDelivery,
 URL_PREFIX = "/webhooks"
 blp = Blueprint("webhooks", __name__, description="Webhooks: incident events pushed to "
                                                   "other systems (admins)")
-blp_errors = error_responses(blp)
+operation = operations(blp)
 
 EVENT_TYPE = fields.String(validate=validate.OneOf(EVENT_TYPES),
                            metadata={"enum": list(EVENT_TYPES)})
@@ -33,7 +33,6 @@ SECRET = fields.String(dump_only=True, metadata={
                    "receiver, which verifies `webhook-signature` with it"})
 #: Admins only, refused before the body is read.
 admins_only = checked_first(service.ensure_admin)
-LOCATION = {"Location": {"description": "The endpoint", "schema": {"type": "string"}}}
 
 
 class WebhookEndpointSchema(ServerSent, Schema):
@@ -138,41 +137,26 @@ class DeliverySchema(ServerSent, Schema):
 
 
 def _endpoint(webhook_id: int) -> WebhookEndpoint:
-    endpoint = db.session.get(WebhookEndpoint, webhook_id)
-    if endpoint is None:
-        abort(404, message=f"webhook endpoint {webhook_id} not found")
-    return endpoint
-
-
-def _location(endpoint: WebhookEndpoint) -> dict:
-    return {"Location": url_for("webhooks.WebhookById", webhook_id=endpoint.id,
-                                _external=True)}
+    return found(WebhookEndpoint, webhook_id, "webhook endpoint")
 
 
 @blp.route("")
 class Webhooks(MethodView):
     decorators = [admins_only, authenticated]
 
-    @blp.response(200, WebhookEndpointSchema(many=True), headers=PAGINATION_HEADERS)
+    @operation("listWebhooks", 200, WebhookEndpointSchema(many=True), errors=(401, 403, 422),
+               headers=PAGINATION_HEADERS)
     @blp.paginate(page_size=20, max_page_size=100)
-    @blp_errors(401, 403, 422)
-    @blp.doc(operationId="listWebhooks")
     def get(self, pagination_parameters):
         """List webhook endpoints (admins)
 
         Oldest first; pagination is in the `X-Pagination` header.
         """
-        pagination_parameters.item_count = db.session.scalar(
-            select(func.count(WebhookEndpoint.id)))
-        page = db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)
-                                  .offset(pagination_parameters.first_item)
-                                  .limit(pagination_parameters.page_size)).all()
-        return page, pagination_headers(pagination_parameters)
+        return one_page(select(WebhookEndpoint), pagination_parameters, WebhookEndpoint.id)
 
     @blp.arguments(WebhookCreateSchema)
-    @blp.response(201, NewSecretSchema, headers=LOCATION)
-    @blp_errors(401, 403, 422)
-    @blp.doc(operationId="createWebhook")
+    @operation("createWebhook", 201, NewSecretSchema, errors=(401, 403, 422),
+               headers=location_header("The endpoint"))
     def post(self, data):
         """Register a webhook endpoint (admins)
 
@@ -182,16 +166,15 @@ class Webhooks(MethodView):
         """
         endpoint, secret = service.create(caller(), **data)
         db.session.commit()
-        return Revealed(endpoint, secret=secret), 201, _location(endpoint)
+        return Revealed(endpoint, secret=secret), 201, location("webhooks.WebhookById",
+                                                                webhook_id=endpoint.id)
 
 
 @blp.route("/<int:webhook_id>")
 class WebhookById(MethodView):
     decorators = [admins_only, authenticated]
 
-    @blp.response(200, WebhookEndpointSchema)
-    @blp_errors(401, 403, 404)
-    @blp.doc(operationId="getWebhook")
+    @operation("getWebhook", 200, WebhookEndpointSchema, errors=(401, 403, 404))
     def get(self, webhook_id):
         """Read a webhook endpoint (admins)
 
@@ -200,9 +183,7 @@ class WebhookById(MethodView):
         return _endpoint(webhook_id)
 
     @blp.arguments(WebhookPatchSchema)
-    @blp.response(200, WebhookEndpointSchema)
-    @blp_errors(401, 403, 404, 422)
-    @blp.doc(operationId="updateWebhook")
+    @operation("updateWebhook", 200, WebhookEndpointSchema, errors=(401, 403, 404, 422))
     def patch(self, data, webhook_id):
         """Change a webhook endpoint (admins)
 
@@ -213,9 +194,7 @@ class WebhookById(MethodView):
         db.session.commit()
         return endpoint
 
-    @blp.response(204)
-    @blp_errors(401, 403, 404)
-    @blp.doc(operationId="deleteWebhook")
+    @operation("deleteWebhook", 204, errors=(401, 403, 404))
     def delete(self, webhook_id):
         """Remove a webhook endpoint (admins)
 
@@ -230,9 +209,7 @@ class WebhookById(MethodView):
 class RotateSecret(MethodView):
     decorators = [admins_only, authenticated]
 
-    @blp.response(200, NewSecretSchema)
-    @blp_errors(401, 403, 404)
-    @blp.doc(operationId="rotateWebhookSecret")
+    @operation("rotateWebhookSecret", 200, NewSecretSchema, errors=(401, 403, 404))
     def post(self, webhook_id):
         """Make a new signing secret (admins)
 
@@ -249,9 +226,7 @@ class RotateSecret(MethodView):
 class SendTest(MethodView):
     decorators = [admins_only, authenticated]
 
-    @blp.response(202, DeliverySchema)
-    @blp_errors(401, 403, 404, 422)
-    @blp.doc(operationId="sendWebhookTest")
+    @operation("sendWebhookTest", 202, DeliverySchema, errors=(401, 403, 404, 422))
     def post(self, webhook_id):
         """Send a test event (admins)
 
@@ -273,10 +248,9 @@ class Deliveries(MethodView):
     decorators = [admins_only, authenticated]
 
     @blp.arguments(DeliveryQuerySchema, location="query")
-    @blp.response(200, DeliverySchema(many=True), headers=PAGINATION_HEADERS)
+    @operation("listWebhookDeliveries", 200, DeliverySchema(many=True),
+               errors=(401, 403, 404, 422), headers=PAGINATION_HEADERS)
     @blp.paginate(page_size=20, max_page_size=100)
-    @blp_errors(401, 403, 404, 422)
-    @blp.doc(operationId="listWebhookDeliveries")
     def get(self, query, pagination_parameters, webhook_id):
         """The delivery log of an endpoint (admins)
 
@@ -287,21 +261,14 @@ class Deliveries(MethodView):
         rows = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
         if "status" in query:
             rows = rows.where(WebhookDelivery.status == query["status"])
-        pagination_parameters.item_count = db.session.scalar(
-            rows.with_only_columns(func.count()).order_by(None))
-        page = db.session.scalars(rows.order_by(WebhookDelivery.id.desc())
-                                  .offset(pagination_parameters.first_item)
-                                  .limit(pagination_parameters.page_size)).all()
-        return page, pagination_headers(pagination_parameters)
+        return one_page(rows, pagination_parameters, WebhookDelivery.id.desc())
 
 
 @blp.route("/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver")
 class Redeliver(MethodView):
     decorators = [admins_only, authenticated]
 
-    @blp.response(202, DeliverySchema)
-    @blp_errors(401, 403, 404, 422)
-    @blp.doc(operationId="redeliverWebhook")
+    @operation("redeliverWebhook", 202, DeliverySchema, errors=(401, 403, 404, 422))
     def post(self, webhook_id, delivery_id):
         """Send a delivery again (admins)
 

@@ -16,6 +16,9 @@ Several workers may run at once. A job either claims its own work so that each p
 done once (mail claims outbox rows), or is ``exclusive``: then one worker at a time runs it
 (a PostgreSQL advisory lock, or a lock file beside the SQLite database) and the others skip
 that round.
+
+The same loop can also run in a daemon thread of a web process (``InProcess``; the
+in-process mail deliverer is one), woken by that process's own commits instead.
 """
 from __future__ import annotations
 
@@ -189,17 +192,43 @@ class PollingWaker:
         pass
 
 
-class Worker:
-    """Runs ``jobs`` until ``stop`` is set (SIGTERM and SIGINT set it in ``run``)."""
+class EventWaker:
+    """In a web process: the jobs wake when ``set`` is called (a commit of this process
+    queued work for them); nothing is polled or listened to."""
 
-    def __init__(self, app: Flask, jobs: list[Job]) -> None:
+    def __init__(self, jobs: list[Job]) -> None:
+        self.names = {job.name for job in jobs}
+        self.event = threading.Event()
+
+    def set(self) -> None:
+        self.event.set()
+
+    def wait(self, timeout: float) -> set[str]:
+        if not self.event.wait(timeout):
+            return set()
+        self.event.clear()
+        return set(self.names)
+
+    def close(self) -> None:
+        pass
+
+
+class Worker:
+    """Runs ``jobs`` until ``stop`` is set (SIGTERM and SIGINT set it in ``run``).
+
+    ``waker`` tells it of new work; by default it listens (PostgreSQL) or polls (SQLite).
+    """
+
+    def __init__(self, app: Flask, jobs: list[Job], *, waker=None) -> None:
         self.app, self.jobs = app, jobs
         self.stop = threading.Event()
         self.rounds: dict[str, int] = {job.name: 0 for job in jobs}
-        with app.app_context():
-            postgres = db.engine.dialect.name == "postgresql"
-        self.waker = PostgresWaker(app, jobs) if postgres else \
-            PollingWaker(app, jobs, self.stop)
+        if waker is None:
+            with app.app_context():
+                postgres = db.engine.dialect.name == "postgresql"
+            waker = PostgresWaker(app, jobs) if postgres else \
+                PollingWaker(app, jobs, self.stop)
+        self.waker = waker
 
     def run_job(self, job: Job) -> float:
         """One round of ``job``; returns the seconds until it should run again."""
@@ -237,3 +266,36 @@ class Worker:
                     due[name] = 0.0
         finally:
             self.waker.close()
+
+
+class InProcess:
+    """The worker's loop hosted by a daemon thread of a web process instead of by
+    ``manage.py worker``: the same rounds, waits and error pauses, woken by ``wake``."""
+
+    def __init__(self, app: Flask, jobs: list[Job], *, name: str) -> None:
+        self.app, self.name = app, name
+        self.waker = EventWaker(jobs)
+        self.worker = Worker(app, jobs, waker=self.waker)
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the thread (once per process; again after ``stop``)."""
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self.worker.stop.clear()
+                self._thread = threading.Thread(target=self.worker.loop, name=self.name,
+                                                daemon=True)
+                self._thread.start()
+
+    def wake(self) -> None:
+        """Run the jobs now (starting the thread if it is not running)."""
+        self.start()
+        self.waker.set()
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop the thread after its current round; wait up to ``timeout`` seconds."""
+        self.worker.stop.set()
+        self.waker.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

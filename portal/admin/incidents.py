@@ -15,7 +15,6 @@ from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import (BaseSQLAFilter, DateTimeBetweenFilter,
                                              FilterEqual)
-from flask_admin.helpers import get_redirect_target
 from flask_admin.model import typefmt
 from flask_security import current_user
 from markupsafe import Markup, escape
@@ -24,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.admin.adapters import FreshFilterOptions
-from portal.admin.base import SecureModelView
+from portal.admin.base import SecureModelView, safe_return_url
 from portal.admin.changes import attempt, numbers
 from portal.admin.forms import (NEEDS_FORMS, ActionForm, CommentForm, IncidentForm,
                                 ReopenForm, ReportForm)
@@ -556,7 +555,7 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
 
     def _return_url(self) -> str:
         """Where to go back to: a URL of this site only (Flask-Admin's safe check)."""
-        return get_redirect_target(param_name="url") or url_for(".index_view")
+        return safe_return_url(url_for(".index_view"))
 
     def _details_url(self, incident) -> str:
         """The incident's page in the grid that shows it to the user now: after "Assign

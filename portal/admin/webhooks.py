@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import flash, g, make_response, redirect, request
 from flask_admin import expose
 from flask_admin.form import FormOpts
-from flask_admin.helpers import get_redirect_target, is_form_submitted
+from flask_admin.helpers import is_form_submitted
 from flask_admin.model.helpers import get_mdict_item_or_list
 from flask_security import current_user
 from flask_wtf import FlaskForm
@@ -21,7 +21,7 @@ from wtforms import BooleanField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.admin.base import SecureModelView
+from portal.admin.base import SecureModelView, safe_return_url
 from portal.display import when
 from portal.extensions import db
 from portal.ids import parse_id
@@ -187,7 +187,7 @@ class WebhookView(SecureModelView):
             flash("The form expired: try again.", "error")
         return self.render(self.create_template, form=form,
                            form_opts=FormOpts(widget_args=self.form_widget_args),
-                           return_url=get_redirect_target() or self.get_url(".index_view"))
+                           return_url=safe_return_url(self.get_url(".index_view")))
 
     # --- the buttons of an endpoint's page ------------------------------------------------
 

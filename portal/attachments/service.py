@@ -45,16 +45,15 @@ from portal.incidents.models import Comment, Incident, IncidentEvent
 from portal.worker import Job, register
 
 
-class AttachmentRefused(LifecycleError):
+class AttachmentRefused(LifecycleError, http_status=422):
     """A file that may not be attached: empty, too large, denied, or one too many.
 
     ``status`` (and ``http_status``) is 413 for a file over the size limit, else 422.
     """
 
-    def __init__(self, filename: str, reason: str, *, status: int = 422) -> None:
-        super().__init__(f"{filename}: {reason}", field="file")
+    def __init__(self, filename: str, reason: str, *, status: int | None = None) -> None:
+        super().__init__(f"{filename}: {reason}", field="file", http_status=status)
         self.filename = filename
-        self.http_status = status
 
     @property
     def status(self) -> int:

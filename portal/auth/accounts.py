@@ -13,29 +13,22 @@ from typing import Any, Iterable
 from flask_security import hash_password
 from sqlalchemy import event, func, select
 
+from portal.auth.current import security
 from portal.auth.models import User
 from portal.auth.roles import ADMIN_ROLES, ROLE_NAMES
-from portal.auth.security import ensure_roles, security, user_datastore
+from portal.auth.security import ensure_roles, user_datastore
 from portal.auth.sessions import end_sessions
 from portal.extensions import db
+from portal.refusals import Refused
 from portal.time_zones import is_zone
 
 
-class AccountError(Exception):
+class AccountError(Refused, http_status=422):
     """An account change is refused; ``field`` names the culprit (422)."""
 
-    http_status = 422
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class AccountForbidden(AccountError):
+class AccountForbidden(AccountError, http_status=403):
     """Only admins manage accounts (403)."""
-
-    http_status = 403
 
 
 def ensure_may_manage(actor: User) -> None:

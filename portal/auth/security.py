@@ -1,5 +1,6 @@
-"""Flask-Security-Too's datastore and the current app's ``Security`` (``security()``); the
-roles every database holds (``ensure_roles``). ``portal.security_setup`` binds it to an app.
+"""Flask-Security-Too's datastore and the roles every database holds (``ensure_roles``).
+``portal.security_setup`` binds Flask-Security to an app; ``portal.auth.current.security()``
+reads the current app's instance.
 
 Self-registration (``REGISTRATION_OPEN``) makes reporters only: the datastore gives every
 user created without explicit roles ``DEFAULT_ROLE`` (reporter), and the registration
@@ -7,8 +8,7 @@ form has no roles field to ask for more.
 """
 from __future__ import annotations
 
-from flask import current_app
-from flask_security import Security, SQLAlchemyUserDatastore
+from flask_security import SQLAlchemyUserDatastore
 
 from portal.auth.models import Role, User
 from portal.auth.roles import DEFAULT_ROLE, ROLES
@@ -21,12 +21,6 @@ class PortalUserDatastore(SQLAlchemyUserDatastore):
     def create_user(self, **kwargs):
         kwargs.setdefault("roles", [DEFAULT_ROLE.value])
         return super().create_user(**kwargs)
-
-
-def security() -> Security:
-    """The current app's ``Security`` (its public ``mail_util``, ``username_util``,
-    ``password_util``, ``totp_factory`` and ``datastore``)."""
-    return current_app.extensions["security"]
 
 
 def user_datastore() -> PortalUserDatastore:

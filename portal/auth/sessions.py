@@ -19,8 +19,8 @@ from flask_login import user_logged_out
 from flask_security.signals import password_changed, user_authenticated
 from sqlalchemy import delete, update
 
+from portal.auth.current import security
 from portal.auth.models import User, UserSession
-from portal.auth.security import security
 from portal.db_types import utcnow
 from portal.extensions import db
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import Flask, Response, current_app, g, jsonify, make_response, \
+from flask import Flask, Response, g, jsonify, make_response, \
     render_template, request, session
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
@@ -31,6 +31,7 @@ from flask_limiter.util import get_remote_address
 from flask_security import current_user
 
 from portal.auth import limiter_storage  # noqa: F401  (registers portal-db://)
+from portal.auth.current import security
 from portal.auth.models import User
 from portal.extensions import db
 
@@ -53,11 +54,10 @@ def submitted_identity() -> str | None:
 
 def normalised(identity: str) -> str:
     """``identity`` as Flask-Security compares it: email or username normalised, folded."""
-    security = current_app.extensions["security"]
     try:
         if "@" in identity:
-            return security.mail_util.normalize(identity).casefold()
-        return (security.username_util.normalize(identity) or identity).casefold()
+            return security().mail_util.normalize(identity).casefold()
+        return (security().username_util.normalize(identity) or identity).casefold()
     except ValueError:
         return identity.casefold()
 

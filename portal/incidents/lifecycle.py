@@ -31,47 +31,32 @@ from portal.incidents.access import Capacity, can_see, capacities
 from portal.incidents.enums import (ACTIVE, NOT_CLOSED, Action, Category, EventKind, Level, Priority,
                                    Status)
 from portal.incidents.models import TEXT_MAX, TITLE_MAX, Comment, Incident, IncidentEvent
+from portal.refusals import Refused
 
 
-class LifecycleError(Exception):
-    """Base of every refusal; ``http_status`` is what the API answers."""
-
-    http_status = 400
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class LifecycleError(Refused, http_status=400):
+    """Base of the lifecycle's refusals, never raised bare (it would be a 400): each kind
+    below is one reason, with the status the API answers."""
 
 
-class NotVisible(LifecycleError):
+class NotVisible(LifecycleError, http_status=404):
     """The incident does not exist for this user (404)."""
 
-    http_status = 404
 
-
-class NotAllowed(LifecycleError):
+class NotAllowed(LifecycleError, http_status=403):
     """The user sees the incident but their role may not do this (403)."""
 
-    http_status = 403
 
-
-class InvalidTransition(LifecycleError):
+class InvalidTransition(LifecycleError, http_status=409):
     """The incident's status does not allow this action (409)."""
 
-    http_status = 409
 
-
-class InvalidValue(LifecycleError):
+class InvalidValue(LifecycleError, http_status=422):
     """A value is missing or wrong; ``field`` names it (422)."""
 
-    http_status = 422
 
-
-class StaleIncident(LifecycleError):
+class StaleIncident(LifecycleError, http_status=412):
     """The incident changed since the caller read it (412)."""
-
-    http_status = 412
 
 
 class Needs(StrEnum):

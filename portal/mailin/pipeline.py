@@ -38,6 +38,7 @@ from portal.incidents.models import TITLE_MAX, Incident
 from portal.mailin.models import InboundAction, InboundMail, InboundStatus
 from portal.mailin.reading import Letter, header, message_id_of, parse, read, sender_of
 from portal.mailin.threads import answered_incident, is_our_message
+from portal.refusals import Refused
 
 log = logging.getLogger(__name__)
 
@@ -281,8 +282,9 @@ def _opened_with_files(letter: Letter, user: User, *,
 
 # --- the admin's decisions on quarantined mail ------------------------------------------
 
-class DecisionRefused(Exception):
-    """An admin's decision on a quarantined message cannot be carried out (why)."""
+class DecisionRefused(Refused, http_status=409):
+    """An admin's decision on a quarantined message cannot be carried out (why): the
+    message is not in a state that allows it (409)."""
 
 
 def _quarantined(row: InboundMail) -> Letter:

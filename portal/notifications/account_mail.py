@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from flask import current_app, has_request_context, request
 from flask_security import MailUtil
 
+from portal.auth.current import security
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 
@@ -47,10 +48,9 @@ class OutboxMailUtil(MailUtil):
                   **kwargs: Any) -> None:
         context = rebased_links(kwargs)
         if context != kwargs:
-            security = current_app.extensions["security"]
-            body = security.render_template(f"{template}.txt", **context) \
+            body = security().render_template(f"{template}.txt", **context) \
                 if body is not None else None
-            html = security.render_template(f"{template}.html", **context) \
+            html = security().render_template(f"{template}.html", **context) \
                 if html is not None else None
         address = recipient[1] if isinstance(recipient, tuple) else recipient
         db.session.add(OutboxMessage(recipient=str(address), subject=str(subject),

@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import smtplib
-import threading
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
@@ -44,7 +43,7 @@ from portal.extensions import db, mail
 from portal.notifications.hooks import CHANNEL
 from portal.notifications.models import OutboxMessage, OutboxStatus
 from portal.notifications.threads import outgoing_headers
-from portal.worker import Job, register
+from portal.worker import InProcess, Job, register
 
 log = logging.getLogger(__name__)
 #: Messages claimed at a time: a short batch keeps a slow server from holding many claims.
@@ -289,59 +288,25 @@ def delivery_enabled(app: Flask) -> bool:
     return bool(app.config["MAIL_SERVER"]) or app.config.get("MAIL_BACKEND") not in (None, "smtp")
 
 
-class Deliverer:
-    """The in-process deliverer: a daemon thread started with the server's worker process
-    (``start``), woken after each commit that queued mail, and otherwise sleeping until the
-    next message is due (at most ``MAIL_POLL_SECONDS``). Requests never wait for it."""
+class Deliverer(InProcess):
+    """The in-process deliverer: the worker's mail job (``mail_job``) in a daemon thread
+    started with the server's worker process (``start``), woken after each commit that
+    queued mail, and otherwise sleeping until the next message is due (at most
+    ``MAIL_POLL_SECONDS``). Requests never wait for it."""
 
     def __init__(self, app: Flask) -> None:
-        self.app = app
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self.rounds = 0  # delivery rounds run (tests count them)
+        super().__init__(app, [mail_job()], name="mail-deliverer")
 
     def start(self) -> None:
         """Start the thread (once per process): the backlog and due retries go out
         without waiting for new mail."""
-        if not self.app.config["MAIL_DELIVERY_THREAD"]:
-            return
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._stop.clear()
-                self._thread = threading.Thread(target=self._run, name="mail-deliverer",
-                                                daemon=True)
-                self._thread.start()
+        if self.app.config["MAIL_DELIVERY_THREAD"]:
+            super().start()
 
-    def wake(self) -> None:
-        self.start()
-        self._wake.set()
-
-    def stop(self, timeout: float = 10) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        poll = self.app.config["MAIL_POLL_SECONDS"]
-        while not self._stop.is_set():
-            self._wake.clear()
-            wait = poll
-            with self.app.app_context():
-                try:
-                    deliver_due()
-                    wait = next_due_in(poll)
-                except Exception:  # noqa: BLE001 - the thread must outlive a bad moment
-                    log.exception("mail delivery round failed")
-                    db.session.rollback()
-                    wait = min(poll, 5)  # a database blip: try again soon
-                finally:
-                    db.session.remove()
-                    self.rounds += 1
-            # A floor, so a message due "now" that cannot be sent yet never spins a core.
-            self._wake.wait(max(wait, 0.05))
+    @property
+    def rounds(self) -> int:
+        """Delivery rounds run (tests count them)."""
+        return self.worker.rounds["mail"]
 
 
 def init_delivery(app: Flask) -> None:
@@ -366,8 +331,14 @@ def _deliver_round() -> float:
     return next_due_in(current_app.config["MAIL_POLL_SECONDS"])
 
 
+def mail_job() -> Job:
+    """Mail delivery as a job: one round sends what is due and says when more will be.
+    ``manage.py worker`` hosts it, or a web process's thread (``Deliverer``)."""
+    return Job(name="mail", interval=lambda app: app.config["MAIL_POLL_SECONDS"],
+               run=_deliver_round, channel=CHANNEL, ready=lambda: outbox.ready(OutboxMessage),
+               enabled=delivery_enabled)
+
+
 def register_job() -> None:
     """Give ``manage.py worker`` the ``mail`` job (registering again replaces it)."""
-    register(Job(name="mail", interval=lambda app: app.config["MAIL_POLL_SECONDS"],
-                 run=_deliver_round, channel=CHANNEL, ready=lambda: outbox.ready(OutboxMessage),
-                 enabled=delivery_enabled))
+    register(mail_job())

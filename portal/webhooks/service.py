@@ -12,6 +12,7 @@ from portal.auth.models import User
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.outbox import OutboxStatus
+from portal.refusals import Refused
 from portal.webhooks import addresses, payloads, signing
 from portal.webhooks.events import EVENT_TYPES, TEST
 from portal.webhooks.models import (DESCRIPTION_MAX, WebhookDelivery, WebhookEndpoint,
@@ -21,18 +22,9 @@ from portal.webhooks.models import (DESCRIPTION_MAX, WebhookDelivery, WebhookEnd
 OVERLAP = timedelta(hours=24)
 
 
-class WebhookRefused(Exception):
+class WebhookRefused(Refused, http_status=422):
     """A webhook change is refused; ``field`` names the culprit (422, 403 for a
     non-admin)."""
-
-    http_status = 422
-
-    def __init__(self, message: str, *, field: str | None = None,
-                 http_status: int | None = None) -> None:
-        super().__init__(message)
-        self.message, self.field = message, field
-        if http_status:
-            self.http_status = http_status
 
 
 def ensure_admin(actor: User) -> None:

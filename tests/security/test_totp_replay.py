@@ -8,7 +8,7 @@ import pytest
 from flask import current_app
 from passlib.totp import TOTP
 
-from portal.auth.security import security
+from portal.auth.current import security
 from portal.extensions import db
 from tests.clients import csrf_token_from, log_in, signed_in_as
 from tests.factories import PASSWORD, make_user
