@@ -61,7 +61,16 @@ class Portal:
         self.page.get_by_role("button", name="Log in").click()
         # The click only sends the form: wait for the page it leads to.
         expect(self.page).to_have_url(re.compile(f"{re.escape(LANDINGS[role])}$"))
+        # The address changes before the landing's scripts run; wait for them too.
+        self.page.wait_for_load_state("load")
         return self.page
+
+    def open_menu(self) -> None:
+        """Unfold the phone's top bar behind its menu button. The button is Bootstrap's
+        script: a click before the page's scripts have run does nothing, so wait for them."""
+        self.page.wait_for_load_state("load")
+        self.page.get_by_role("button", name="Menu").click()
+        expect(self.page.locator("#portal-nav")).to_be_visible()
 
     def expect_flash(self, text: str) -> None:
         """Wait until the page shows one flash message containing ``text``."""

@@ -42,8 +42,7 @@ class Journey:
     def menu(self) -> None:
         """On a phone the top bar folds away behind its menu button."""
         if self.phone:
-            self.page.get_by_role("button", name="Menu").click()
-            expect(self.page.locator("#portal-nav")).to_be_visible()
+            self.portal.open_menu()
 
     def shoot(self, name: str) -> None:
         if not self.phone:

@@ -29,7 +29,7 @@ def test_an_admin_registers_a_webhook_and_reads_its_log(open_portal, receiver,
             ada.shoot(f"phone-{shot}")
 
     if phone:
-        page.get_by_role("button", name="Menu").click()
+        ada.open_menu()
     page.get_by_role("button", name="Admin").click()
     page.get_by_role("link", name="Webhooks").click()
     expect(page.locator("h1")).to_contain_text("Webhooks")

@@ -99,5 +99,11 @@ def test_the_image_environment_builds_migrates_and_serves(tmp_path, database_url
             assert response.status == 200
     finally:
         server.terminate()
-        output = server.communicate(timeout=30)[0].decode()
+        try:
+            # gunicorn may take its graceful_timeout (30 s) to stop: wait beyond it.
+            output = server.communicate(timeout=90)[0].decode()
+        except subprocess.TimeoutExpired:
+            server.kill()
+            output = server.communicate()[0].decode()
+            raise AssertionError(f"the server did not stop on SIGTERM:\n{output[-3000:]}")
     assert "Database is up to date." in output and "Seeded 8 users" in output
