@@ -1,6 +1,7 @@
-"""One way for portal views to make a change: run it, commit, and on a lifecycle refusal
-roll back and say why. Nothing is ever half-written, and every refusal reaches the user
-in the lifecycle's own words."""
+"""One way for portal views to make a change: run it, commit, and on a refusal (any
+``portal.refusals.Refused``: the lifecycle's, an attachment's, an account's, a mail
+decision's) roll back and say why. Nothing is ever half-written, and every refusal reaches
+the user in the domain's own words."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from typing import Any, Callable, Generic, TypeVar
 from flask import flash
 
 from portal.extensions import db
-from portal.incidents.lifecycle import LifecycleError
+from portal.refusals import Refused
 
 T = TypeVar("T")
 
@@ -19,7 +20,7 @@ class Outcome(Generic[T]):
     """What came of one change: its result, or the refusal."""
 
     result: T | None = None
-    refusal: LifecycleError | None = None
+    refusal: Refused | None = None
 
     @property
     def ok(self) -> bool:
@@ -31,7 +32,7 @@ def attempt(change: Callable[[], T], *, report: bool = True) -> Outcome[T]:
     try:
         result = change()
         db.session.commit()
-    except LifecycleError as refused:
+    except Refused as refused:
         db.session.rollback()
         if report:
             flash(refused.message, "error")

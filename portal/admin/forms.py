@@ -2,6 +2,8 @@
 resolve, reopen), commenting (all CSRF-protected); reports and comments carry files."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -43,6 +45,13 @@ class ReportForm(IncidentForm):
     urgency = SelectField("Urgency (optional)",
                           choices=[SelectChoice("", "Not said"), *choices(Level)], default="")
     attachments = attachments_field()
+
+    def incident_fields(self) -> dict[str, Any]:
+        """The lifecycle's ``create`` keywords from what was filled in (every field but the
+        files); a choice left blank is None, the lifecycle's default."""
+        return {name: (field.data or None) if isinstance(field, SelectField) else field.data
+                for name, field in self._fields.items()
+                if name not in ("attachments", "csrf_token")}
 
 
 class AssignForm(FlaskForm):

@@ -428,10 +428,8 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
 
     def create_model(self, form):
         outcome = attempt(lambda: flows.report_incident(
-            actor=current_user, files=uploads_in(form.attachments), title=form.title.data,
-            description=form.description.data, priority=form.priority.data or None,
-            category=form.category.data, impact=form.impact.data or None,
-            urgency=form.urgency.data or None), report=False)
+            actor=current_user, files=uploads_in(form.attachments), **form.incident_fields()),
+            report=False)
         if outcome.ok:
             return outcome.result
         _show_refusal(form, outcome.refusal)

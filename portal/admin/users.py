@@ -23,9 +23,9 @@ from portal.auth.models import AccessEvent, AccessKind, User
 from portal.auth.roles import ROLE_NAMES
 from portal.display import default_zone_label, when, zone_choices
 from portal.extensions import db
+from portal.refusals import Refused
 from portal.incidents import lifecycle
 from portal.incidents.enums import ACTIVE
-from portal.incidents.lifecycle import LifecycleError
 from portal.incidents.models import Incident
 
 #: The hand-over choices that are not a person.
@@ -184,7 +184,7 @@ class UserView(SecureModelView):
         try:
             user = change()
             db.session.commit()
-        except (AccountError, LifecycleError) as refused:
+        except Refused as refused:
             db.session.rollback()
             field = getattr(refused, "field", None)
             flash(f"{field}: {refused.message}" if field else refused.message, "error")
