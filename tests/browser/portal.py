@@ -22,6 +22,12 @@ DEMO_EMAILS = {"admin": "ada@example.com", "technician": "tom@example.com",
                "reporter": "rita@example.com"}
 #: Where each demo user lands after logging in.
 LANDINGS = {"admin": "/admin/", "technician": "/admin/queue/", "reporter": "/admin/mine/"}
+#: How long a step waits for the state it checks (Playwright's ``expect`` and actions) before
+#: it fails. Only a failing step waits this long; a page that answers goes on at once. The
+#: 5 s default of ``expect`` was too short with ``stress-ng --cpu 2`` and other suites on the
+#: two cores: a link's page arrived after it and the step read the old page.
+STEP_TIMEOUT_MS = 20_000
+expect.set_options(timeout=STEP_TIMEOUT_MS)
 
 
 class Portal:
@@ -33,7 +39,7 @@ class Portal:
         # script, which the portal's CSP (rightly) refuses; the journeys run under it.
         self.context = browser.new_context(viewport={"width": width, "height": height},
                                            base_url=base_url, bypass_csp=bypass_csp)
-        self.context.set_default_timeout(10_000)
+        self.context.set_default_timeout(STEP_TIMEOUT_MS)
         self.page = self.context.new_page()
         self.external_requests: list[str] = []
         self.console_errors: list[str] = []
