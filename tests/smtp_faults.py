@@ -21,6 +21,7 @@ import threading
 from aiosmtpd.controller import Controller
 
 from harness.servers import free_port
+from tests.waiting import DEADLINE, wait_until
 
 ANSWERS = {"421": "421 4.3.2 Service not available, closing channel",
            "451": "451 4.3.0 Requested action aborted: try again later",
@@ -146,10 +147,6 @@ class FaultSmtp:
         with self.lock:
             return collections.Counter(m["Message-ID"] for m in self.messages)
 
-    def wait_for(self, count: int, timeout: float = 20) -> bool:
+    def wait_for(self, count: int, timeout: float = DEADLINE) -> bool:
         """Wait until ``count`` messages arrived (a bound, not a measurement)."""
-        import time
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return len(self.messages) >= count
+        return wait_until(lambda: len(self.messages) >= count, timeout, interval=0.02)

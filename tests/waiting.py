@@ -6,7 +6,13 @@ import time
 from typing import Callable
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 30,
+#: The usual bound: long enough for a process to start and answer on a machine whose two
+#: cores are taken by ``stress-ng --cpu 2`` and another suite (20 s was not: a worker's
+#: first mail came later), short enough that a broken run ends.
+DEADLINE = 60
+
+
+def wait_until(condition: Callable[[], object], timeout: float = DEADLINE,
                interval: float = 0.05) -> bool:
     """Poll ``condition`` until it is true or ``timeout`` seconds pass; say whether it held."""
     deadline = time.monotonic() + timeout

@@ -17,7 +17,7 @@ from portal.auth.security import ensure_roles
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
 from tests.processes import app_env, kill, start_process
-from tests.waiting import wait_until
+from tests.waiting import DEADLINE, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +61,7 @@ def test_at_least_once_with_the_same_message_id(running_postgres, smtp, processe
         held = smtp.hold("user2@example.com")
         first = start_process(["worker"], env, tmp_path / "first.log")
         processes.append(first)
-        assert held.reached.wait(30), (tmp_path / "first.log").read_text()
+        assert held.reached.wait(DEADLINE), (tmp_path / "first.log").read_text()
         kill(first)
         smtp.rules.pop("user2@example.com")
         held.release()
@@ -70,7 +70,7 @@ def test_at_least_once_with_the_same_message_id(running_postgres, smtp, processe
         #    commit recording it fails; then the database comes back.
         held = smtp.hold("user5@example.com")
         processes.append(start_process(["worker"], env, log))
-        assert held.reached.wait(30), log.read_text()
+        assert held.reached.wait(DEADLINE), log.read_text()
         running_postgres.stop("immediate")
         smtp.rules.pop("user5@example.com")
         held.release()

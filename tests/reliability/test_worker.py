@@ -16,7 +16,7 @@ from portal.worker import Job, Worker
 from tests.factories import make_user
 from tests.processes import app_env, kill, start_process
 from tests.reliability.helpers import outbox
-from tests.waiting import wait_until
+from tests.waiting import DEADLINE, wait_until
 from harness.servers import gunicorn
 
 pytestmark = pytest.mark.slow
@@ -42,7 +42,7 @@ def test_the_worker_wakes_on_new_mail(database_url, smtp, queue, processes, tmp_
     reporter = make_user("reporter")
     lifecycle.create(actor=reporter, title="Woken", description="d")
     db.session.commit()
-    assert smtp.wait_for(2, timeout=30), (tmp_path / "worker.log").read_text()
+    assert smtp.wait_for(2), (tmp_path / "worker.log").read_text()
     assert smtp.messages[1]["Subject"].endswith("We have your report: Woken")
 
 
@@ -57,7 +57,7 @@ def test_a_killed_workers_claims_are_retaken_at_once_with_the_same_message_id(
                                                 MAIL_CLAIM_TIMEOUT_SECONDS="600"),
                            tmp_path / "worker.log")
     processes.append(worker)
-    assert smtp.holding.wait(30), (tmp_path / "worker.log").read_text()
+    assert smtp.holding.wait(DEADLINE), (tmp_path / "worker.log").read_text()
     kill(worker)
     smtp.release()  # the server accepts what the dead worker had sent
     assert smtp.wait_for(1)
@@ -79,7 +79,7 @@ def test_the_in_process_deliverer_sends_the_backlog_without_new_mail(
     queue(1, next_attempt_at=utcnow() + timedelta(seconds=2))  # a retry falling due
     env = mail_env(database_url, smtp, MAIL_DELIVERY_THREAD="1")
     with gunicorn(database_url, workers=1, extra_env=env, log_path=tmp_path / "web.log"):
-        assert smtp.wait_for(3, timeout=30), (tmp_path / "web.log").read_text()
+        assert smtp.wait_for(3), (tmp_path / "web.log").read_text()
     assert len(smtp.copies()) == 3
 
 
