@@ -11,17 +11,17 @@ the message is quarantined. A message that answers an incident (its reply addres
 ``threads``) becomes a public comment by the sender — who must see that incident
 (``visible_incidents``), else it is quarantined — and the reporter's answer to a resolved
 incident reopens it; an answer to a closed incident, or a message that answers nothing,
-opens a new incident.
+opens a new incident. Its files and inline images become attachments of the incident
+(within the attachment limits: a file refused is dropped and the comment says so).
+Whatever the lifecycle refuses is quarantined with its words, and nothing of it is
+written.
 
 **Unverified mail is never an identity**: it does not comment as anyone, reopen or close;
 it is quarantined with the reason — except that with ``MAIL_INBOX_UNVERIFIED=
 reporter-comment`` a reporter's reply becomes a public comment flagged "unverified
-sender" (``flows.answer_unverified``). It may still report a new incident for a reporter,
-or for an unknown sender of an allowed domain (the intake the desk promises), but never
-for a staff address. Its files and inline images become
-attachments of the incident (within the attachment limits: a file refused is dropped
-and the comment says so). Whatever the lifecycle refuses is
-quarantined with its words, and nothing of it is written.
+sender", without its files (``flows.answer_unverified``). It may still report a new
+incident for a reporter, or for an unknown sender of an allowed domain (the intake the
+desk promises), but never for a staff address.
 """
 from __future__ import annotations
 
