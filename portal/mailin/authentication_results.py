@@ -8,7 +8,8 @@ those: only the **topmost** header of the trusted authserv-id is read.
 
 It proves the ``From`` address when it says ``dmarc=pass`` for the From domain
 (``header.from``), or ``dkim=pass`` for a signing domain (``header.d``) aligned with it
-(``aligned``). Pure: header text in, a verdict out.
+(``aligned``). Pure: header text in, a verdict out (in words, each value cut short: they
+go into the quarantine's reason and the log).
 """
 from __future__ import annotations
 
@@ -118,14 +119,15 @@ def verdict(results: list[Result], from_domain: str) -> tuple[bool, str]:
     ours = [result for result in dmarc
             if result.properties.get("header.from", "").lower() == from_domain]
     if ours:
-        return ours[0].result == "pass", f"dmarc={ours[0].result}"
-    said = [f"dmarc={result.result} for {result.properties.get('header.from') or 'no domain'}"
+        return ours[0].result == "pass", f"dmarc={ours[0].result[:20]}"
+    said = [f"dmarc={result.result[:20]} for "
+            f"{result.properties.get('header.from', '')[:100] or 'no domain'}"
             for result in dmarc]
     for result in results:
         if result.method != "dkim":
             continue
         signer = result.properties.get("header.d", "").lower()
         if result.result == "pass" and aligned(signer, from_domain):
-            return True, f"dkim=pass for {signer}"
-        said.append(f"dkim={result.result} for {signer or 'no domain'}")
+            return True, f"dkim=pass for {signer[:100]}"
+        said.append(f"dkim={result.result[:20]} for {signer[:100] or 'no domain'}")
     return False, ", ".join(said[:4]) or "no DMARC or DKIM result"

@@ -116,7 +116,7 @@ def ingest(raw: bytes) -> Outcome:
         letter = read(raw)
         _check_not_automatic(letter)
         sender = _sender(letter, raw)
-        proof = row.sender_proof = sender.proof
+        proof = row.sender_proof = sender.proof and sender.proof[:255]
         action, incident = _act(letter, sender)
         row.action, row.incident_id = action.value, incident.id
         db.session.commit()

@@ -140,7 +140,7 @@ def _dkim_here(raw: bytes, from_domain: str) -> tuple[bool, str]:
         except Exception as exc:  # noqa: BLE001 - dkimpy raises on malformed signatures
             said.append(f"a DKIM signature is unusable ({type(exc).__name__})")
             continue
-        signer = (checker.domain or b"").decode("ascii", "replace").lower()
+        signer = (checker.domain or b"").decode("ascii", "replace").lower()[:100]
         if not valid:
             said.append(f"the DKIM signature of {signer} does not verify")
         elif b"from" not in checker.include_headers:

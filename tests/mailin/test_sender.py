@@ -102,3 +102,9 @@ def test_a_reply_address_names_its_incident_and_its_recipient(intake):
     "other+42.0123456789abcdef0123@example.com", "desk+42.0123456789abcdef0123@evil.test"])
 def test_other_addresses_are_no_reply_addresses(intake, address):
     assert reply_tag(address) is None
+
+
+def test_what_a_header_says_is_cut_short_in_the_words_kept():
+    _, results = parse("mx; dkim=fail header.d=" + "a" * 5000 + ".test; dmarc=" + "x" * 5000)
+    proven, words = verdict(results, "example.com")
+    assert not proven and len(words) < 300
