@@ -36,6 +36,9 @@ NO_TEXT = "(the message had no text)"
 SHORTENED = "\n\n(shortened: the rest is in the message kept under Audit → Inbound mail)"
 #: The reopen event's note when the reporter's mail reopens (the reply is the comment).
 REOPENED_BY_MAIL = "Reopened by the reporter's reply by mail"
+#: Why the files of an unverified reply are left out: in the incident's file list nothing
+#: would tell that nobody proved who sent them.
+UNVERIFIED_FILES = "the sender is not verified, so its files are not taken"
 #: Why "reopen with a reason" refuses a blank one.
 NO_REASON = "Say what is still wrong, so the technician knows where to look."
 
@@ -147,6 +150,16 @@ def answer_by_mail(incident: Incident, *, actor: User, body: str, files: Files =
     return True
 
 
+def answer_unverified(incident: Incident, *, actor: User, body: str,
+                      files: Files = ()) -> Comment:
+    """A reply by mail that nothing proves ``actor`` wrote (README "Mail in"): a public
+    comment flagged ``unverified_sender``, without its files (a line names each one), and
+    never more — no reopening, whatever the incident's status."""
+    refused = [f"Not attached: {filename}: {UNVERIFIED_FILES}" for filename, _data in files]
+    return lifecycle.comment(incident, actor=actor, unverified_sender=True,
+                             body=mail_text("\n\n".join([body, *refused])))
+
+
 def attach_what_fits(incident: Incident, *, actor: User, files: Files) -> list[str]:
     """Attach each file the attachment limits allow; return a ``Not attached: ...`` line
     for each one refused (too large, denied, one too many)."""
@@ -161,4 +174,4 @@ def attach_what_fits(incident: Incident, *, actor: User, files: Files) -> list[s
 
 __all__ = ["Files", "report_incident", "comment_with_files", "reopen_with_reason",
            "mail_text", "open_with_files", "comment_with_what_fits", "answer_by_mail",
-           "attach_what_fits"]
+           "answer_unverified", "attach_what_fits"]

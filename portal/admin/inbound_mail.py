@@ -41,13 +41,14 @@ class InboundMailView(ReadOnlyModelView):
     """The inbound mail: what came in, what became of it, and the quarantine."""
 
     details_template = "admin/inbound_mail_details.html"
-    column_list = ("received_at", "sender", "subject", "status", "action", "incident",
-                   "reason")
+    column_list = ("received_at", "sender", "sender_proof", "subject", "status", "action",
+                   "incident", "reason")
     column_details_list = column_list + ("message_id", "size")
     column_labels = {"received_at": "Received", "message_id": "Message-ID",
-                     "size": "Size (bytes)"}
+                     "size": "Size (bytes)", "sender_proof": "Sender proven by"}
     column_formatters = {
         "received_at": _when,
+        "sender_proof": lambda v, c, m, n: m.sender_proof or "nothing (unverified)",
         "incident": lambda v, c, m, n: m.incident.number if m.incident else "",
     }
     column_filters = ("status", "sender", UTCBetween(InboundMail.received_at, "Received"))

@@ -43,6 +43,8 @@ class Entry:
     kind: str
     text: str
     internal: bool = False
+    #: A comment by mail whose sender nothing proved: the name is only what ``From`` said.
+    unverified: bool = False
     details: tuple[str, ...] = ()
     #: Free text that keeps its line breaks: a comment's body, an event's note.
     body: str | None = None
@@ -87,5 +89,6 @@ def timeline(events: list[IncidentEvent], comments: list[Comment]) -> list[Entry
     entries = [describe(event) for event in events]
     entries += [Entry(comment.created_at, comment.author.username, "comment",
                       "wrote an internal note" if comment.internal else "replied",
-                      internal=comment.internal, body=comment.body) for comment in comments]
+                      internal=comment.internal, unverified=comment.unverified_sender,
+                      body=comment.body) for comment in comments]
     return sorted(entries, key=lambda entry: (entry.at, entry.kind == "comment"))

@@ -588,8 +588,10 @@ def delete(incident: Incident, *, actor: User) -> None:
 
 
 @action(Action.comment, who={Capacity.viewer}, allowed_from=NOT_CLOSED)
-def comment(incident: Incident, *, actor: User, body: Any, internal: bool = False) -> Comment:
-    """Add a comment; ``internal`` ones are only for admins and technicians.
+def comment(incident: Incident, *, actor: User, body: Any, internal: bool = False,
+            unverified_sender: bool = False) -> Comment:
+    """Add a comment; ``internal`` ones are only for admins and technicians;
+    ``unverified_sender``: mail in's flag on a comment whose author nothing proved.
 
     :raises NotAllowed: a reporter asks for an internal comment.
     """
@@ -599,7 +601,8 @@ def comment(incident: Incident, *, actor: User, body: Any, internal: bool = Fals
     if internal and not may_comment_internally(actor, incident):
         raise NotAllowed("only admins and technicians may write internal comments")
     new = Comment(incident=incident, author=actor, internal=internal, created_at=utcnow(),
-                  body=_text(body, "body", max_length=TEXT_MAX))
+                  body=_text(body, "body", max_length=TEXT_MAX),
+                  unverified_sender=unverified_sender)
     db.session.add(new)
     # A public comment by staff may be the first response.
     _changed(incident)

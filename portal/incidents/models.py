@@ -183,6 +183,9 @@ class Comment(db.Model):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     body: Mapped[str] = mapped_column(Text)
     internal: Mapped[bool] = mapped_column(default=False)
+    #: It came by mail whose sender nothing proved (README "Mail in"): the author is who
+    #: the ``From`` claims, which the timeline, the API and its mail say.
+    unverified_sender: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     incident: Mapped[Incident] = relationship(back_populates="comments")

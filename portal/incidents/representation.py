@@ -214,12 +214,16 @@ class CommentSchema(ServerSent, OfRecords, SQLAlchemyAutoSchema):
 
     class Meta:
         model = Comment
-        fields = ("id", "author", "body", "internal", "created_at")
+        fields = ("id", "author", "body", "internal", "unverified_sender", "created_at")
 
     openapi_example = {"id": 5, "author": {"id": 3, "username": "tom",
                                            "email": "tom@example.com"},
                        "body": "Replaced the router's firmware; watching it.",
-                       "internal": False, "created_at": "2026-11-22T10:02:45Z"}
+                       "internal": False, "unverified_sender": False,
+                       "created_at": "2026-11-22T10:02:45Z"}
 
     author = fields.Nested(UserRefSchema, dump_only=True)
+    unverified_sender = fields.Boolean(dump_only=True, metadata={
+        "description": "It came by mail and nothing proved its sender: the author is "
+                       "only who the From address claims"})
     created_at = UTCDateTime(dump_only=True)

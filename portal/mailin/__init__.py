@@ -2,6 +2,8 @@
 
 Two channels feed one pipeline (``pipeline.ingest``, raw bytes in, an ``Outcome`` out): the
 IMAP poller (``imap``, a worker job) and ``manage.py ingest-mail`` (a mail server's pipe).
-``reading`` reads a message as people write it, ``threads`` ties messages to incidents in
-both directions, ``models`` keeps every message with what became of it.
+``reading`` reads a message as people write it, ``sender`` says what proves who wrote it
+(``addresses``: the From read strictly; ``authentication_results``: the receiving
+server's verdict), ``threads`` ties messages to incidents in both directions, ``models``
+keeps every message with what became of it.
 """

@@ -42,6 +42,8 @@ class InboundMail(db.Model):
     #: The ``From`` address, lower case ("" when there is none that reads as an address).
     sender: Mapped[str] = mapped_column(String(255), default="")
     subject: Mapped[str] = mapped_column(String(255), default="")
+    #: What proved the sender, in words (``portal.mailin.sender``); None: unverified.
+    sender_proof: Mapped[str | None] = mapped_column(String(255))
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     #: The size that came in (``raw`` keeps only the headers of an oversized message).
     size: Mapped[int] = mapped_column(default=0)

@@ -4,15 +4,24 @@ asks, as its sender, through the flows the portal and the API share
 
 In order: a message seen before (its ``Message-ID``) changes nothing; an oversized or
 unreadable one is quarantined; auto-replies, bulk mail, bounces and our own mail are
-ignored (and never answered); then the sender must be an active user, or write from an
-allowed domain (a reporter account is made for them), or the message is quarantined. A
-message that answers an incident (``threads``) becomes a public comment by the sender —
-who must see that incident (``visible_incidents``), else it is quarantined — and the
-reporter's answer to a resolved incident reopens it; an answer to a closed incident, or a
-message that answers nothing, opens a new incident. Its files and inline images become
-attachments of the incident (within the attachment limits: a file refused is dropped
-and the comment says so). Whatever the lifecycle refuses is
-quarantined with its words, and nothing of it is written.
+ignored (and never answered); a ``From`` that is not one plain mailbox is quarantined;
+then ``sender.prove`` says whether anything proves the sender, and the sender must be an
+active user, or write from an allowed domain (a reporter account is made for them), or
+the message is quarantined. A message that answers an incident (its reply address, else
+``threads``) becomes a public comment by the sender — who must see that incident
+(``visible_incidents``), else it is quarantined — and the reporter's answer to a resolved
+incident reopens it; an answer to a closed incident, or a message that answers nothing,
+opens a new incident. Its files and inline images become attachments of the incident
+(within the attachment limits: a file refused is dropped and the comment says so).
+Whatever the lifecycle refuses is quarantined with its words, and nothing of it is
+written.
+
+**Unverified mail is never an identity**: it does not comment as anyone, reopen or close;
+it is quarantined with the reason — except that with ``MAIL_INBOX_UNVERIFIED=
+reporter-comment`` a reporter's reply becomes a public comment flagged "unverified
+sender", without its files (``flows.answer_unverified``). It may still report a new
+incident for a reporter, or for an unknown sender of an allowed domain (the intake the
+desk promises), but never for a staff address.
 """
 from __future__ import annotations
 
@@ -35,8 +44,10 @@ from portal.incidents import lifecycle
 from portal.incidents.access import visible_incidents
 from portal.incidents.enums import Status
 from portal.incidents.models import TITLE_MAX, Incident
+from portal.mailin.addresses import MalformedFrom
 from portal.mailin.models import InboundAction, InboundMail, InboundStatus
 from portal.mailin.reading import Letter, header, message_id_of, parse, read, sender_of
+from portal.mailin.sender import Sender, prove
 from portal.mailin.threads import answered_incident, is_our_message
 from portal.refusals import Refused
 
@@ -94,6 +105,7 @@ def ingest(raw: bytes) -> Outcome:
     row = InboundMail(message_id=message_id, sender=sender_of(message)[:255],
                       subject=header(message, "Subject")[:255], raw=raw, size=len(raw),
                       status=InboundStatus.processed.value)
+    proof = None
     try:
         db.session.add(row)
         db.session.flush()  # claims the Message-ID: a concurrent copy fails here
@@ -103,7 +115,9 @@ def ingest(raw: bytes) -> Outcome:
                        "are kept")
         letter = read(raw)
         _check_not_automatic(letter)
-        action, incident = _act(letter)
+        sender = _sender(letter, raw)
+        proof = row.sender_proof = sender.proof and sender.proof[:255]
+        action, incident = _act(letter, sender)
         row.action, row.incident_id = action.value, incident.id
         db.session.commit()
     except IntegrityError:
@@ -122,7 +136,8 @@ def ingest(raw: bytes) -> Outcome:
         kept = raw if len(raw) <= config["MAIL_INBOX_MAX_BYTES"] else _headers_only(raw)
         row = InboundMail(message_id=message_id, sender=sender_of(message)[:255],
                           subject=header(message, "Subject")[:255], raw=kept,
-                          size=len(raw), status=status.value, reason=reason)
+                          size=len(raw), status=status.value, reason=reason,
+                          sender_proof=proof)
         db.session.add(row)
         try:
             db.session.commit()
@@ -202,23 +217,49 @@ def user_by_address(address: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == address.lower()))
 
 
-def _speaker(letter: Letter) -> User | None:
-    """The active user who wrote ``letter``; None when they may have an account made.
+def _sender(letter: Letter, raw: bytes) -> Sender:
+    """:raises Held: the From is not one plain mailbox."""
+    try:
+        return prove(letter, raw)
+    except MalformedFrom as exc:
+        raise Held(str(exc)) from None
 
-    :raises Held: no sender, an inactive account, or an unknown sender from elsewhere.
+
+def _speaker(sender: Sender) -> User | None:
+    """The active user whose address ``sender`` is (an account with the whole address
+    first, then, when sub-addresses merge, the base one); None when they may have an
+    account made.
+
+    :raises Held: an inactive account, or an unknown sender from elsewhere.
     """
-    if not letter.sender:
-        raise Held("the message has no From address")
-    user = user_by_address(letter.sender)
-    if user is not None:
-        if not user.active:
-            raise Held(f"{letter.sender} belongs to an inactive account")
-        return user
-    domain = letter.sender.rpartition("@")[2]
+    for address in sender.identities:
+        user = user_by_address(address)
+        if user is not None:
+            if not user.active:
+                raise Held(f"{address} belongs to an inactive account")
+            return user
+    domain = sender.address.rpartition("@")[2]
     if domain in current_app.config["MAIL_INBOX_ALLOWED_DOMAINS"]:
         return None
-    raise Held(f"{letter.sender} is not a user, and {domain} is not one of "
+    raise Held(f"{sender.address} is not a user, and {domain} is not one of "
                "MAIL_INBOX_ALLOWED_DOMAINS")
+
+
+def _unverified(sender: Sender, user: User) -> str:
+    return (f"the sender {sender.address} is not verified ({sender.doubts}): unverified "
+            f"mail never acts as {user.username}")
+
+
+def _reporter(sender: Sender, user: User | None) -> User:
+    """Who reports the incident a message opens: the user, or a new reporter account.
+
+    :raises Held: the sender is unverified and the address is a staff member's.
+    """
+    if user is None:
+        return new_reporter(sender.identities[-1])
+    if user.is_staff and not sender.proven:
+        raise Held(_unverified(sender, user) + ", a staff member")
+    return user
 
 
 def new_reporter(address: str) -> User:
@@ -246,21 +287,28 @@ def _files(letter: Letter) -> list[tuple[str, bytes]]:
     return [(part.filename, part.data) for part in letter.parts]
 
 
-def _act(letter: Letter) -> tuple[InboundAction, Incident]:
-    incident_id = answered_incident(letter.references) or letter.tagged_incident
-    user = _speaker(letter)
+def _act(letter: Letter, sender: Sender) -> tuple[InboundAction, Incident]:
+    incident_id = sender.replied_incident or answered_incident(letter.references) \
+        or letter.tagged_incident
+    user = _speaker(sender)
     if incident_id is None:
-        user = user or new_reporter(letter.sender)
-        return InboundAction.created, _opened_with_files(letter, user)
+        return InboundAction.created, _opened_with_files(letter, _reporter(sender, user))
     if user is None:
-        raise Held(f"{letter.sender} has no account, so may not write to INC-{incident_id}")
+        raise Held(f"{sender.address} has no account, so may not write to INC-{incident_id}")
     incident = db.session.scalar(visible_incidents(user).where(Incident.id == incident_id))
     if incident is None:
         # The same words whether it exists or not: a guessed tag learns nothing.
-        raise Held(f"{letter.sender} may not see INC-{incident_id} (or it does not "
+        raise Held(f"{sender.address} may not see INC-{incident_id} (or it does not "
                    "exist): nothing was attached")
     if incident.status is Status.closed:
-        return InboundAction.created, _opened_with_files(letter, user, follows=incident)
+        return InboundAction.created, _opened_with_files(letter, _reporter(sender, user),
+                                                         follows=incident)
+    if not sender.proven:
+        if user.is_staff or current_app.config["MAIL_INBOX_UNVERIFIED"] != "reporter-comment":
+            raise Held(_unverified(sender, user))
+        flows.answer_unverified(incident, actor=user, body=letter.reply_text,
+                                files=_files(letter))
+        return InboundAction.commented, incident
     reopened = flows.answer_by_mail(incident, actor=user, body=letter.reply_text,
                                     files=_files(letter),
                                     reopens=current_app.config["MAIL_REPLY_REOPENS"])

@@ -12,8 +12,9 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import getaddresses
 from html.parser import HTMLParser
+
+from portal.mailin.addresses import MalformedFrom, author
 
 #: ``Re:``, ``AW:``, ``Fwd:`` and their cousins (English, German, Nordic, Dutch, French,
 #: Italian), with Outlook's counters (``Re[2]:``); repeated prefixes all go.
@@ -54,7 +55,7 @@ class Letter:
     """What the pipeline needs from one message."""
 
     message_id: str
-    sender: str                 # the From address, lower case; "" when there is none
+    sender: str                 # the From address, lower case; "" when none or malformed
     subject: str                # decoded, one line
     references: list[str]       # the Message-IDs of In-Reply-To and References
     text: str                   # the body as text (HTML converted), whole
@@ -102,15 +103,12 @@ def message_id_of(message: EmailMessage, raw: bytes) -> str:
 
 
 def sender_of(message: EmailMessage) -> str:
-    """The first ``From`` address, lower case; "" when there is none."""
+    """The ``From`` address, lower case; "" when there is none, or it is not one plain
+    mailbox (``addresses.author`` says why)."""
     try:
-        addresses = getaddresses([str(message.get("From") or "")])
-    except Exception:  # noqa: BLE001
+        return author(message)
+    except MalformedFrom:
         return ""
-    for _name, address in addresses:
-        if "@" in address:
-            return address.strip().replace("\x00", "").lower()
-    return ""
 
 
 def references_of(message: EmailMessage) -> list[str]:

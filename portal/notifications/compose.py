@@ -82,7 +82,7 @@ def notices_for_comment(comment: Comment) -> list[Notice]:
     """The messages a new comment calls for (a conversation needs both directions): a
     public one by the reporter to the technician (or the admins when none is set), a
     public one by anyone else to the reporter. Internal comments email nobody; nobody is
-    told of their own comment."""
+    told of their own comment; an unverified sender's comment says so in the subject."""
     if comment.internal:
         return []
     incident: Incident = comment.incident
@@ -93,7 +93,8 @@ def notices_for_comment(comment: Comment) -> list[Notice]:
             else active_admins()
     else:
         targets = [reporter]
-    return [Notice(user, "commented", f"{tag} New comment by {author.username}: {title}")
+    by = author.username + (" (unverified sender)" if comment.unverified_sender else "")
+    return [Notice(user, "commented", f"{tag} New comment by {by}: {title}")
             for user in targets if user.active and user.id != author.id]
 
 

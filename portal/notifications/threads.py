@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.notifications.models import OutboxMessage
+from portal.notifications.reply_addresses import reply_address
 
 #: ``app.extensions`` key: the functions that may know an incident's first message.
 FIRST_MESSAGES = "mail_thread_starts"
@@ -40,14 +41,16 @@ def thread_root(incident_id: int | None) -> str | None:
 
 def outgoing_headers(message: OutboxMessage) -> dict[str, str]:
     """The headers of one notification besides its own Message-ID: threading, where
-    replies go, and that it was sent by a machine (so auto-responders stay quiet)."""
+    replies go (the recipient's reply address, ``reply_addresses``), and that it was sent
+    by a machine (so auto-responders stay quiet)."""
     headers = {"Auto-Submitted": "auto-generated",
                "X-Auto-Response-Suppress": "All"}
     root = thread_root(message.incident_id)
     if root is not None and root != message.message_id:
         headers["In-Reply-To"] = root
         headers["References"] = root
-    inbox = current_app.config["MAIL_INBOX_ADDRESS"]
-    if inbox:
-        headers["Reply-To"] = inbox
+    # The recipient's own reply address: a reply to it proves who wrote it.
+    reply_to = reply_address(message.incident_id, message.recipient)
+    if reply_to:
+        headers["Reply-To"] = reply_to
     return headers

@@ -1,10 +1,12 @@
-"""Mail-in fixtures: a desk with people and one incident, reading corpus messages, piping
-them through ``manage.py ingest-mail``, and a real IMAP server (dovecot). The helpers
+"""Mail-in fixtures: a desk with people and one incident, reading corpus messages (as a
+trusted receiving mail server passes them on), piping them through ``manage.py
+ingest-mail``, and a real IMAP server (dovecot). The helpers
 (the corpus, counts, the last inbound message) are in ``helpers.py``."""
 from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import tempfile
@@ -20,7 +22,7 @@ from portal.incidents.enums import Status
 from portal.notifications.threads import thread_root
 from tests.components import missing
 from tests.factories import make_incident, make_user
-from tests.mailin.helpers import CORPUS, INBOX_ADDRESS
+from tests.mailin.helpers import AUTHSERV_ID, CORPUS, INBOX_ADDRESS, proven
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +31,7 @@ def inbox_settings(app, monkeypatch):
     monkeypatch.setitem(app.config, "MAIL_INBOX_ADDRESS", INBOX_ADDRESS)
     monkeypatch.setitem(app.config, "MAIL_INBOX_ALLOWED_DOMAINS", frozenset({"example.jp"}))
     monkeypatch.setitem(app.config, "MAIL_DEFAULT_SENDER", "incident-portal@localhost")
+    monkeypatch.setitem(app.config, "MAIL_INBOX_TRUSTED_AUTHSERV_ID", AUTHSERV_ID)
 
 
 @dataclass
@@ -39,12 +42,14 @@ class Desk:
     incident: object
 
     def message(self, name: str, *, incident=None) -> bytes:
-        """Corpus message ``name``, answering ``incident`` (default: Rita's)."""
+        """Corpus message ``name``, answering ``incident`` (default: Rita's), as the
+        trusted mail server passes it on (its DMARC pass on top) when it has a From."""
         incident = incident or self.incident
         raw = (CORPUS / name).read_bytes()
         root = thread_root(incident.id) or "<none@example.invalid>"
-        return (raw.replace(b"%INCIDENT%", str(incident.id).encode())
-                .replace(b"%ROOT%", root.strip("<>").encode()))
+        raw = (raw.replace(b"%INCIDENT%", str(incident.id).encode())
+               .replace(b"%ROOT%", root.strip("<>").encode()))
+        return proven(raw) if re.search(rb"^From:", raw, re.MULTILINE) else raw
 
 
 @pytest.fixture

@@ -3,17 +3,21 @@ acknowledgement that threads, reply, the technician's portal comment, the resolu
 the reply that reopens."""
 from __future__ import annotations
 
+import re
+
 from portal.extensions import db
 from portal.incidents import lifecycle
 from portal.incidents.enums import Status
 from portal.incidents.models import Incident
+from portal.mailin.models import InboundMail
 from portal.mailin.pipeline import ingest
 from tests.clients import csrf_token_from, log_in
 from tests.mailin.helpers import INBOX_ADDRESS
 
 
 def reply_to(message, body: str) -> bytes:
-    """What a mail client sends when Rita answers ``message``."""
+    """What a mail client sends when Rita answers ``message``: to its Reply-To, her reply
+    address, which proves she wrote it (no trusted mail server vouches here)."""
     return (f"From: Rita <rita@example.com>\r\nTo: {message['Reply-To']}\r\n"
             f"Subject: Re: {message['Subject']}\r\n"
             f"Message-ID: <reply-{abs(hash(body))}@client.example.com>\r\n"
@@ -36,13 +40,18 @@ def test_a_reporter_converses_with_the_desk_by_mail(desk, mail_app, smtp, delive
              if m["Subject"].startswith(f"[INC-{incident_id}]")]
     assert ack["Subject"] == f"[INC-{incident_id}] We have your report: Badge reader at " \
                              "door B is dead"
-    # Threads under Rita's own message; replies come back to the intake address.
+    # Threads under Rita's own message; replies come back to the intake address, plus
+    # her reply address for this incident.
     assert (ack["In-Reply-To"], ack["References"]) == ("<first@client.example.com>",) * 2
-    assert (ack["Reply-To"], ack["Auto-Submitted"]) == (INBOX_ADDRESS, "auto-generated")
+    local, domain = INBOX_ADDRESS.split("@")
+    assert re.fullmatch(rf"{local}\+{incident_id}\.[0-9a-f]{{20}}@{domain}", ack["Reply-To"])
+    assert ack["Auto-Submitted"] == "auto-generated"
 
     with mail_app.app_context():
         outcome = ingest(reply_to(ack, "It also beeps red now."))
     assert (outcome.action, outcome.incident_id) == ("commented", incident_id)
+    assert db.session.get(InboundMail, outcome.inbound_id).sender_proof == \
+        f"a reply to its reply address for INC-{incident_id}"
     incident = db.session.get(Incident, incident_id)
     assert incident.comments[-1].body == "It also beeps red now."
 

@@ -1,5 +1,6 @@
-"""What a message does, as its sender, through the lifecycle: the security cases (nothing
-attached, nobody notified), reopening, follow-ups to closed incidents, the storm limit."""
+"""What a message does, as its (proven) sender, through the lifecycle: the security cases
+(nothing attached, nobody notified), reopening, follow-ups to closed incidents, the storm
+limit. What unproven mail may do is in ``tests/security/test_mail_sender_proof.py``."""
 from __future__ import annotations
 
 import pytest
@@ -14,18 +15,19 @@ from portal.mailin.pipeline import ingest
 from portal.notifications.threads import thread_root
 from portal.notifications.models import OutboxMessage
 from tests.factories import make_incident, make_user
-from tests.mailin.helpers import counts, last_inbound
+from tests.mailin.helpers import counts, last_inbound, proven
 
 _serial = iter(range(1, 10_000))
 
 
 def mail(sender: str, subject: str, body: str = "Any news?", *, references: str = "") -> bytes:
+    """A message from ``sender`` as the trusted mail server passes it on (DMARC passed)."""
     headers = [f"From: {sender}", "To: helpdesk@example.com", f"Subject: {subject}",
                f"Message-ID: <t{next(_serial)}@client.example.com>"]
     if references:
         headers += [f"In-Reply-To: {references}", f"References: {references}"]
-    return ("\r\n".join(headers) + "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-            + body + "\r\n").encode()
+    return proven(("\r\n".join(headers) + "\r\nContent-Type: text/plain; charset=utf-8"
+                   "\r\n\r\n" + body + "\r\n").encode())
 
 
 def _someone_elses_incident(desk):
