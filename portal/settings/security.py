@@ -26,6 +26,16 @@ FIXED = {
     # Both the new registration's mail (with its link) and the note to the owner of a
     # taken address use this subject.
     "SECURITY_EMAIL_SUBJECT_REGISTER": "Your Incident Portal registration",
+    "SECURITY_MSG_CONFIRM_REGISTRATION": (
+        "Thank you. We have mailed a link to %(email)s: follow it to confirm the "
+        "address, then log in.", "success"),
+    # The same words whether or not a registration of the address waits (generic
+    # answers: the page names no account).
+    "SECURITY_MSG_CONFIRMATION_REQUEST": (
+        "If a registration of %(email)s is waiting for its confirmation, a new link is on "
+        "its way to that address.", "info"),
+    "SECURITY_MSG_EMAIL_CONFIRMED": (
+        "Thank you: your address is confirmed. Log in with your password.", "success"),
     "SECURITY_MSG_INVALID_CONFIRMATION_TOKEN": (
         "This confirmation link is not valid (a newer registration of the address may "
         "have replaced it): ask for a new one below, or register again.", "error"),
