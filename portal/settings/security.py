@@ -22,6 +22,7 @@ FIXED = {
     "SECURITY_CONFIRMABLE": True,
     "SECURITY_LOGIN_WITHOUT_CONFIRMATION": False,
     "SECURITY_AUTO_LOGIN_AFTER_CONFIRM": False,
+    "SECURITY_CONFIRM_EMAIL_WITHIN": timedelta(days=2),
     "SECURITY_EMAIL_SUBJECT_CONFIRM": "Confirm your address for Incident Portal",
     # Both the new registration's mail (with its link) and the note to the owner of a
     # taken address use this subject.

@@ -144,6 +144,20 @@ def test_the_link_from_the_mail_confirms_then_the_password_logs_in(client, smtp,
     assert signed_in_as(client) == account.id
 
 
+def test_the_link_is_built_from_the_base_url_whatever_the_host_says(make_app):
+    app = make_app(BEHIND_PROXY=True, PORTAL_BASE_URL="https://portal.example.com")
+    client = app.test_client()
+    post_form(client, "/register", email=VICTIM, username="victim",
+              password=OWNER_PASSWORD, password_confirm=OWNER_PASSWORD,
+              environ={"HTTP_X_FORWARDED_HOST": "evil.example"})
+    [mail] = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.recipient == VICTIM)).all()
+    links = re.findall(r"https?://[^\s\"'<>]+", mail.text_body + mail.html_body)
+    assert any(link.startswith("https://portal.example.com/confirm/") for link in links)
+    assert not any("evil.example" in link for link in links)
+    assert mail.event_kind == "account"  # its body is hidden in the Mail outbox view
+
+
 def test_send_the_link_again(client, smtp, deliver):
     register(client, password=OWNER_PASSWORD)
     unknown = post_form(client, "/confirm", email="nobody@example.com")
