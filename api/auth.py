@@ -61,6 +61,10 @@ class Token(MethodView):
             _refuse(identity, user, "wrong password", "wrong email or password")
         if not user.active:
             _refuse(identity, user, "inactive", "this account is disabled")
+        if not user.address_confirmed:
+            _refuse(identity, user, "address not confirmed",
+                    "this account's address is not confirmed: follow the link in the "
+                    "mail sent when it was registered")
         if user.tf_primary_method:
             code = data.get("code")
             # The portal's window (one time step either side); a code works once.

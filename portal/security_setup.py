@@ -15,7 +15,7 @@ from flask_security import Security
 from flask_wtf.csrf import CSRFError
 
 from portal.auth.audit import init_audit
-from portal.auth.forms import PortalLoginForm
+from portal.auth.forms import PortalLoginForm, PortalRegisterForm
 from portal.auth.security import user_datastore
 from portal.auth.sessions import init_sessions
 from portal.auth.throttling import init_throttling
@@ -32,11 +32,12 @@ def init_security(app: Flask) -> Security:
     # as stable and as secret as that.
     app.config.setdefault("SECURITY_TOTP_SECRETS", {
         "1": hmac.new(app.config["SECRET_KEY"].encode(), b"totp", hashlib.sha256).hexdigest()})
-    # Flask-Security's extension points: its mails go through the outbox, authenticator
-    # codes work once, usernames cannot look like each other.
+    # Flask-Security's extension points: its mails (the confirmation link too) go
+    # through the outbox, authenticator codes work once, usernames cannot look like each
+    # other, and an unconfirmed registration holds no address against a new one.
     security = Security(app, user_datastore(), mail_util_cls=OutboxMailUtil,
                         totp_cls=ReplayProofTotp, username_util_cls=AsciiUsernameUtil,
-                        login_form=PortalLoginForm)
+                        login_form=PortalLoginForm, register_form=PortalRegisterForm)
     init_sessions(app)
     # Throttling first: Flask runs after_request hooks last-registered first, and the
     # audit's hook must mark a refused attempt before the limiter decides to count it.

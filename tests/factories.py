@@ -4,6 +4,7 @@ from __future__ import annotations
 import itertools
 
 from flask_security import hash_password
+from flask_security.confirmable import confirm_user
 
 from portal.auth.models import User
 from portal.auth.security import user_datastore
@@ -17,14 +18,18 @@ _serial = itertools.count(1)
 
 
 def make_user(role: str | None = "reporter", *, username: str | None = None,
-              active: bool = True, roles: list[str] | None = None) -> User:
-    """Create and commit a user holding ``role`` (or ``roles``)."""
+              active: bool = True, roles: list[str] | None = None,
+              confirmed: bool = True, email: str | None = None) -> User:
+    """Create and commit a user holding ``role`` (or ``roles``), its address confirmed
+    as an admin's account is (``confirmed=False``: a registration waiting for its link)."""
     n = next(_serial)
     username = username or f"{role or 'nobody'}{n}"
     user = user_datastore().create_user(
-        email=f"{username}@example.com", username=username,
+        email=email or f"{username}@example.com", username=username,
         password=hash_password(PASSWORD), active=active,
         roles=roles if roles is not None else ([role] if role else []))
+    if confirmed:
+        confirm_user(user)
     db.session.commit()
     return user
 

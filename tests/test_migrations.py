@@ -124,3 +124,34 @@ def test_0018_gives_assigned_events_their_assignee_by_id_and_takes_it_back(empty
         assert "assignee_id" not in event_columns()
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.mark.no_db
+def test_0020_confirms_the_users_a_deployed_database_holds(empty_database_url):
+    """Registration now needs a confirmed address: the users already there (made by an
+    admin, by mail in, or registered when that was enough) are confirmed as of when they
+    were made, so they keep logging in."""
+    from datetime import datetime
+
+    from sqlalchemy import MetaData, Table, insert, select
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url})
+    made = datetime(2026, 3, 4, 9, 30)
+    earlier = datetime(2026, 1, 2, 8, 0)
+    with app.app_context():
+        upgrade(revision="0019")
+        users = Table("users", MetaData(), autoload_with=db.engine)
+        with db.engine.begin() as connection:
+            connection.execute(insert(users), [
+                {"id": 1, "email": "rita@example.com", "username": "rita", "active": True,
+                 "fs_uniquifier": "u1", "create_datetime": made, "confirmed_at": None},
+                {"id": 2, "email": "tom@example.com", "username": "tom", "active": True,
+                 "fs_uniquifier": "u2", "create_datetime": made, "confirmed_at": earlier}])
+        upgrade(revision="0020")
+        with db.engine.connect() as connection:
+            confirmed = dict(connection.execute(
+                select(users.c.id, users.c.confirmed_at).order_by(users.c.id)).all())
+        assert confirmed == {1: made, 2: earlier}
+        downgrade(revision="0019")  # the dates stay: nothing without the rule reads them
+        db.session.remove()
+        db.engine.dispose()

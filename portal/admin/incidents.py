@@ -102,14 +102,14 @@ def format_sla(view, context, model, name):
 
 def technician_options() -> list[tuple[int, str]]:
     """Users an incident may be assigned to: active holders of an assignable role
-    (technicians and admins)."""
+    (technicians and admins) with a confirmed address (``User.can_be_assigned``)."""
     if not has_app_context():
         return []  # Flask-Admin builds its filters once before any request
     # Two columns, not whole users: it runs on every grid page (the technician filter).
     rows = db.session.execute(
         select(User.id, User.username).join(User.roles).where(
             Role.name.in_(ASSIGNABLE_ROLES),
-            User.active.is_(True)).order_by(User.username).distinct())
+            User.receives_mail).order_by(User.username).distinct())
     return [(user_id, username) for user_id, username in rows]
 
 
@@ -122,7 +122,7 @@ def assignee_groups() -> dict[str, list[SelectChoice]]:
         .group_by(Incident.technician_id)).all())
     rows = db.session.execute(
         select(User.id, User.username, Role.name).join(User.roles).where(
-            Role.name.in_(ASSIGNABLE_ROLES), User.active.is_(True)).order_by(User.username))
+            Role.name.in_(ASSIGNABLE_ROLES), User.receives_mail).order_by(User.username))
     people: dict[int, tuple[str, set[str]]] = {}
     for user_id, username, role in rows:
         people.setdefault(user_id, (username, set()))[1].add(role)

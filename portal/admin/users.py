@@ -2,7 +2,8 @@
 — handing a technician's active incidents to the queue or to someone else in the same
 step — and set a password. Account changes go through ``portal.auth.accounts``, the
 hand-over through the lifecycle's ``assign``; hashes are never shown. "Last login" is read
-from the access log, which records every login."""
+from the access log, which records every login. Accounts made here are confirmed (the
+admin vouches for the address); self-registrations show whether theirs is."""
 from __future__ import annotations
 
 from flask import flash, g
@@ -71,8 +72,10 @@ def _last_login(view, context, model, name):
 
 
 class UserView(SecureModelView):
-    column_list = ("id", "email", "username", "roles", "active", "created_at", "last_login")
+    column_list = ("id", "email", "username", "roles", "active", "confirmed_at",
+                   "created_at", "last_login")
     column_labels = {"id": "Number", "created_at": "Created", "last_login": "Last login",
+                     "confirmed_at": "Address confirmed",
                      "current_login_ip": "Last login from", "login_count": "Logins",
                      "tf_primary_method": "Two-factor method", "active": "Active",
                      "time_zone": "Time zone"}
@@ -81,6 +84,10 @@ class UserView(SecureModelView):
         "roles": lambda v, c, m, n: ", ".join(sorted(m.role_names)),
         "created_at": lambda v, c, m, n: when(m.create_datetime),
         "active": lambda v, c, m, n: "Yes" if m.active else "No (cannot log in)",
+        # A registration waiting for its link: it cannot log in, and a new account with
+        # its address or username replaces it (portal/auth/confirmation.py).
+        "confirmed_at": lambda v, c, m, n: when(m.confirmed_at) if m.confirmed_at
+        else "No (waiting for its link)",
         "last_login": _last_login,
         "tf_primary_method": lambda v, c, m, n: TWO_FACTOR.get(m.tf_primary_method,
                                                                m.tf_primary_method),

@@ -4,6 +4,11 @@ The command line, the API and the portal's Users view all call these functions, 
 account is validated the same way everywhere: Flask-Security normalises and checks the
 email, username and password (its password policy), and hashes the password; a time
 zone must be one `zoneinfo` knows.
+
+Accounts made here are made by someone who vouches for the address (an admin, the
+command line, mail in), so they are confirmed at once; an email or username held only
+by an unconfirmed registration counts as free, and that registration is removed
+(``portal.auth.confirmation``).
 """
 from __future__ import annotations
 
@@ -11,8 +16,10 @@ import uuid
 from typing import Any, Iterable
 
 from flask_security import hash_password
+from flask_security.confirmable import confirm_user
 from sqlalchemy import event, func, select
 
+from portal.auth.confirmation import release
 from portal.auth.current import security
 from portal.auth.models import User
 from portal.auth.roles import ADMIN_ROLES, ROLE_NAMES
@@ -42,7 +49,8 @@ def _email(value: str, *, exclude: User | None = None) -> str:
         email = security().mail_util.validate(value)
     except ValueError as exc:
         raise AccountError(f"email {value!r} is not valid: {exc}", field="email") from None
-    query = select(User.id).where(func.lower(User.email) == email.lower())
+    query = select(User.id).where(func.lower(User.email) == email.lower(),
+                                  User.confirmed_at.is_not(None))
     if exclude is not None:
         query = query.where(User.id != exclude.id)
     if db.session.scalar(query):
@@ -54,7 +62,8 @@ def _username(value: str, *, exclude: User | None = None) -> str:
     error, username = security().username_util.validate(value)
     if error:
         raise AccountError(f"username is not valid: {error}", field="username")
-    query = select(User.id).where(func.lower(User.username) == username.lower())
+    query = select(User.id).where(func.lower(User.username) == username.lower(),
+                                  User.confirmed_at.is_not(None))
     if exclude is not None:
         query = query.where(User.id != exclude.id)
     if db.session.scalar(query):
@@ -98,8 +107,9 @@ def _time_zone(value: str | None) -> str | None:
 def create_account(*, email: str, username: str, password: str | None,
                    roles: Iterable[str], active: bool = True,
                    time_zone: str | None = None) -> User:
-    """Create a user; the caller commits. ``password=None`` makes an account without one
-    (a reporter who wrote in by mail sets it through "forgot password").
+    """Create a user, its address confirmed; the caller commits. ``password=None`` makes
+    an account without one (a reporter who wrote in by mail sets it through "forgot
+    password"). An unconfirmed registration holding the email or username is removed.
 
     :raises AccountError: a bad or taken email or username, a weak password, a bad role
         or time zone.
@@ -112,6 +122,7 @@ def create_account(*, email: str, username: str, password: str | None,
     user = user_datastore().create_user(email=email, username=username, password=hashed,
                                         roles=_roles(roles), active=active,
                                         time_zone=_time_zone(time_zone))
+    confirm_user(user)
     db.session.flush()
     return user
 
@@ -120,15 +131,20 @@ def update_account(user: User, *, actor: User | None, **changes: Any) -> User:
     """Change ``email``, ``username``, ``password``, ``roles``, ``active`` or
     ``time_zone`` (None: the server's); caller commits.
 
-    Admins cannot deactivate themselves or drop their own admin role (no lock-out).
+    Admins cannot deactivate themselves or drop their own admin role (no lock-out). A new
+    email or username held only by an unconfirmed registration is taken from it.
 
     :raises AccountError: as ``create_account``, or a self lock-out.
     """
     datastore = user_datastore()
     if "email" in changes:
-        user.email = _email(changes["email"], exclude=user)
+        email = _email(changes["email"], exclude=user)
+        release(email=email, keep=user)  # before the change is flushed: unique email
+        user.email = email
     if "username" in changes:
-        user.username = _username(changes["username"], exclude=user)
+        username = _username(changes["username"], exclude=user)
+        release(username=username, keep=user)
+        user.username = username
     if "password" in changes:
         user.password = _password(changes["password"], email=user.email,
                                   username=user.username, user=user)

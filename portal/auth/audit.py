@@ -1,5 +1,6 @@
 """The access audit: who logged in, failed to, logged out, changed their password or
-second factor, and whose roles or activation an admin changed — with time and IP.
+second factor, confirmed an address, and whose roles or activation an admin changed —
+with time and IP.
 
 Logins and logouts come from Flask-Security's signals, and so do refused passwords and
 codes of known accounts (``user_failed_authn``); an ``after_request`` hook on the
@@ -18,7 +19,7 @@ from flask_security import current_user
 from flask_login import user_logged_out
 from flask_security.signals import (password_changed, password_reset, tf_disabled,
                                     tf_profile_changed, user_authenticated,
-                                    user_failed_authn)
+                                    user_confirmed, user_failed_authn)
 from sqlalchemy import event
 
 from portal.auth.models import AccessEvent, AccessKind, Role, User
@@ -93,8 +94,8 @@ def _audit_failed_login(response: Response) -> Response:
 def _signal(kind: AccessKind, detail: str | None = None):
     def handler(_app, user: User | None = None, **kwargs) -> None:
         user = user or _actor()
-        if user is None:
-            return
+        if user is None or not user.is_authenticated:
+            return  # e.g. Flask-Security logging out a visitor who follows a confirmation link
         extra = detail or (kwargs.get("method") and f"method: {kwargs['method']}")
         record(kind, user=user, detail=extra or None)
         db.session.commit()
@@ -111,11 +112,18 @@ _HANDLERS = [
 ]
 
 
+def _confirmed(_app, user: User, **_kwargs) -> None:
+    """An address was confirmed: by its link (the actor is nobody), or by the admin who
+    made the account. No commit of its own: the confirming change's commit keeps it."""
+    record(AccessKind.address_confirmed, user=user)
+
+
 def init_audit(app: Flask) -> None:
     """Connect the audit to ``app``'s Flask-Security signals and its login endpoints."""
     for signal, handler in _HANDLERS:
         signal.connect(handler, app)
     user_failed_authn.connect(_failed_authn, app)
+    user_confirmed.connect(_confirmed, app)
     app.after_request(_audit_failed_login)
 
 

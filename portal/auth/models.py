@@ -7,7 +7,8 @@ from enum import StrEnum
 
 from flask import current_app
 from flask_security.models import fsqla_v3 as fsqla
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ColumnElement, ForeignKey, Index, Integer, String, and_
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from portal.auth.roles import ADMIN_ROLES, ASSIGNABLE_ROLES, STAFF_ROLES, widest
@@ -31,7 +32,9 @@ class Role(db.Model, fsqla.FsRoleMixin):
 
 
 class User(db.Model, fsqla.FsUserMixin):
-    """A person who logs in: email, username, argon2 password hash, roles, active flag."""
+    """A person who logs in: email, username, argon2 password hash, roles, active flag,
+    and when the address was confirmed (``confirmed_at``; NULL: a registration waiting
+    for its link, which owns nothing: ``portal.auth.confirmation``)."""
 
     __tablename__ = "users"
 
@@ -58,9 +61,27 @@ class User(db.Model, fsqla.FsUserMixin):
         return bool(self.role_names & STAFF_ROLES)
 
     @property
+    def address_confirmed(self) -> bool:
+        """The account owns its address: its confirmation link was followed, or whoever
+        made the account vouched for it (``portal.auth.confirmation``)."""
+        return self.confirmed_at is not None
+
+    @hybrid_property
+    def receives_mail(self) -> bool:
+        """Notifications may be sent to this account, and work given to it: active, with a
+        confirmed address (in SQL too: ``where(User.receives_mail)``)."""
+        return bool(self.active) and self.confirmed_at is not None
+
+    @receives_mail.inplace.expression
+    @classmethod
+    def _receives_mail_expression(cls) -> ColumnElement[bool]:
+        return and_(cls.active.is_(True), cls.confirmed_at.is_not(None))
+
+    @property
     def can_be_assigned(self) -> bool:
-        """Whether incidents may be assigned to this user (``ASSIGNABLE_ROLES``)."""
-        return self.active and bool(self.role_names & ASSIGNABLE_ROLES)
+        """Whether incidents may be assigned to this user (``ASSIGNABLE_ROLES``, active,
+        with a confirmed address)."""
+        return self.receives_mail and bool(self.role_names & ASSIGNABLE_ROLES)
 
     @property
     def widest_role(self) -> str | None:
@@ -118,6 +139,10 @@ class AccessKind(StrEnum):
     token_created = "token_created"
     token_new_address = "token_new_address"
     token_revoked = "token_revoked"
+    #: The account's address was confirmed: by its link, or by the admin who made it.
+    address_confirmed = "address_confirmed"
+    #: An unconfirmed account was removed: a new account took its address or username.
+    registration_replaced = "registration_replaced"
 
 
 class AccessEvent(db.Model):

@@ -12,8 +12,8 @@ locked out, however many log in from one office address:
 - per client address (``LOGIN_FAILURE_IP_LIMIT``, 50 a minute): high enough for a shared
   office or NAT address, low enough to stop one machine guessing across many accounts.
 
-Password-reset requests count every request (each sends a mail), registration is
-limited per address (``REGISTER_RATE_LIMIT``).
+Password-reset and "send the confirmation again" requests count every request (each
+sends a mail), registration is limited per address (``REGISTER_RATE_LIMIT``).
 
 The counts live in the app's database by default (``portal-db://``, see
 ``portal.auth.limiter_storage``), so every gunicorn worker and every container sharing the
@@ -40,7 +40,8 @@ CREDENTIAL_ENDPOINTS = ("security.login", "security.two_factor_token_validation"
                         "security.mf_recovery", "security.verify",
                         "security.change_password")
 #: Endpoints where every POST counts (each one sends a mail or consumes a token).
-COUNTED_ENDPOINTS = ("security.forgot_password", "security.reset_password")
+COUNTED_ENDPOINTS = ("security.forgot_password", "security.reset_password",
+                     "security.send_confirmation")
 
 
 def submitted_identity() -> str | None:

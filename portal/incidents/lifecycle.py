@@ -322,17 +322,27 @@ def create(*, actor: User, title: Any, description: Any, priority: Any = None,
     matrix gives them; an admin may still name another ``priority``, and the created event
     records that override as a priority change (matrix → chosen).
 
-    :raises NotAllowed: the actor has no role, or a non-admin names a reporter.
+    An account whose address is not confirmed (a registration waiting for its link)
+    reports nothing and is nobody's reporter: it owns no incident and hears of none.
+
+    :raises NotAllowed: the actor has no role or no confirmed address, or a non-admin
+        names a reporter.
     :raises InvalidValue: a field is missing, blank, too long or not one of its choices;
-        only one of impact and urgency; a non-admin's priority other than the matrix's.
+        only one of impact and urgency; a non-admin's priority other than the matrix's;
+        a reporter who is not active or has not confirmed their address.
     """
     if not actor.is_authenticated or not actor.active or not actor.role_names:
         raise NotAllowed("your account has no role that may report incidents")
+    if not actor.address_confirmed:
+        raise NotAllowed("your account's address is not confirmed yet")
     if reporter is not None and reporter.id != actor.id:
         if not may_report_for(actor, reporter.id):
             raise NotAllowed("only admins may report an incident for someone else")
         if not reporter.active:
             raise InvalidValue(f"reporter {reporter.email} is not active", field="reporter_id")
+        if not reporter.address_confirmed:
+            raise InvalidValue(f"reporter {reporter.email} has not confirmed their address",
+                               field="reporter_id")
     chosen = None if priority is None else _choice(Priority, priority, "priority")
     levels, changes = _levels(impact, urgency), {}
     if levels is None:
@@ -460,7 +470,9 @@ def take(incident: Incident, *, actor: User) -> Incident:
 
 def _give(incident: Incident, *, actor: User, technician: User | None) -> Incident:
     if technician is not None and not technician.can_be_assigned:
-        reason = "is not active" if not technician.active else "is not a technician"
+        reason = "is not active" if not technician.active else \
+            "has not confirmed their address" if not technician.address_confirmed else \
+            "is not a technician"
         raise InvalidValue(f"user {technician.id} ({technician.username}) {reason}",
                            field="technician_id")
     if technician is not None and incident.technician_id == technician.id:

@@ -35,6 +35,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.accounts import AccountError, create_account
+from portal.auth.confirmation import owner_of
 from portal.auth.models import User
 from portal.auth.roles import DEFAULT_ROLE
 from portal.db_types import utcnow
@@ -214,7 +215,9 @@ def _check_storm(sender: str) -> None:
 # --- who is speaking --------------------------------------------------------------------
 
 def user_by_address(address: str) -> User | None:
-    return db.session.scalar(select(User).where(func.lower(User.email) == address.lower()))
+    """The account that owns ``address``: an unconfirmed registration of it does not, so
+    its sender counts as unknown (``portal.auth.confirmation``)."""
+    return owner_of(address)
 
 
 def _sender(letter: Letter, raw: bytes) -> Sender:

@@ -37,15 +37,16 @@ def active_admins() -> list[User]:
     # asks what its recipient may see, which reads the roles (one query per admin else).
     return list(db.session.scalars(
         select(User).join(User.roles).where(Role.name.in_(ADMIN_ROLES),
-                                            User.active.is_(True)).order_by(User.id)
+                                            User.receives_mail).order_by(User.id)
         .options(selectinload(User.roles))))
 
 
 def notices_for(event: IncidentEvent) -> list[Notice]:
-    """The messages an event calls for, one per active recipient: a new incident to every
-    admin and an acknowledgement to its reporter; an assignment to the technician and the
-    reporter; a resolution to the reporter; a reopening to the technician (or the admins
-    when none is set)."""
+    """The messages an event calls for, one per recipient who receives mail (active, with
+    a confirmed address: ``User.receives_mail``): a new incident to every admin and an
+    acknowledgement to its reporter; an assignment to the technician and the reporter; a
+    resolution to the reporter; a reopening to the technician (or the admins when none is
+    set)."""
     incident: Incident = event.incident
     tag, title = f"[{incident.number}]", _one_line(incident.title)
     reporter, technician = incident.reporter, incident.technician
@@ -75,7 +76,7 @@ def notices_for(event: IncidentEvent) -> list[Notice]:
             admin for admin in active_admins() if technician is None or admin.id != technician.id]
         wanted = [Notice(user, "sla_breached", f"{tag} SLA breached: {title}")
                   for user in targets]
-    return [notice for notice in wanted if notice.recipient.active]
+    return [notice for notice in wanted if notice.recipient.receives_mail]
 
 
 def notices_for_comment(comment: Comment) -> list[Notice]:
@@ -95,7 +96,7 @@ def notices_for_comment(comment: Comment) -> list[Notice]:
         targets = [reporter]
     by = author.username + (" (unverified sender)" if comment.unverified_sender else "")
     return [Notice(user, "commented", f"{tag} New comment by {by}: {title}")
-            for user in targets if user.active and user.id != author.id]
+            for user in targets if user.receives_mail and user.id != author.id]
 
 
 def _context(notice: Notice, incident: Incident) -> dict:

@@ -15,6 +15,31 @@ FIXED = {
     "SECURITY_CHANGEABLE": True,
     "SECURITY_RECOVERABLE": True,
     "SECURITY_USERNAME_ENABLE": True,
+    # A registration proves its address before the account is anyone's: it cannot log
+    # in, own mail or receive notifications until its link is followed (README
+    # "Accounts and registration", portal/auth/confirmation.py). Following the link does
+    # not log in: the address is proved by the link, the person by their password.
+    "SECURITY_CONFIRMABLE": True,
+    "SECURITY_LOGIN_WITHOUT_CONFIRMATION": False,
+    "SECURITY_AUTO_LOGIN_AFTER_CONFIRM": False,
+    "SECURITY_CONFIRM_EMAIL_WITHIN": timedelta(days=2),
+    "SECURITY_EMAIL_SUBJECT_CONFIRM": "Confirm your address for Incident Portal",
+    # Both the new registration's mail (with its link) and the note to the owner of a
+    # taken address use this subject.
+    "SECURITY_EMAIL_SUBJECT_REGISTER": "Your Incident Portal registration",
+    "SECURITY_MSG_CONFIRM_REGISTRATION": (
+        "Thank you. We have mailed a link to %(email)s: follow it to confirm the "
+        "address, then log in.", "success"),
+    # The same words whether or not a registration of the address waits (generic
+    # answers: the page names no account).
+    "SECURITY_MSG_CONFIRMATION_REQUEST": (
+        "If a registration of %(email)s is waiting for its confirmation, a new link is on "
+        "its way to that address.", "info"),
+    "SECURITY_MSG_EMAIL_CONFIRMED": (
+        "Thank you: your address is confirmed. Log in with your password.", "success"),
+    "SECURITY_MSG_INVALID_CONFIRMATION_TOKEN": (
+        "This confirmation link is not valid (a newer registration of the address may "
+        "have replaced it): ask for a new one below, or register again.", "error"),
     # Load a user's roles with a second indexed query instead of joining them into the
     # user's: SQLite (3.40) materializes that join, reading all of roles_users on every
     # request (0.8 ms with 2,000 users, against 0.1 ms for the two queries).
@@ -92,7 +117,8 @@ AREA = Area("Security", "secrets, accounts, tokens, sessions, throttling (see \"
     Setting("SESSION_MAX_HOURS", "24", "...and this many hours after login, however "
             "active", WHOLE),
     Setting("LOGIN_RATE_LIMIT", "5 per minute", "failed attempts per account on login, "
-            "2FA, password reset, `/verify` and `/change`", TEXT),
+            "2FA, `/verify` and `/change`; every request for a password reset or a new "
+            "confirmation link (`/confirm`)", TEXT),
     Setting("LOGIN_FAILURE_IP_LIMIT", "50 per minute", "failed attempts from one address, "
             "all accounts together (room for an office behind one NAT)", TEXT),
     Setting("REGISTER_RATE_LIMIT", "10 per hour", "registrations from one address", TEXT),

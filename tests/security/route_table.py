@@ -71,6 +71,10 @@ ROUTES: dict[tuple[str, str], tuple] = {
     ("security.forgot_password", "POST"): everyone(200),
     ("security.reset_password", "GET"): everyone(302),    # bad token: back to "forgot"
     ("security.reset_password", "POST"): everyone(302),
+    ("security.send_confirmation", "GET"): everyone(200),  # "send the link again"
+    ("security.send_confirmation", "POST"): everyone(200),  # empty form: errors shown
+    ("security.confirm_email", "GET"): everyone(302),     # bad token: back to /confirm
+    ("security.confirm_email", "POST"): everyone(302),
     ("security.change_password", "GET"): (LOGIN, 200, 200, 200),
     ("security.change_password", "POST"): (LOGIN, 200, 200, 200),
     ("security.logout", "POST"): (302, 302, 302, 302),

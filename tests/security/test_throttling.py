@@ -61,13 +61,14 @@ def test_json_clients_get_json_429(throttled_app):
     assert blocked.get_json()["code"] == 429 and "Retry-After" in blocked.headers
 
 
-def test_password_reset_is_throttled(throttled_app):
+@pytest.mark.parametrize("path", ["/reset", "/confirm"])  # each request sends a mail
+def test_password_reset_and_new_confirmation_links_are_throttled(throttled_app, path):
     client = throttled_app().test_client()
     codes = []
     for _ in range(6):
-        token = csrf_token_from(client.get("/reset").get_data(as_text=True))
-        codes.append(client.post("/reset", data={"email": "who@example.com",
-                                                 "csrf_token": token}).status_code)
+        token = csrf_token_from(client.get(path).get_data(as_text=True))
+        codes.append(client.post(path, data={"email": "who@example.com",
+                                              "csrf_token": token}).status_code)
     assert codes[-1] == 429 and 429 not in codes[:5]
 
 
