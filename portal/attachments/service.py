@@ -14,7 +14,8 @@ The public contract (the mail-in pipeline calls it too, so keep it stable)::
 
 applies the permission checks above, the filename rules (no paths, no control
 characters, at most 255 characters: refused, never rewritten), the limits (``ATTACHMENT_MAX_BYTES`` per file,
-``ATTACHMENT_MAX_PER_INCIDENT``), the deny-list (extensions and detected types) and the
+``ATTACHMENT_MAX_PER_INCIDENT``, counted under the incident's row lock, see
+``portal.db_locks``), the deny-list (extensions and detected types) and the
 content-type detection; stores the blob (and an image's preview); adds the
 ``Attachment`` row and its ``attachment_added`` event to the current session; flushes
 and never commits. It raises ``AttachmentRefused`` (``str()`` names the file and the
@@ -35,6 +36,7 @@ from portal.attachments.content import (BadFilename, check_filename, detect_type
 from portal.attachments.models import Attachment
 from portal.attachments.storage import blob_store, grace_cutoff
 from portal.auth.models import User
+from portal.db_locks import lock_row
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.incidents import lifecycle
@@ -131,6 +133,9 @@ def _refuse_file(name: str, data: bytes, incident: Incident) -> str:
         raise AttachmentRefused(name, f"the file is {human_size(len(data))}; the limit is "
                                       f"{human_size(limit)} per file", status=413)
     most = config["ATTACHMENT_MAX_PER_INCIDENT"]
+    # Counted under the incident's lock, held until the new row commits: parallel uploads
+    # cannot all count the same number and all add one.
+    lock_row(Incident, incident.id)
     present = db.session.scalar(select(func.count(Attachment.id)).where(
         Attachment.incident_id == incident.id))
     if present >= most:
