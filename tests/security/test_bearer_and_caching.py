@@ -13,7 +13,7 @@ import pytest
 
 from portal.auth import personal_tokens
 from portal.extensions import db
-from tests.attachments.helpers import attach, png
+from tests.attachments.helpers import attach, png, run_previews
 from tests.clients import csrf_token_from
 from tests.factories import PASSWORD, make_incident, make_user
 
@@ -68,6 +68,7 @@ def world():
     incident = make_incident(reporter=reporter, admin=admin, technician=technician,
                              status="assigned")
     image = attach(incident, reporter, "screen.png", png(64, 48))
+    run_previews()  # the worker's round: the image has its preview
     return {"admin": admin, "technician": technician, "reporter": reporter,
             "incident": incident, "image": image}
 
