@@ -16,7 +16,7 @@ from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 from marshmallow_sqlalchemy import SQLAlchemySchema, auto_field
 
-from portal.attachments.models import Attachment
+from portal.attachments.models import Attachment, PreviewStatus
 from portal.attachments.service import attachment_count, sees_internal
 from portal.auth.models import User
 from portal.auth.roles import ROLE_NAMES
@@ -260,6 +260,11 @@ class AttachmentSchema(OfRecords, SQLAlchemySchema):
                                 metadata={"type": "string", "format": "uri"})
     has_preview = fields.Method("_has_preview", dump_only=True,
                                 metadata={"type": "boolean"})
+    preview_status = auto_field(dump_only=True, metadata={
+        "enum": [status.value for status in PreviewStatus],
+        "description": "`pending` until the worker made the preview of an image "
+                       "(`ready`); `too_large` over the pixel budget, `failed` unreadable, "
+                       "`none` not a raster image"})
 
     def _content_url(self, attachment: Attachment) -> str:
         return url_for("attachments.AttachmentContent", attachment_id=attachment.id,

@@ -18,6 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from portal import home, models, preferences
 from portal.admin import init_admin
 from portal.attachments import init_attachments
+from portal.attachments import previews as attachment_previews
 from portal.attachments import service as attachment_service
 from portal.auth import token_pages
 from portal.commands import commands
@@ -87,7 +88,8 @@ def register_background_work(app: Flask) -> None:
     every app), the worker's jobs, and mail in's part in the mail threads."""
     mail_hooks.register()
     webhook_hooks.register()
-    for job_owner in (mail_delivery, webhook_delivery, escalation, inbox, attachment_service):
+    for job_owner in (mail_delivery, webhook_delivery, escalation, inbox, attachment_service,
+                      attachment_previews):
         job_owner.register_job()
     init_threads(app)
 

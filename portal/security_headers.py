@@ -4,12 +4,18 @@ Scripts and styles may come only from the app itself. The few inline ``<script>`
 that templates need (the portal's and the libraries' we override) carry a per-request
 nonce from ``csp_nonce()``; nothing else inline runs. HSTS is sent in production only,
 where the portal is behind HTTPS.
+
+Every page of the portal (not the API, not static files) is ``Cache-Control: private,
+no-store``: what a signed-in person saw — grids, incidents, files — stays out of the
+browser's disk cache and any proxy, so "back" after logging out on a shared computer
+shows nothing. Static files and the favicon keep their own caching; a view that sets its
+own Cache-Control keeps it.
 """
 from __future__ import annotations
 
 import secrets
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, g, request
 
 
 def csp_nonce() -> str:
@@ -48,6 +54,26 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+#: Endpoints whose answers are the same for everyone: they may be cached.
+SHARED_ENDPOINTS = frozenset({"static", "home.favicon", "swagger_ui_static"})
+
+
+def _shared(endpoint: str | None) -> bool:
+    return endpoint is not None and (endpoint in SHARED_ENDPOINTS
+                                     or endpoint.endswith(".static"))
+
+
+def keep_out_of_caches(response: Response) -> Response:
+    """``private, no-store`` on every portal page that has not chosen its own caching."""
+    if request.path.startswith("/api/") or _shared(request.endpoint):
+        return response
+    if "Cache-Control" not in response.headers:
+        response.cache_control.private = True
+        response.cache_control.no_store = True
+    return response
+
+
 def init_security_headers(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.after_request(set_security_headers)
+    app.after_request(keep_out_of_caches)

@@ -3,7 +3,9 @@ may see them.
 
 - ``models``: ``Attachment`` rows and the ``database`` backend's blobs.
 - ``storage``: the ``BlobStore`` interface and its ``filesystem``/``database`` backends.
-- ``content``: type detection, filename rules, previews.
+- ``content``: type detection, filename rules.
+- ``previews``: the worker's job that makes images' previews, each in a bounded child
+  process (``thumbnail``, run as a script).
 - ``service``: the rules and the one way to attach (``add_attachment``) or delete.
 - ``serving``: downloads and previews with their headers; ``views``: the portal's routes.
 

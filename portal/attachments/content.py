@@ -1,23 +1,15 @@
 """What a file is and what it may be called: the content type detected from its bytes
-(``filetype``, never the client's header), the filename rules, and the
-preview of raster images (Pillow).
+(``filetype``, never the client's header) and the filename rules. Previews are
+``previews``' (made by the worker, never in a request).
 """
 from __future__ import annotations
 
-import io
 import unicodedata
-import warnings
 
 import filetype
-from PIL import Image, UnidentifiedImageError
 
 from portal.attachments.models import FILENAME_MAX
 
-#: The only types ever shown inline (as their preview): raster images Pillow re-encodes.
-RASTER_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-PREVIEW_SIZE = (320, 320)
-#: Larger images are not decoded for a preview (a decompression bomb costs no memory).
-PREVIEW_MAX_PIXELS = 40_000_000
 OCTET_STREAM = "application/octet-stream"
 
 
@@ -72,24 +64,3 @@ def shown_filename(raw: str, *, length: int = 60) -> str:
     shown = "".join("?" if unicodedata.category(c).startswith("C") else c
                     for c in (raw or "")).strip() or "(no name)"
     return shown if len(shown) <= length else shown[:length - 1] + "…"
-
-
-def preview_of(data: bytes, content_type: str) -> bytes | None:
-    """A small PNG of a raster image, or None (not one, too large, or unreadable)."""
-    if content_type not in RASTER_IMAGES:
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                if image.width * image.height > PREVIEW_MAX_PIXELS:
-                    return None
-                image.thumbnail(PREVIEW_SIZE)
-                if image.mode not in ("RGB", "RGBA"):
-                    image = image.convert("RGBA")
-                out = io.BytesIO()
-                image.save(out, format="PNG", optimize=True)
-                return out.getvalue()
-    except (UnidentifiedImageError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning, OSError, ValueError, SyntaxError):
-        return None

@@ -7,6 +7,7 @@ twice is one blob. Rows never hold a path; ``filename`` is for display and downl
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, and_, func, select
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
@@ -18,6 +19,16 @@ from portal.incidents.models import Comment, Incident
 
 FILENAME_MAX = 255
 SHA256_LENGTH = 64
+
+
+class PreviewStatus(StrEnum):
+    """Where an attachment's preview stands (``portal.attachments.previews`` makes them)."""
+
+    pending = "pending"      # a raster image the worker has not looked at yet
+    ready = "ready"          # made: ``preview_sha256`` names it
+    too_large = "too_large"  # more pixels than ATTACHMENT_PREVIEW_MAX_PIXELS: never decoded
+    failed = "failed"        # unreadable, or over the preview process's memory or time
+    none = "none"            # not a raster image
 
 
 class Attachment(db.Model):
@@ -38,8 +49,11 @@ class Attachment(db.Model):
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(SHA256_LENGTH), index=True)
-    #: The small PNG shown on the incident page (raster images only), made once.
+    #: The small PNG shown on the incident page (raster images only), made once, by the
+    #: worker after the upload (``preview_status`` says how far it got).
     preview_sha256: Mapped[str | None] = mapped_column(String(SHA256_LENGTH), index=True)
+    preview_status: Mapped[str] = mapped_column(String(10), default=PreviewStatus.none.value,
+                                                index=True)
     internal: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

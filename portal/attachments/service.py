@@ -14,8 +14,10 @@ The public contract (the mail-in pipeline calls it too, so keep it stable)::
 
 applies the permission checks above, the filename rules (no paths, no control
 characters, at most 255 characters: refused, never rewritten), the limits (``ATTACHMENT_MAX_BYTES`` per file,
-``ATTACHMENT_MAX_PER_INCIDENT``), the deny-list (extensions and detected types) and the
-content-type detection; stores the blob (and an image's preview); adds the
+``ATTACHMENT_MAX_PER_INCIDENT``, counted under the incident's row lock, see
+``portal.db_locks``), the deny-list (extensions and detected types) and the
+content-type detection; stores the blob (an image's preview is made later, by the
+worker: ``previews``); adds the
 ``Attachment`` row and its ``attachment_added`` event to the current session; flushes
 and never commits. It raises ``AttachmentRefused`` (``str()`` names the file and the
 reason; ``.status`` is 413 for a file over the limit, 422 otherwise) for a bad name,
@@ -31,10 +33,12 @@ from sqlalchemy import Select, func, select, union
 from sqlalchemy.orm import joinedload
 
 from portal.attachments.content import (BadFilename, check_filename, detect_type,
-                                        extension_of, preview_of, shown_filename)
+                                        extension_of, shown_filename)
 from portal.attachments.models import Attachment
+from portal.attachments.previews import initial_status
 from portal.attachments.storage import blob_store, grace_cutoff
 from portal.auth.models import User
+from portal.db_locks import lock_row
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.incidents import lifecycle
@@ -131,6 +135,9 @@ def _refuse_file(name: str, data: bytes, incident: Incident) -> str:
         raise AttachmentRefused(name, f"the file is {human_size(len(data))}; the limit is "
                                       f"{human_size(limit)} per file", status=413)
     most = config["ATTACHMENT_MAX_PER_INCIDENT"]
+    # Counted under the incident's lock, held until the new row commits: parallel uploads
+    # cannot all count the same number and all add one.
+    lock_row(Incident, incident.id)
     present = db.session.scalar(select(func.count(Attachment.id)).where(
         Attachment.incident_id == incident.id))
     if present >= most:
@@ -172,13 +179,13 @@ def add_attachment(incident: Incident, actor: User, filename: str, data: bytes, 
     except BadFilename as bad:
         raise AttachmentRefused(shown_filename(filename), str(bad)) from None
     content_type = _refuse_file(name, data, incident)
-    store = blob_store()
-    sha256 = store.put(data)
-    preview = preview_of(data, content_type)
+    sha256 = blob_store().put(data)
+    # The image is not decoded here: the worker makes its preview (``previews``).
+    preview_status, preview_sha256 = initial_status(sha256, content_type)
     attachment = Attachment(
         incident=incident, comment=comment, uploader=actor, filename=name,
         content_type=content_type, size=len(data), sha256=sha256, internal=internal,
-        preview_sha256=store.put(preview) if preview else None, created_at=utcnow())
+        preview_status=preview_status, preview_sha256=preview_sha256, created_at=utcnow())
     db.session.add(attachment)
     db.session.add(_event(incident, actor, EventKind.attachment_added, attachment))
     db.session.flush()

@@ -1,7 +1,8 @@
 """Sending an attachment's bytes: always as a download (``Content-Disposition:
 attachment``, ``nosniff``, ``Content-Security-Policy: sandbox``), whatever its type, so
 no uploaded HTML or SVG ever runs in the portal's origin. Only previews, PNGs that Pillow
-wrote itself from a raster image, are shown inline.
+wrote itself from a raster image, are shown inline. Neither is kept in any cache
+(``private, no-store``).
 """
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ log = logging.getLogger(__name__)
 def _harden(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox"
+    # Files of incidents are no one else's: kept in no cache, not even the browser's.
     response.cache_control.private = True
+    response.cache_control.no_store = True
     return response
 
 

@@ -1,9 +1,10 @@
 """Attachment settings (``portal/attachments``): where blobs live, what may be uploaded,
-and when unreferenced blobs are collected (README "Attachments")."""
+how previews are bounded, and when unreferenced blobs are collected (README
+"Attachments")."""
 from __future__ import annotations
 
 from portal.settings.declare import (PROJECT_ROOT, SUFFIXES, WHOLE, Area, Setting, Type,
-                                     choice)
+                                     choice, positive)
 
 MiB = 1024 * 1024
 #: Executables and scripts: refused by name (extension) and by detected type.
@@ -36,6 +37,16 @@ AREA = Area("Attachments", "files on incidents and comments (see \"Attachments\"
             "refused file name extensions", SUFFIXES, shown="executables and scripts"),
     Setting("ATTACHMENT_DENIED_TYPES", ",".join(DENIED_TYPES), "refused detected media "
             "types", SUFFIXES, shown="executables and scripts"),
+    # A preview decodes the whole image: about 4 bytes a pixel, and a 116 KB PNG can
+    # declare 40 megapixels. 12 Mpx is a 4000 × 3000 photo; its preview process peaks
+    # near 120 MiB of address space.
+    Setting("ATTACHMENT_PREVIEW_MAX_PIXELS", "12000000", "images with more pixels get no "
+            "preview (their size is read from the header, never decoded)", WHOLE,
+            check=positive),
+    Setting("ATTACHMENT_PREVIEW_MEMORY_MB", "256", "the address space of the process that "
+            "makes one preview (`RLIMIT_AS`); over it, no preview", WHOLE, check=positive),
+    Setting("ATTACHMENT_PREVIEW_TIMEOUT_SECONDS", "10", "that process's CPU and wall time; "
+            "over it, no preview", WHOLE, check=positive),
     # An upload writes its blob before its row commits; the collector must not take it in
     # between.
     Setting("ATTACHMENT_GC_GRACE_SECONDS", "3600", "`gc-attachments` leaves blobs younger "

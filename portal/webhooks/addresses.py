@@ -9,6 +9,13 @@ addresses outside those ranges (``fd00:ec2::254``, ``100.100.100.200``). Private
 ``WEBHOOK_ALLOW_PRIVATE=1``. Networks in ``WEBHOOK_ALLOW_ADDRESSES`` are allowed whatever
 they are (a receiver on the same host: ``127.0.0.1/32``). A name with any refused address
 is refused, so a DNS answer cannot smuggle one in beside a public one.
+
+IPv6 addresses that carry an IPv4 address are judged by it too, as ``why_refused`` says:
+IPv4-mapped (``::ffff:0:0/96``) and NAT64 (``64:ff9b::/96``) ones are that IPv4 address
+spelled in IPv6 and are judged as it; 6to4 (``2002::/16``) and Teredo (``2001::/32``)
+tunnel to the IPv4 addresses inside them, which must pass as well as the IPv6 address
+itself; local-use NAT64 (``64:ff9b:1::/48``, RFC 8215) is refused outright, since where it
+leads depends on the local translator.
 """
 from __future__ import annotations
 
@@ -24,6 +31,8 @@ from portal.webhooks.models import URL_MAX
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 METADATA = (ipaddress.ip_address("fd00:ec2::254"), ipaddress.ip_address("100.100.100.200"))
 SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: private in practice
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the last 32 bits are the IPv4
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: the translator decides
 
 
 class AddressRefused(ValueError):
@@ -66,12 +75,50 @@ def check_url(url: str) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
+def as_ipv4(address: IPAddress) -> IPAddress:
+    """The IPv4 address an IPv4-mapped or NAT64 address stands for, else ``address``."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return address.ipv4_mapped
+        if address in NAT64:
+            return ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF)
+    return address
+
+
+def tunnelled_ipv4(address: IPAddress) -> tuple[str, tuple[ipaddress.IPv4Address, ...]]:
+    """The tunnel an IPv6 address goes through and the IPv4 addresses it reaches: 6to4's
+    gateway, Teredo's server and client; ``("", ())`` for any other address."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.sixtofour:
+            return "6to4", (address.sixtofour,)
+        if address.teredo:
+            return "Teredo", address.teredo
+    return "", ()
+
+
 def why_refused(address: IPAddress) -> str | None:
     """Why ``address`` may not be called, or None when it may."""
+    address = as_ipv4(address)
+    if _allowed(address):
+        return None
+    if address in NAT64_LOCAL:
+        return "a local-use NAT64 address (64:ff9b:1::/48), which may lead anywhere"
+    tunnel, inside = tunnelled_ipv4(address)
+    for ipv4 in inside:
+        reason = _why_refused(ipv4)
+        if reason:
+            return f"a {tunnel} address that leads to {ipv4}, {reason}"
+    return _why_refused(address)
+
+
+def _allowed(address: IPAddress) -> bool:
+    return any(address in network for network in current_app.config["WEBHOOK_ALLOW_ADDRESSES"])
+
+
+def _why_refused(address: IPAddress) -> str | None:
+    # The rules for one address, tunnels aside.
     config = current_app.config
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    if any(address in network for network in config["WEBHOOK_ALLOW_ADDRESSES"]):
+    if _allowed(address):
         return None
     if address.is_loopback:
         return "a loopback address"

@@ -1,5 +1,6 @@
 """Helpers of the attachment tests: files (a real PNG, an executable, an SVG with a
-script), attaching through the service, the stored blobs, an in-memory multipart body."""
+script), attaching through the service, the worker's previews, the stored blobs, an
+in-memory multipart body."""
 from __future__ import annotations
 
 import io
@@ -29,6 +30,15 @@ def attach(incident, actor, filename="log.txt", data=b"error 13.1 at 09:00\n", *
     attachment = service.add_attachment(incident, actor, filename, data, **kwargs)
     db.session.commit()
     return attachment
+
+
+def run_previews() -> None:
+    """Make every pending preview, as the worker's ``attachment-previews`` job does."""
+    from portal.attachments.previews import make_previews
+
+    while make_previews() == 0:
+        pass
+    db.session.expire_all()
 
 
 def stored_blobs() -> set[str]:

@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.incidents.enums import EventKind, Status
 from portal.incidents.models import IncidentEvent
 from tests.attachments.helpers import (EXE, SVG_WITH_SCRIPT, attach, in_memory_multipart, png,
-                                        stored_blobs)
+                                        run_previews, stored_blobs)
 from tests.clients import bearer
 from tests.factories import make_incident
 
@@ -54,12 +54,16 @@ def test_upload_then_list_read_and_download(client, cast, incident):
     body = response.get_json()
     assert body["filename"] == "screen shot.png" and body["content_type"] == "image/png"
     assert body["size"] == len(shot) and body["sha256"] == hashlib.sha256(shot).hexdigest()
-    assert body["uploader"]["id"] == cast["reporter_of_it"].id and body["has_preview"] is True
+    assert body["uploader"]["id"] == cast["reporter_of_it"].id
+    # The worker makes the preview: pending at upload, there after its round.
+    assert body["has_preview"] is False and body["preview_status"] == "pending"
     assert response.headers["Location"].endswith(f"/api/v1/attachments/{body['id']}")
+    run_previews()
 
     listed = client.get(f"/api/v1/incidents/{incident.id}/attachments",
                         headers=bearer(cast["technician_on_it"])).get_json()
     assert [a["id"] for a in listed] == [body["id"]]
+    assert listed[0]["has_preview"] is True and listed[0]["preview_status"] == "ready"
     one = client.get(f"/api/v1/attachments/{body['id']}", headers=bearer(cast["admin"]))
     assert one.get_json()["filename"] == "screen shot.png"
     content = fetch(client, body["content_url"], bearer(cast["reporter_of_it"]))
@@ -302,6 +306,7 @@ def test_deleting_an_incident_deletes_its_rows_and_gc_its_blobs(client, cast, in
     kept_incident = make_incident(reporter=cast["reporter_of_it"], admin=cast["admin"])
     kept = attach(kept_incident, cast["reporter_of_it"], "kept.png", png(30, 30))
     attach(incident, cast["reporter_of_it"], "gone.png", png(40, 40))
+    run_previews()
     assert len(stored_blobs()) == 4  # two files, two previews
     assert client.delete(f"/api/v1/incidents/{incident.id}",
                          headers=bearer(cast["admin"])).status_code == 204

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from portal.attachments.models import Attachment
 from portal.extensions import db
 from portal.incidents.models import Comment, Incident
-from tests.attachments.helpers import EXE, attach, in_memory_multipart, png, stored_blobs
+from tests.attachments.helpers import (EXE, attach, in_memory_multipart, png, run_previews,
+                                      stored_blobs)
 from tests.clients import csrf_token_from, log_in
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -39,8 +40,11 @@ def test_report_with_two_files_lists_them_with_a_preview(client, cast):
     assert names == ["error.png", "trace.log"]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "error.png" in page and "trace.log" in page
+    assert page.count("Preview pending") == 1  # the image's, until the worker's round
     shot = db.session.scalars(select(Attachment).where(Attachment.filename == "error.png")).one()
-    assert f'src="/attachments/{shot.id}/preview"' in page
+    run_previews()
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f'src="/attachments/{shot.id}/preview"' in page and "Preview pending" not in page
     with client.get(f"/attachments/{shot.id}/preview") as preview:
         assert preview.status_code == 200 and preview.mimetype == "image/png"
         assert preview.headers["Content-Disposition"] == "inline"

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.attachments import service
-from portal.attachments.content import detect_type, preview_of
+from portal.attachments.content import detect_type
+from portal.attachments.previews import render
 from portal.attachments.models import Attachment
 from portal.attachments.service import AttachmentRefused
 from portal.attachments.storage import FilesystemStore, blob_store
@@ -19,7 +20,8 @@ from portal.extensions import db
 from portal.incidents.enums import EventKind, Status
 from portal.incidents.lifecycle import InvalidTransition, NotAllowed, NotVisible
 from portal.incidents.models import IncidentEvent
-from tests.attachments.helpers import EXE, SVG_WITH_SCRIPT, attach, png, stored_blobs
+from tests.attachments.helpers import (EXE, SVG_WITH_SCRIPT, attach, png, run_previews,
+                                      stored_blobs)
 from tests.factories import make_incident
 
 DETECTED = [
@@ -41,7 +43,7 @@ def test_types_come_from_the_bytes(data, content_type):
 
 @pytest.mark.parametrize("data", [SVG_WITH_SCRIPT, b"GIF89a broken", EXE])
 def test_only_readable_raster_images_get_a_preview(data):
-    assert preview_of(data, detect_type(data)) is None
+    assert render(data, detect_type(data)).png is None
 
 
 @pytest.mark.usefixtures("backend")
@@ -90,7 +92,10 @@ class TestAddAttachment:
     def test_a_preview_is_made_once_and_shared(self, cast, incident):
         first = attach(incident, cast["reporter_of_it"], "a.png", png())
         second = attach(incident, cast["reporter_of_it"], "b.png", png())
+        run_previews()
         assert first.preview_sha256 == second.preview_sha256 is not None
+        third = attach(incident, cast["reporter_of_it"], "c.png", png())
+        assert third.preview_sha256 == first.preview_sha256  # known bytes: at once
         assert stored_blobs() == {first.sha256, first.preview_sha256}
 
 

@@ -19,6 +19,7 @@ from portal.incidents.enums import Status
 from portal.incidents.models import Comment, Incident, IncidentEvent
 from portal.webhooks import service as webhooks
 from portal.webhooks.models import WebhookDelivery, WebhookEndpoint
+from tests.attachments.helpers import run_previews
 from tests.clients import csrf_token_from
 from tests.factories import make_incident, make_user
 from tests.clients import log_in
@@ -54,6 +55,7 @@ def world():
     webhook, _secret = webhooks.create(admin, url="https://93.184.216.34/hooks",
                                        events=["incident.resolved"])
     db.session.commit()
+    run_previews()  # the worker's round: the image has its preview
     return {"admin": admin, "technician": technician, "reporter": reporter,
             "incident": incident, "attachment": attachment, "webhook": webhook}
 
