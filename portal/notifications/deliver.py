@@ -289,24 +289,20 @@ def delivery_enabled(app: Flask) -> bool:
 
 
 class Deliverer(InProcess):
-    """The in-process deliverer: the worker's mail job (``mail_job``) in a daemon thread
-    started with the server's worker process (``start``), woken after each commit that
-    queued mail, and otherwise sleeping until the next message is due (at most
+    """The in-process deliverer, for a deployment without ``manage.py worker``
+    (``MAIL_DELIVERY_THREAD=1``): the worker's mail job (``mail_job``) on a daemon thread
+    of each web process, started with it (``start``), woken after each commit that queued
+    mail, and otherwise sleeping until the next message is due (at most
     ``MAIL_POLL_SECONDS``). Requests never wait for it."""
 
     def __init__(self, app: Flask) -> None:
-        super().__init__(app, [mail_job()], name="mail-deliverer")
+        super().__init__(app, [mail_job()])
 
     def start(self) -> None:
         """Start the thread (once per process): the backlog and due retries go out
         without waiting for new mail."""
         if self.app.config["MAIL_DELIVERY_THREAD"]:
             super().start()
-
-    @property
-    def rounds(self) -> int:
-        """Delivery rounds run (tests count them)."""
-        return self.worker.rounds["mail"]
 
 
 def init_delivery(app: Flask) -> None:
