@@ -42,8 +42,7 @@ USER_AGENT = "IncidentPortal-Webhooks/1.0"
 
 
 def claim_timeout() -> timedelta:
-    # Longer than one request can take; the heartbeat keeps a live claim fresh anyway.
-    return timedelta(seconds=max(60.0, 3 * current_app.config["WEBHOOK_TIMEOUT_SECONDS"]))
+    return timedelta(seconds=current_app.config["WEBHOOK_CLAIM_TIMEOUT_SECONDS"])
 
 
 def backoff(attempts: int) -> timedelta:
@@ -71,31 +70,21 @@ def secrets_of(endpoint: WebhookEndpoint) -> list[str]:
 def deliver_due() -> int:
     """Send what is due now; returns how many were accepted. Needs an app context.
 
-    Each delivery is tried at most once per call: a retry is scheduled after ``started``.
+    Each delivery is tried at most once per call (``outbox.Round``).
     """
-    sent, started = 0, utcnow()
-    outbox.release_dead_claims(WebhookDelivery)
-    interval = claim_timeout().total_seconds() / 3
+    sent = 0
     timeout = current_app.config["WEBHOOK_TIMEOUT_SECONDS"]
-    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-        while True:
-            batch, token = outbox.claim(
-                WebhookDelivery, BATCH, claim_timeout(), now=started,
-                where=WebhookDelivery.endpoint_id.in_(_active_endpoints()))
-            if not batch:
-                break
-            try:
-                with outbox.Heartbeat(WebhookDelivery, token, interval):
-                    for delivery in batch:
-                        if not outbox.still_ours(delivery, token):
-                            continue
-                        if attempt(delivery, client):
-                            sent += 1
-                        delivery.claimed_at = delivery.claimed_by = None
-                        db.session.commit()
-            except Exception:
-                outbox.release(WebhookDelivery, token)
-                raise
+    with outbox.Round(WebhookDelivery, claim_timeout()) as this_round, \
+            httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        while batch := this_round.claim(
+                BATCH, where=WebhookDelivery.endpoint_id.in_(_active_endpoints())):
+            for delivery in batch:
+                if not outbox.still_ours(delivery, this_round.token):
+                    continue
+                if attempt(delivery, client):
+                    sent += 1
+                delivery.claimed_at = delivery.claimed_by = None
+                db.session.commit()
     return sent
 
 
