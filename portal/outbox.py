@@ -57,7 +57,9 @@ class OutboxRow:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    #: Indexed: the claimed rows are few, and the heartbeat and the release of dead
+    #: deliverers' claims look them up by it among every row ever sent.
+    claimed_by: Mapped[str | None] = mapped_column(String(64), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
