@@ -25,7 +25,6 @@ from portal.webhooks.deliver import deliver_due as deliver_webhooks
 from portal.webhooks.models import WebhookDelivery
 from tests.background import Background
 from tests.processes import app_env, kill, start_process
-from tests.reliability.conftest import FAST_MAIL
 from tests.waiting import wait_until
 from tests.webhooks.helpers import deliveries
 
@@ -76,9 +75,8 @@ def test_a_dead_workers_mail_is_sent_within_the_survivors_round(
     mail("first@example.com", "Survivor's first")
     for n in range(25):   # more than a batch
         mail(f"user{n}@example.com", f"Backlog {n}")
-    survivor = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port,
-                        **{**FAST_MAIL, "MAIL_TIMEOUT": 300},
-                        MAIL_CLAIM_TIMEOUT_SECONDS=TIMEOUT)
+    survivor = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_BACKEND="smtp",
+                        MAIL_TIMEOUT=300, MAIL_CLAIM_TIMEOUT_SECONDS=TIMEOUT)
     round_ = Background(survivor, deliver_mail)
     assert first.reached.wait(60)   # the survivor's round is on its first batch
     kill(worker)
