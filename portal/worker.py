@@ -12,24 +12,32 @@ work arrives:
 - on SQLite by polling the job's ``ready`` query (cheap and indexed) every
   ``WORKER_WAKE_POLL_SECONDS``.
 
+**No job waits for another.** Each job runs in a thread of its own, and each round is
+time-boxed: a job that works in batches asks ``time_box().over()`` between them and ends
+its round when ``WORKER_ROUND_SECONDS`` have passed (or the worker is stopping), saying it
+has more to do, so the next round starts at once with a fresh look at the work. A webhook
+receiver that hangs therefore holds the webhook job's thread, never the mail's.
+
 Several workers may run at once. A job either claims its own work so that each piece is
 done once (mail claims outbox rows), or is ``exclusive``: then one worker at a time runs it
 (a PostgreSQL advisory lock, or a lock file beside the SQLite database) and the others skip
 that round.
 
-The same loop can also run in a daemon thread of a web process (``InProcess``; the
-in-process mail deliverer is one), woken by that process's own commits instead.
+The same jobs can also run in a web process (``InProcess``; the in-process mail deliverer
+is one): the same threads and rounds, woken by that process's own commits instead of
+listening or polling.
 """
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import logging
+import math
 import signal
 import threading
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from flask import Flask
@@ -40,6 +48,8 @@ from portal.extensions import db
 log = logging.getLogger(__name__)
 #: The longest a worker waits after a job failed (a database outage) before trying again.
 ERROR_PAUSE = 5.0
+#: How long a stopping worker waits for its jobs' rounds to end.
+STOP_GRACE = 30.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,28 @@ def register(job: Job) -> Job:
 def enabled_jobs(app: Flask, names: list[str] | None = None) -> list[Job]:
     jobs = [JOBS[name] for name in names] if names else list(JOBS.values())
     return [job for job in jobs if job.enabled(app)]
+
+
+@dataclass(frozen=True)
+class TimeBox:
+    """When the current round should end: at ``ends`` (``time.monotonic()``), or at once
+    when ``stopping`` is set. Threads a round starts take it along (``time_box()`` is the
+    calling thread's)."""
+
+    ends: float = math.inf
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def over(self) -> bool:
+        return self.stopping.is_set() or time.monotonic() >= self.ends
+
+
+_current = threading.local()
+
+
+def time_box() -> TimeBox:
+    """The time box of the round this thread runs (outside the worker: none, a round then
+    runs until its work is done, as ``deliver-mail --once`` wants)."""
+    return getattr(_current, "box", None) or TimeBox()
 
 
 @contextlib.contextmanager
@@ -192,48 +224,29 @@ class PollingWaker:
         pass
 
 
-class EventWaker:
-    """In a web process: the jobs wake when ``set`` is called (a commit of this process
-    queued work for them); nothing is polled or listened to."""
-
-    def __init__(self, jobs: list[Job]) -> None:
-        self.names = {job.name for job in jobs}
-        self.event = threading.Event()
-
-    def set(self) -> None:
-        self.event.set()
-
-    def wait(self, timeout: float) -> set[str]:
-        if not self.event.wait(timeout):
-            return set()
-        self.event.clear()
-        return set(self.names)
-
-    def close(self) -> None:
-        pass
-
-
 class Worker:
-    """Runs ``jobs`` until ``stop`` is set (SIGTERM and SIGINT set it in ``run``).
+    """Runs each of ``jobs`` in a thread of its own until ``stop`` is set (SIGTERM and
+    SIGINT set it in ``run``).
 
-    ``waker`` tells it of new work; by default it listens (PostgreSQL) or polls (SQLite).
+    ``start`` starts the threads and ``wake`` runs jobs now; ``loop`` also tells them of
+    new work as it arrives — ``waker`` by default listens (PostgreSQL) or polls (SQLite) —
+    and, once stopped, waits for their rounds to end.
     """
 
     def __init__(self, app: Flask, jobs: list[Job], *, waker=None) -> None:
         self.app, self.jobs = app, jobs
         self.stop = threading.Event()
         self.rounds: dict[str, int] = {job.name: 0 for job in jobs}
-        if waker is None:
-            with app.app_context():
-                postgres = db.engine.dialect.name == "postgresql"
-            waker = PostgresWaker(app, jobs) if postgres else \
-                PollingWaker(app, jobs, self.stop)
-        self.waker = waker
+        self._wakes = {job.name: threading.Event() for job in jobs}
+        self._threads: list[threading.Thread] = []
+        self._waker = waker
 
     def run_job(self, job: Job) -> float:
         """One round of ``job``; returns the seconds until it should run again."""
         interval = job.interval_for(self.app)
         with self.app.app_context():
+            _current.box = TimeBox(time.monotonic() + self.app.config["WORKER_ROUND_SECONDS"],
+                                   self.stop)
             try:
                 with (exclusively(job.name) if job.exclusive
                       else contextlib.nullcontext(True)) as mine:
@@ -244,8 +257,42 @@ class Worker:
                 db.session.rollback()
                 return min(interval, ERROR_PAUSE)
             finally:
+                _current.box = None
                 db.session.remove()
                 self.rounds[job.name] += 1
+
+    def _run_rounds(self, job: Job) -> None:
+        woken = self._wakes[job.name]
+        while not self.stop.is_set():
+            woken.clear()  # a wake during the round is kept: the next round starts at once
+            wait = self.run_job(job)
+            woken.wait(wait)
+
+    def start(self) -> None:
+        """Start a thread per job that has none running."""
+        alive = {thread.name for thread in self._threads if thread.is_alive()}
+        started = [threading.Thread(target=self._run_rounds, args=(job,), daemon=True,
+                                    name=f"job-{job.name}")
+                   for job in self.jobs if f"job-{job.name}" not in alive]
+        self._threads = [thread for thread in self._threads if thread.is_alive()] + started
+        for thread in started:
+            thread.start()
+
+    def wake(self, names=None) -> None:
+        """Run these jobs (all by default) now, or right after their current round."""
+        for name in self._wakes if names is None else names:
+            if name in self._wakes:
+                self._wakes[name].set()
+
+    def join(self, timeout: float = STOP_GRACE) -> None:
+        """Stop, and wait up to ``timeout`` seconds for the current rounds to end."""
+        self.stop.set()
+        self.wake()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                log.warning("worker: %s did not end its round in %g s", thread.name, timeout)
 
     def run(self) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -253,49 +300,48 @@ class Worker:
         self.loop()
 
     def loop(self) -> None:
-        due = {job.name: 0.0 for job in self.jobs}
-        log.info("worker running: %s", ", ".join(due) or "no jobs")
+        """Run the jobs, waking them as work arrives, until ``stop`` is set."""
+        waker = self._waker or self._default_waker()
+        log.info("worker running: %s", ", ".join(self.rounds) or "no jobs")
+        self.start()
         try:
             while not self.stop.is_set():
-                for job in self.jobs:
-                    if due[job.name] <= time.monotonic() and not self.stop.is_set():
-                        due[job.name] = time.monotonic() + self.run_job(job)
-                # Wake at least every second, so a stop request is seen promptly.
-                timeout = max(0.0, min(min(due.values(), default=1.0) - time.monotonic(), 1.0))
-                for name in self.waker.wait(timeout):
-                    due[name] = 0.0
+                # At most a second between looks, so a stop request is seen promptly.
+                self.wake(waker.wait(1.0))
         finally:
-            self.waker.close()
+            waker.close()
+            self.join()
+
+    def _default_waker(self):
+        with self.app.app_context():
+            postgres = db.engine.dialect.name == "postgresql"
+        return PostgresWaker(self.app, self.jobs) if postgres else \
+            PollingWaker(self.app, self.jobs, self.stop)
 
 
 class InProcess:
-    """The worker's loop hosted by a daemon thread of a web process instead of by
-    ``manage.py worker``: the same rounds, waits and error pauses, woken by ``wake``."""
+    """The worker's jobs hosted by a web process instead of by ``manage.py worker``: the
+    same threads and rounds, woken by ``wake`` (this process's commits) instead of by
+    listening or polling."""
 
-    def __init__(self, app: Flask, jobs: list[Job], *, name: str) -> None:
-        self.app, self.name = app, name
-        self.waker = EventWaker(jobs)
-        self.worker = Worker(app, jobs, waker=self.waker)
-        self._thread: threading.Thread | None = None
+    def __init__(self, app: Flask, jobs: list[Job]) -> None:
+        self.app = app
+        self.worker = Worker(app, jobs)
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Start the thread (once per process; again after ``stop``)."""
+        """Start the jobs' threads (once per process; again after ``stop``)."""
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
+            if self.worker.stop.is_set():  # stopped: let the last rounds end first
+                self.worker.join()
                 self.worker.stop.clear()
-                self._thread = threading.Thread(target=self.worker.loop, name=self.name,
-                                                daemon=True)
-                self._thread.start()
+            self.worker.start()
 
     def wake(self) -> None:
-        """Run the jobs now (starting the thread if it is not running)."""
+        """Run the jobs now (starting their threads if they are not running)."""
         self.start()
-        self.waker.set()
+        self.worker.wake()
 
     def stop(self, timeout: float = 10) -> None:
-        """Stop the thread after its current round; wait up to ``timeout`` seconds."""
-        self.worker.stop.set()
-        self.waker.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """Stop the threads after their current round; wait up to ``timeout`` seconds."""
+        self.worker.join(timeout)

@@ -6,6 +6,10 @@ code.
 ``answers`` is a list of status codes to give, in order (then 200); ``redirect_to`` makes
 every answer a 302 to that URL. ``received`` holds each request as ``Request``;
 ``stop()`` closes the port, so deliveries meanwhile find nobody there.
+
+``hang()`` makes it a receiver that hangs: each request is read, then left unanswered
+until ``release()`` (``holding`` is set once one waits). ``events`` records, in order,
+"held" and "answered" for each request (tests add their own events beside them).
 """
 from __future__ import annotations
 
@@ -50,8 +54,31 @@ class Receiver:
         self.answers: list[int] = []
         self.redirect_to: str | None = None
         self.received: list[Request] = []
+        self.events: list[str] = []
+        self.holding = threading.Event()
+        self._hanging = False
+        self._released = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
+
+    def hang(self) -> Receiver:
+        """Leave every request unanswered from now until ``release``."""
+        self._released.clear()
+        self._hanging = True
+        return self
+
+    def release(self) -> None:
+        """Answer the held requests and those that come after."""
+        self._hanging = False
+        self._released.set()
+
+    def _hold(self) -> None:
+        if not self._hanging:
+            return
+        self.events.append("held")
+        self.holding.set()
+        # A bound for a broken run, not a measurement: a test releases it long before.
+        self._released.wait(120)
 
     @property
     def url(self) -> str:
@@ -68,6 +95,7 @@ class Receiver:
                     receiver.received.append(Request(
                         self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                     status = receiver.answers.pop(0) if receiver.answers else 200
+                receiver._hold()
                 if receiver.redirect_to:
                     self.send_response(302)
                     self.send_header("Location", receiver.redirect_to)
@@ -75,8 +103,13 @@ class Receiver:
                     self.send_response(status)
                 reply = b'{"ok": true}' if status < 300 else b"receiver says no " * 200
                 self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
+                try:
+                    self.end_headers()
+                    self.wfile.write(reply)
+                except OSError:  # the sender gave up waiting
+                    receiver.events.append("sender gone")
+                    return
+                receiver.events.append("answered")
 
             def log_message(self, *_args):  # keep the test output quiet
                 pass
@@ -88,6 +121,7 @@ class Receiver:
         return self
 
     def stop(self) -> None:
+        self.release()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

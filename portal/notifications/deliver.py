@@ -17,8 +17,11 @@ Claims and how they end (the claiming is ``portal.outbox``'s, shared with webhoo
   message just before sending it, skipping one another deliverer took over meanwhile;
 - a claim not refreshed for ``MAIL_CLAIM_TIMEOUT_SECONDS`` (60 s by default: its deliverer
   died, or its database went away) is taken over by any deliverer;
-- a claim whose process is gone from this host (``kill -9``) is released at the start of
-  the next round on that host, without waiting for the timeout.
+- a claim whose process is gone from this host (``kill -9``) is released before the next
+  batch of any deliverer on that host, without waiting for the timeout.
+
+Claim ages are judged against the current time before every batch (``outbox.Round``), so
+a long round does not hold a dead deliverer's messages back.
 
 Failures: a 5xx answer ends the message as ``failed`` with the server's words; a 4xx, a
 timeout or a dropped connection retries with backoff. A connection the server dropped is
@@ -43,7 +46,7 @@ from portal.extensions import db, mail
 from portal.notifications.hooks import CHANNEL
 from portal.notifications.models import OutboxMessage, OutboxStatus
 from portal.notifications.threads import outgoing_headers
-from portal.worker import InProcess, Job, register
+from portal.worker import InProcess, Job, register, time_box
 
 log = logging.getLogger(__name__)
 #: Messages claimed at a time: a short batch keeps a slow server from holding many claims.
@@ -52,11 +55,6 @@ BATCH = 10
 
 def claim_timeout() -> timedelta:
     return timedelta(seconds=current_app.config["MAIL_CLAIM_TIMEOUT_SECONDS"])
-
-
-def claim(limit: int, now: datetime | None = None) -> tuple[list[OutboxMessage], str]:
-    """Claim up to ``limit`` messages due at ``now``; commits the claim."""
-    return outbox.claim(OutboxMessage, limit, claim_timeout(), now)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -148,24 +146,19 @@ def _room_this_minute() -> int:
 def deliver_due() -> int:
     """Send what is due now; returns how many were sent. Needs an app context.
 
-    Each message is tried at most once per call: a retry is scheduled after ``started``.
+    Each message is tried at most once per call (``outbox.Round``); run by the worker, the
+    round ends when its time box is over (``portal.worker.time_box``).
     """
-    sent, started = 0, utcnow()
-    outbox.release_dead_claims(OutboxMessage)
-    interval = current_app.config["MAIL_CLAIM_TIMEOUT_SECONDS"] / 3
-    while (room := _room_this_minute()) > 0:
-        batch, token = claim(room, now=started)
-        if not batch:
-            break
-        try:
-            with outbox.Heartbeat(OutboxMessage, token, interval):
-                count, reachable = _send_batch(batch, token)
-        except Exception:
-            outbox.release(OutboxMessage, token)
-            raise
-        sent += count
-        if not reachable:
-            break
+    sent, box = 0, time_box()
+    with outbox.Round(OutboxMessage, claim_timeout()) as this_round:
+        while (room := _room_this_minute()) > 0 and not box.over():
+            batch = this_round.claim(room)
+            if not batch:
+                break
+            count, reachable = _send_batch(batch, this_round.token)
+            sent += count
+            if not reachable:
+                break
     return sent
 
 
@@ -289,24 +282,20 @@ def delivery_enabled(app: Flask) -> bool:
 
 
 class Deliverer(InProcess):
-    """The in-process deliverer: the worker's mail job (``mail_job``) in a daemon thread
-    started with the server's worker process (``start``), woken after each commit that
-    queued mail, and otherwise sleeping until the next message is due (at most
+    """The in-process deliverer, for a deployment without ``manage.py worker``
+    (``MAIL_DELIVERY_THREAD=1``): the worker's mail job (``mail_job``) on a daemon thread
+    of each web process, started with it (``start``), woken after each commit that queued
+    mail, and otherwise sleeping until the next message is due (at most
     ``MAIL_POLL_SECONDS``). Requests never wait for it."""
 
     def __init__(self, app: Flask) -> None:
-        super().__init__(app, [mail_job()], name="mail-deliverer")
+        super().__init__(app, [mail_job()])
 
     def start(self) -> None:
         """Start the thread (once per process): the backlog and due retries go out
         without waiting for new mail."""
         if self.app.config["MAIL_DELIVERY_THREAD"]:
             super().start()
-
-    @property
-    def rounds(self) -> int:
-        """Delivery rounds run (tests count them)."""
-        return self.worker.rounds["mail"]
 
 
 def init_delivery(app: Flask) -> None:

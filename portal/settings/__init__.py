@@ -1,7 +1,7 @@
 """Every setting the portal reads from the environment, declared once per area.
 
 Each area module (``general``, ``database``, ``security``, ``mail``, ``mailin``, ``sla``,
-``webhooks``, ``attachments``, ``deploy``) declares its ``Setting``s: key, default, type,
+``webhooks``, ``worker``, ``attachments``, ``deploy``) declares its ``Setting``s: key, default, type,
 check and README line. ``portal.config`` reads them into the flat ``app.config`` keys;
 ``python -m portal.settings`` writes the README's table from the same declarations.
 """
@@ -11,13 +11,13 @@ import copy
 from typing import Any, Mapping
 
 from portal.settings import (attachments, database, deploy, general, mail, mailin, security,
-                             sla, webhooks)
+                             sla, webhooks, worker)
 from portal.settings.declare import Area, ConfigError, Setting
 
 __all__ = ["AREAS", "SETTINGS", "Area", "ConfigError", "Setting", "check", "read"]
 
 AREAS: tuple[Area, ...] = tuple(module.AREA for module in (
-    general, database, security, mail, mailin, sla, webhooks, attachments, deploy))
+    general, database, security, mail, mailin, sla, webhooks, worker, attachments, deploy))
 SETTINGS: tuple[Setting, ...] = tuple(setting for area in AREAS for setting in area.settings)
 
 

@@ -31,6 +31,4 @@ AREA = Area("Mail", "SMTP and the outbox; delivery is off while `MAIL_SERVER` is
             "thread (0: leave it to `manage.py worker`)", FLAG),
     Setting("MAIL_CLAIM_TIMEOUT_SECONDS", "60", "a claim on a message not refreshed for "
             "this long (its deliverer died) is taken over", NUMBER),
-    Setting("WORKER_WAKE_POLL_SECONDS", "0.5", "SQLite: how often `manage.py worker` looks "
-            "for new mail (PostgreSQL notifies it)", NUMBER),
 ))

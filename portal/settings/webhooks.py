@@ -2,7 +2,7 @@
 retried, when a failing endpoint is switched off, and which addresses it may be at."""
 from __future__ import annotations
 
-from portal.settings.declare import FLAG, NETWORKS, NUMBER, WHOLE, Area, Setting
+from portal.settings.declare import FLAG, NETWORKS, NUMBER, WHOLE, Area, Setting, positive
 
 AREA = Area("Webhooks", "deliveries to integrators' endpoints (see \"Webhooks\")", (
     Setting("WEBHOOK_TIMEOUT_SECONDS", "10", "seconds a receiver may take", NUMBER),
@@ -13,6 +13,17 @@ AREA = Area("Webhooks", "deliveries to integrators' endpoints (see \"Webhooks\")
             "endpoint failing this long is switched off (the admins are mailed)", NUMBER),
     Setting("WEBHOOK_POLL_SECONDS", "30", "how often the worker looks for due deliveries",
             WHOLE),
+    Setting("WEBHOOK_CLAIM_TIMEOUT_SECONDS", "60", "a claim on a delivery not refreshed for "
+            "this long (its worker died) is taken over", NUMBER, positive),
+    Setting("WEBHOOK_PARALLEL_PER_ENDPOINT", "4", "requests in flight to one endpoint at "
+            "once, per worker", WHOLE, positive),
+    Setting("WEBHOOK_ROUND_PER_ENDPOINT", "100", "attempts at one endpoint in one round of "
+            "a worker at most", WHOLE, positive),
+    Setting("WEBHOOK_BREAKER_FAILURES", "5", "after this many failures in a row an endpoint "
+            "is left alone (its deliveries wait, spending no attempt)", WHOLE, positive),
+    Setting("WEBHOOK_BREAKER_SECONDS", "60", "...for this long, then one delivery tries it; "
+            "each failed try doubles the wait, up to `WEBHOOK_RETRY_MAX_SECONDS`", WHOLE,
+            positive),
     # Loopback, link-local and metadata addresses are refused regardless, except the
     # networks listed in WEBHOOK_ALLOW_ADDRESSES.
     Setting("WEBHOOK_ALLOW_PRIVATE", "0", "allow receivers at private addresses (10/8, "

@@ -68,6 +68,11 @@ class WebhookEndpoint(db.Model):
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disabled_reason: Mapped[str | None] = mapped_column(String(255))
+    #: Its circuit breaker (``portal.webhooks.breaker``), here so every worker sees it:
+    #: attempts that failed in a row (a success resets it), and once there were
+    #: ``WEBHOOK_BREAKER_FAILURES`` of them, no attempt before ``breaker_open_until``.
+    consecutive_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    breaker_open_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     created_by: Mapped[User | None] = relationship()
 
@@ -86,7 +91,13 @@ class WebhookDelivery(OutboxRow, db.Model):
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
-                      Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"))
+                      Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+                      # An endpoint's round claims its own due deliveries...
+                      Index("ix_webhook_deliveries_endpoint_due", "endpoint_id", "status",
+                            "next_attempt_at"),
+                      # ...each only when no earlier one of its incident is pending.
+                      Index("ix_webhook_deliveries_incident_order", "endpoint_id",
+                            "incident_id", "status", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     endpoint_id: Mapped[int] = mapped_column(

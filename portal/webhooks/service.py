@@ -13,7 +13,7 @@ from portal.db_types import utcnow
 from portal.extensions import db
 from portal.outbox import OutboxStatus
 from portal.refusals import Refused
-from portal.webhooks import addresses, payloads, signing
+from portal.webhooks import addresses, breaker, payloads, signing
 from portal.webhooks.events import EVENT_TYPES, TEST
 from portal.webhooks.models import (DESCRIPTION_MAX, WebhookDelivery, WebhookEndpoint,
                                     give_up_at, new_event_id)
@@ -74,10 +74,14 @@ def create(actor: User, *, url: str, events: Iterable[str], description: str = "
 
 def update(actor: User, endpoint: WebhookEndpoint, **changes) -> WebhookEndpoint:
     """Change an endpoint's url, events, description, active or internal. Switching it on
-    again forgets why it was switched off, and its waiting deliveries go."""
+    again forgets why it was switched off, and its waiting deliveries go; so does a new URL
+    (both close its circuit breaker)."""
     ensure_admin(actor)
     if "url" in changes:
-        endpoint.url = _url(changes["url"])
+        url = _url(changes["url"])
+        if url != endpoint.url:
+            breaker.reset(endpoint)
+        endpoint.url = url
     if "events" in changes:
         endpoint.events = _events(changes["events"])
     if "description" in changes:
@@ -87,6 +91,7 @@ def update(actor: User, endpoint: WebhookEndpoint, **changes) -> WebhookEndpoint
     if "active" in changes:
         if changes["active"] and not endpoint.active:
             endpoint.disabled_at = endpoint.disabled_reason = endpoint.failing_since = None
+            breaker.reset(endpoint)
         endpoint.active = bool(changes["active"])
     db.session.flush()
     return endpoint

@@ -141,7 +141,10 @@ def test_a_failing_receiver_gets_the_retry_with_the_same_webhook_id(
 
 
 def test_a_receiver_down_for_a_while_gets_everything_when_back(register, send, admin,
-                                                               reporter):
+                                                               reporter, app, monkeypatch):
+    # One request at a time, so the three incidents arrive in the order written (with
+    # several at once only each incident's own order is kept: test_order.py).
+    monkeypatch.setitem(app.config, "WEBHOOK_PARALLEL_PER_ENDPOINT", 1)
     receiver = Receiver().start()
     register(receiver.url)
     port = receiver.port
