@@ -13,7 +13,8 @@ from swagger_ui_bundle import swagger_ui_path
 from api import attachments, auth, comments, health, incidents, tokens, users, webhooks
 from api.bounds import BoundsPlugin, init_bounds
 from api.document import DocumentPlugin, register_components
-from api.errors import register_error_handlers
+from api.errors import PortalApi, register_error_handlers
+from api.plain_text import plain_text_strings
 from api.scopes import init_scopes
 
 API_DESCRIPTION = """\
@@ -27,7 +28,9 @@ Authenticate with a token from `POST /api/v1/auth/token` and send it as
 and their user's current roles. Tokens are accepted on `/api/` only, and only in these
 headers. Errors use one JSON
 shape: `{"code": 409, "status": "Conflict", "message": "..."}`, with `errors` naming the
-fields for 422.
+fields for 422. Text may hold tabs and line breaks but no other control character: a
+string holding one is a 422 naming it, with `error_code` (`code` in problem details)
+`control_characters`.
 """
 
 SWAGGER_UI_STATIC = "/api/docs/static/"
@@ -86,8 +89,9 @@ def init_api(app: Flask) -> Api:
     })
     app.json.sort_keys = False  # keep the documented field order
     app.wsgi_app = BearerToken(app.wsgi_app)
-    api = Api(app, spec_kwargs={"extra_plugins": [BoundsPlugin(), DocumentPlugin()]})
+    api = PortalApi(app, spec_kwargs={"extra_plugins": [BoundsPlugin(), DocumentPlugin()]})
     register_components(api.spec, api.ma_plugin)
+    api.ma_plugin.converter.add_attribute_function(plain_text_strings)
     init_bounds(app, api)  # before the blueprints: their paths use the bounded converter
     for module in (auth, incidents, comments, attachments, users, tokens, webhooks):
         api.register_blueprint(module.blp, url_prefix=f"/api/v1{module.URL_PREFIX}")

@@ -1,7 +1,9 @@
 """API errors in one place: the domain's refusals (every ``portal.refusals.Refused``:
 the lifecycle's, accounts', attachments', webhooks'), stale writes and authentication
 failures all become flask-smorest's JSON error shape, or RFC 9457 problem details for
-clients that ask for ``application/problem+json``.
+clients that ask for ``application/problem+json``. A refusal with a stable code (text
+with control characters: ``control_characters``) carries it as ``error_code`` in the
+plain shape and ``code`` in the problem details.
 
 smorest registers its ``HTTPException`` handler for the whole app; it is narrowed here to
 ``/api/`` paths (and ``/healthz``), so the portal keeps its HTML error pages.
@@ -15,6 +17,8 @@ from flask import Flask, Response, request
 from flask_security.decorators import default_unauthn_handler
 from flask_security.views import default_render_json
 from flask_smorest import Api, abort
+from flask_smorest.error_handler import ErrorSchema as SmorestErrorSchema
+from marshmallow import fields
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -24,14 +28,31 @@ from portal.extensions import db
 from portal.refusals import Refused
 
 
+class ErrorSchema(SmorestErrorSchema):
+    """smorest's error shape, and the stable name some refusals carry."""
+
+    error_code = fields.String(metadata={
+        "description": "A stable name of the refusal, where it has one "
+                       "(`control_characters`); problem details call it `code`"})
+
+
+class PortalApi(Api):
+    """smorest's ``Api``, documenting errors with ``ErrorSchema``."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
 def is_api_request() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
-def _payload(code: int, message: str, field: str | None = None):
+def _payload(code: int, message: str, field: str | None = None, *, location: str = "json",
+             error_code: str | None = None):
     body = {"code": code, "status": HTTPStatus(code).phrase, "message": message}
+    if error_code:
+        body["error_code"] = error_code  # problem details carry it as ``code``
     if field:
-        body["errors"] = {"json": {field: [message]}}
+        body["errors"] = {location: {field: [message]}}
     return body, code
 
 
@@ -50,6 +71,8 @@ def as_problem_details(response: Response) -> Response:
     problem = {"type": "about:blank", "title": HTTPStatus(response.status_code).phrase,
                "status": response.status_code,
                "detail": body.get("message") or HTTPStatus(response.status_code).description}
+    if "error_code" in body:
+        problem["code"] = body["error_code"]
     if "errors" in body:
         problem["errors"] = body["errors"]
     response.set_data(json.dumps(problem))
@@ -76,7 +99,8 @@ def register_error_handlers(app: Flask, api: Api) -> None:
     @app.errorhandler(Refused)
     def refused(error: Refused):
         db.session.rollback()  # nothing half-written
-        return _payload(error.http_status, error.message, error.field)
+        return _payload(error.http_status, error.message, error.field,
+                        location=error.location, error_code=error.code)
 
     @app.errorhandler(StaleDataError)
     def changed_meanwhile(_error: StaleDataError):

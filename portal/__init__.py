@@ -33,6 +33,7 @@ from portal.mailin import imap as inbox
 from portal.mailin.threads import init_threads
 from portal.notifications import deliver as mail_delivery
 from portal.notifications import hooks as mail_hooks
+from portal.plain_text_input import init_plain_text
 from portal.security_headers import init_security_headers
 from portal.security_setup import init_security
 from portal.sla import escalation, init_sla
@@ -106,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
     init_api(app)
     init_attachments(app)
     init_security_headers(app)
+    init_plain_text(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_security import auth_required, current_user
-from flask_wtf import FlaskForm
 from wtforms import SelectField
 
 from portal.auth.accounts import AccountError, update_account
 from portal.display import default_zone_label, zone_choices
 from portal.extensions import db
+from portal.plain_text_input import PortalForm
 
 bp = Blueprint("preferences", __name__)
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(PortalForm):
     # Checked by update_account: one rule for this page and the admins' Users view.
     time_zone = SelectField("Time zone", validate_choice=False,
                             description="Every time in the portal is shown in this zone, "

@@ -18,6 +18,7 @@ from portal.incidents.lifecycle import (InvalidTransition, InvalidValue, NotAllo
                                         NotVisible, StaleIncident)
 from portal.mailin.models import InboundMail, InboundStatus
 from portal.mailin.pipeline import DecisionRefused
+from portal.plain_text import ControlCharacters
 from portal.refusals import Refused
 from portal.webhooks.service import WebhookRefused
 from tests.clients import bearer, csrf_token_from, log_in
@@ -28,6 +29,7 @@ KINDS = [
     (NotVisible, 404), (NotAllowed, 403), (InvalidTransition, 409), (InvalidValue, 422),
     (StaleIncident, 412), (AttachmentRefused, 422), (AccountError, 422),
     (AccountForbidden, 403), (WebhookRefused, 422), (DecisionRefused, 409),
+    (ControlCharacters, 422),
 ]
 
 

@@ -7,12 +7,12 @@ from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.helpers import get_redirect_target
 from flask_security import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import func
 
 from portal.auth.roles import ADMIN_ROLES
 from portal.extensions import db
 from portal.ids import parse_id
+from portal.plain_text_input import PortalForm
 
 #: Grid search: words (each one a condition on every searchable column) and characters.
 SEARCH_MAX_WORDS = 10
@@ -61,11 +61,12 @@ class SecureView:
 
 
 class SecureModelView(SecureView, ModelView):
-    """A role-guarded model view. Its forms (and Flask-Admin's action form) are Flask-WTF
-    forms, so they carry the same CSRF token as every other form of the app, which
-    CSRFProtect checks on every POST."""
+    """A role-guarded model view. Its forms (and Flask-Admin's action form) are the
+    portal's Flask-WTF forms, so they carry the same CSRF token as every other form of
+    the app, which CSRFProtect checks on every POST, and refuse control characters in
+    every field (``PortalForm``)."""
 
-    form_base_class = FlaskForm
+    form_base_class = PortalForm
     page_size = 20
     can_set_page_size = True
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
@@ -13,13 +12,14 @@ from portal.attachments.forms import attachments_field
 from portal.incidents.enums import Category, Level, Priority
 from portal.incidents.lifecycle import Needs
 from portal.incidents.models import TEXT_MAX, TITLE_MAX
+from portal.plain_text_input import PortalForm
 
 
 def choices(enum_class) -> list[SelectChoice]:
     return [SelectChoice(member.value, member.label) for member in enum_class]
 
 
-class IncidentForm(FlaskForm):
+class IncidentForm(PortalForm):
     """Reporting or editing an incident: title, description, priority, category only
     (the view removes the fields the user may not edit)."""
 
@@ -54,20 +54,20 @@ class ReportForm(IncidentForm):
                 if name not in ("attachments", "csrf_token")}
 
 
-class AssignForm(FlaskForm):
+class AssignForm(PortalForm):
     ids = HiddenField()
     technician_id = SelectField("Technician", coerce=int,
                                 validators=[DataRequired("Choose a technician.")])
 
 
-class ResolveForm(FlaskForm):
+class ResolveForm(PortalForm):
     ids = HiddenField()
     resolution_notes = TextAreaField(
         "Resolution notes", validators=[DataRequired("Say how it was fixed."),
                                         Length(max=TEXT_MAX)])
 
 
-class ReopenForm(FlaskForm):
+class ReopenForm(PortalForm):
     ids = HiddenField()
     note = TextAreaField("Why is it not fixed? (optional)", validators=[Length(max=TEXT_MAX)])
 
@@ -77,12 +77,12 @@ NEEDS_FORMS = {Needs.technician: AssignForm, Needs.resolution_notes: ResolveForm
                Needs.note: ReopenForm}
 
 
-class CommentForm(FlaskForm):
+class CommentForm(PortalForm):
     body = TextAreaField("Comment", validators=[DataRequired("Write something first."),
                                                 Length(max=TEXT_MAX)])
     internal = BooleanField("Internal (admins and technicians only)")
     attachments = attachments_field()
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     """A bare POST with a CSRF token: the buttons on an incident's page."""

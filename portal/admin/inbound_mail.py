@@ -7,7 +7,6 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_security import current_user
-from flask_wtf import FlaskForm
 from wtforms import StringField
 
 from portal.admin.audit import _when
@@ -21,9 +20,10 @@ from portal.incidents.models import Incident
 from portal.mailin import pipeline
 from portal.mailin.models import InboundMail, InboundStatus
 from portal.mailin.reading import read
+from portal.plain_text_input import PortalForm
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(PortalForm):
     """The decision on a quarantined message; ``incident`` only for *attach*."""
 
     incident = StringField("Incident number (for “attach”)")

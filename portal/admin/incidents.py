@@ -651,8 +651,10 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         incident = self.get_one(request.args.get("id", ""))
         form = ReopenForm()
         reason = form.note.data if form.validate_on_submit() else None
-        if attempt(lambda: flows.reopen_with_reason(incident, actor=current_user,
-                                                    reason=reason)).ok:
+        if form.note.errors:  # a reason that breaks a rule (control characters): say so
+            flash(" ".join(form.note.errors), "error")
+        elif attempt(lambda: flows.reopen_with_reason(incident, actor=current_user,
+                                                      reason=reason)).ok:
             flash(f"{incident.number} reopened — now {incident.status.label}; the "
                   "technician reads your reason on its timeline.", "success")
         return redirect(self._details_url(incident))

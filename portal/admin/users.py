@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import flash, g
 from flask_security import current_user
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import func, select
 from wtforms import (BooleanField, EmailField, PasswordField, SelectField,
@@ -24,6 +23,7 @@ from portal.auth.models import AccessEvent, AccessKind, User
 from portal.auth.roles import ROLE_NAMES
 from portal.display import default_zone_label, when, zone_choices
 from portal.extensions import db
+from portal.plain_text_input import PortalForm
 from portal.refusals import Refused
 from portal.incidents import lifecycle
 from portal.incidents.enums import ACTIVE
@@ -35,7 +35,7 @@ TWO_FACTOR = {None: "Off", "authenticator": "Authenticator app", "email": "Email
               "sms": "Text message"}
 
 
-class UserForm(FlaskForm):
+class UserForm(PortalForm):
     email = EmailField("Email", validators=[DataRequired()])
     username = StringField("Username", validators=[DataRequired()])
     roles = SelectMultipleField("Roles", choices=[SelectChoice(n, n.capitalize())

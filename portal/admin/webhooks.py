@@ -15,7 +15,6 @@ from flask_admin.form import FormOpts
 from flask_admin.helpers import is_form_submitted
 from flask_admin.model.helpers import get_mdict_item_or_list
 from flask_security import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import BooleanField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -25,6 +24,7 @@ from portal.admin.base import SecureModelView, safe_return_url
 from portal.display import when
 from portal.extensions import db
 from portal.ids import parse_id
+from portal.plain_text_input import PortalForm
 from portal.webhooks import service
 from portal.webhooks.events import DESCRIPTIONS, EVENT_TYPES
 from portal.webhooks.models import (DESCRIPTION_MAX, URL_MAX, WebhookDelivery,
@@ -36,7 +36,7 @@ LOG_SHOWN = 50
 FORM_FIELDS = ("url", "description", "events", "active", "internal")
 
 
-class WebhookForm(FlaskForm):
+class WebhookForm(PortalForm):
     """An endpoint's fields. No rules here: ``service`` checks them and names the field."""
 
     url = StringField("URL", render_kw={"maxlength": URL_MAX, "placeholder": "https://"},

@@ -9,6 +9,7 @@ import unicodedata
 import filetype
 
 from portal.attachments.models import FILENAME_MAX
+from portal.attachments.windows_names import as_windows_saves
 
 OCTET_STREAM = "application/octet-stream"
 
@@ -39,11 +40,13 @@ class BadFilename(ValueError):
 
 
 def check_filename(raw: str) -> str:
-    """The filename to store, show and send in ``Content-Disposition`` (NFC, trimmed).
-    It is never used as a path, and names that look like one are refused outright.
+    """The filename to store, show and send in ``Content-Disposition`` (NFC, trimmed,
+    as Windows saves it: ``windows_names``). It is never used as a path, and names that
+    look like one are refused outright.
 
     :raises BadFilename: empty, a path (``/`` or ``\\``), ``.``/``..``, control or
-        format characters (NUL, line breaks, direction overrides), over ``FILENAME_MAX``.
+        format characters (NUL, line breaks, direction overrides), a name Windows reads
+        as a stream or a device (``a.txt:evil.bat``, ``NUL.txt``), over ``FILENAME_MAX``.
     """
     name = unicodedata.normalize("NFC", raw or "").strip()
     if not name:
@@ -53,6 +56,10 @@ def check_filename(raw: str) -> str:
     if any(unicodedata.category(c).startswith("C") for c in name):
         raise BadFilename("a file name may not contain control characters "
                           "(NUL, line breaks, direction marks)")
+    try:
+        name = as_windows_saves(name)  # before any check: the name downloads get
+    except ValueError as bad:
+        raise BadFilename(str(bad)) from None
     if len(name) > FILENAME_MAX:
         raise BadFilename(f"the name is {len(name)} characters long; the most is "
                           f"{FILENAME_MAX}")

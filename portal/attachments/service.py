@@ -13,7 +13,9 @@ The public contract (the mail-in pipeline calls it too, so keep it stable)::
                    internal: bool = False) -> Attachment
 
 applies the permission checks above, the filename rules (no paths, no control
-characters, at most 255 characters: refused, never rewritten), the limits (``ATTACHMENT_MAX_BYTES`` per file,
+characters, no Windows streams or device names, at most 255 characters: refused; the
+trailing dots and spaces Windows drops are dropped first, so the deny-list sees the name
+a download is saved as), the limits (``ATTACHMENT_MAX_BYTES`` per file,
 ``ATTACHMENT_MAX_PER_INCIDENT``, counted under the incident's row lock, see
 ``portal.db_locks``), the deny-list (extensions and detected types) and the
 content-type detection; stores the blob (an image's preview is made later, by the

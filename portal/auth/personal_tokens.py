@@ -17,6 +17,7 @@ from flask import current_app, request
 from marshmallow import Schema, ValidationError, fields, validate, validates
 from sqlalchemy import select
 
+from portal import plain_text
 from portal.auth.audit import record
 from portal.auth.models import TOKEN_NAME_MAX, AccessKind, PersonalToken, TokenScope, User
 from portal.db_types import utcnow
@@ -79,6 +80,8 @@ class PersonalTokenCreateSchema(Schema):
     def _name(self, value, **_kwargs):
         if not value.strip():
             raise ValidationError("a name is needed")
+        if (words := plain_text.problem(value)) is not None:
+            raise ValidationError(words)  # the portal's page shows it as "name: holds..."
 
     @validates("expires_in_days")
     def _days(self, value, **_kwargs):

@@ -30,6 +30,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_security import current_user
 
+from portal import plain_text
 from portal.auth import limiter_storage  # noqa: F401  (registers portal-db://)
 from portal.auth.current import security
 from portal.auth.models import User
@@ -45,12 +46,15 @@ COUNTED_ENDPOINTS = ("security.forgot_password", "security.reset_password",
 
 
 def submitted_identity() -> str | None:
-    """The email or username a form or JSON body names, if any (bounded)."""
+    """The email or username a form or JSON body names, if any (bounded; None when it
+    holds control characters: no account is called so)."""
     data = request.get_json(silent=True) if request.is_json else request.form
     if not hasattr(data, "get"):
         return None
     value = data.get("email") or data.get("username")
-    return str(value).strip()[:255] if value else None
+    if not value or plain_text.problem(str(value)) is not None:
+        return None  # no account is named so (and PostgreSQL cannot even look NUL up)
+    return str(value).strip()[:255]
 
 
 def normalised(identity: str) -> str:

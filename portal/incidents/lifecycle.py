@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 from flask import Flask, current_app
 
+from portal import plain_text
 from portal.auth.models import User
 from portal.auth.roles import can_hold
 from portal.db_types import utcnow
@@ -191,6 +192,8 @@ def _text(value: Any, field: str, *, max_length: int, required: bool = True) -> 
         raise InvalidValue(f"{field} must not be blank", field=field)
     if len(value) > max_length:
         raise InvalidValue(f"{field} is longer than {max_length} characters", field=field)
+    if (words := plain_text.problem(value)) is not None:
+        raise InvalidValue(f"{field} {words}", field=field, code=plain_text.CODE)
     return value or None
 
 

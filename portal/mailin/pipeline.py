@@ -28,17 +28,15 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.accounts import AccountError, create_account
 from portal.auth.confirmation import owner_of
 from portal.auth.models import User
 from portal.auth.roles import DEFAULT_ROLE
-from portal.db_types import utcnow
 from portal.extensions import db
 from portal import flows
 from portal.incidents import lifecycle
@@ -46,7 +44,9 @@ from portal.incidents.access import visible_incidents
 from portal.incidents.enums import Status
 from portal.incidents.models import TITLE_MAX, Incident
 from portal.mailin.addresses import MalformedFrom
+from portal.mailin.auto_replies import machine_reason
 from portal.mailin.models import InboundAction, InboundMail, InboundStatus
+from portal.mailin.rates import too_many_incidents, too_many_replies
 from portal.mailin.reading import Letter, header, message_id_of, parse, read, sender_of
 from portal.mailin.sender import Sender, prove
 from portal.mailin.threads import answered_incident, is_our_message
@@ -120,6 +120,8 @@ def ingest(raw: bytes) -> Outcome:
         proof = row.sender_proof = sender.proof and sender.proof[:255]
         action, incident = _act(letter, sender)
         row.action, row.incident_id = action.value, incident.id
+        if (too_many := too_many_replies(row)) is not None:
+            raise Held(too_many)  # rolls the reply back: quarantined instead
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -159,21 +161,12 @@ def _headers_only(raw: bytes) -> bytes:
 
 # --- loops and storms -------------------------------------------------------------------
 
-_BULK = {"bulk", "junk", "list"}
-
-
 def automatic_reason(letter: Letter) -> str | None:
     """Why ``letter`` was written by a machine (and must not be answered), or None."""
     message, config = letter.headers, current_app.config
-    auto = header(message, "Auto-Submitted").lower()
-    if auto and auto != "no":
-        return f"an automatic message (Auto-Submitted: {auto[:40]})"
-    precedence = header(message, "Precedence").lower()
-    if precedence in _BULK:
-        return f"bulk mail (Precedence: {precedence})"
-    for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"):
-        if message.get(name) is not None:
-            return f"an auto-reply ({name})"
+    declared = machine_reason(letter)  # auto-reply and list headers, out-of-office subjects
+    if declared is not None:
+        return declared
     local = letter.sender.partition("@")[0]
     if (message.get_content_type() == "multipart/report"
             or any(part.get_content_type() == "message/delivery-status"
@@ -203,13 +196,9 @@ def _check_not_automatic(letter: Letter) -> None:
 
 
 def _check_storm(sender: str) -> None:
-    limit = current_app.config["MAIL_INBOX_MAX_PER_HOUR"]
-    opened = db.session.scalar(select(func.count(InboundMail.id)).where(
-        InboundMail.sender == sender, InboundMail.action == InboundAction.created.value,
-        InboundMail.received_at >= utcnow() - timedelta(hours=1)))
-    if opened >= limit:
-        raise Held(f"{sender} opened {opened} incidents by mail in the last hour "
-                   f"(MAIL_INBOX_MAX_PER_HOUR is {limit})")
+    too_many = too_many_incidents(sender)
+    if too_many is not None:
+        raise Held(too_many)
 
 
 # --- who is speaking --------------------------------------------------------------------

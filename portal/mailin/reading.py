@@ -2,7 +2,8 @@
 message or their signature, in whatever charset and transfer encoding it came in.
 
 Everything here is pure (bytes in, values out) and treats the message as hostile: a header
-or part that cannot be decoded is read leniently or left out, never raised.
+or part that cannot be decoded is read leniently or left out, never raised, and control
+characters (``portal.plain_text``'s rule) are stripped from headers and text.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from html.parser import HTMLParser
 
+from portal import plain_text
 from portal.mailin.addresses import MalformedFrom, author
 
 #: ``Re:``, ``AW:``, ``Fwd:`` and their cousins (English, German, Nordic, Dutch, French,
@@ -89,8 +91,8 @@ def header(message: EmailMessage, name: str) -> str:
         value = message.get(name)
     except Exception:  # noqa: BLE001 - a malformed header reads as absent
         return ""
-    # NUL: PostgreSQL text cannot hold it, and no person typed it.
-    return re.sub(r"\s+", " ", str(value or "").replace("\x00", "")).strip()
+    # Control characters (NUL: PostgreSQL text cannot hold it): no person typed them.
+    return re.sub(r"\s+", " ", plain_text.strip(str(value or ""))).strip()
 
 
 def message_id_of(message: EmailMessage, raw: bytes) -> str:
@@ -150,7 +152,7 @@ def body_text(message: EmailMessage) -> str:
 
 def normalise(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
-    text = text.replace("\x00", "")
+    text = plain_text.strip(text)  # mail cannot be asked again: they go, the text stays
     text = "\n".join(line.rstrip() for line in text.split("\n"))
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 

@@ -9,6 +9,7 @@ from flask import current_app, render_template
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from portal import plain_text
 from portal.attachments.models import Attachment
 from portal.attachments.service import sees_internal, visible_attachments
 from portal.auth.models import Role, User
@@ -154,6 +155,7 @@ def render_comment(notice: Notice, comment: Comment) -> tuple[str, str]:
 
 
 def _one_line(text: str) -> str:
-    """Titles go into a header: no line breaks, bounded length."""
-    text = re.sub(r"\s+", " ", text).strip()
+    """Titles go into a header: no line breaks, no control characters (a title stored
+    before they were refused), bounded length."""
+    text = re.sub(r"\s+", " ", plain_text.strip(text)).strip()
     return text if len(text) <= 150 else text[:147] + "..."

@@ -21,6 +21,9 @@ AREA = Area("Mail in", "incidents and replies by mail (see \"Mail in\")", (
             "get a reporter account; other unknown senders are quarantined", DOMAINS),
     Setting("MAIL_INBOX_MAX_PER_HOUR", "20", "new incidents one sender may open by mail in "
             "an hour; beyond: quarantined", WHOLE),
+    Setting("MAIL_INBOX_MAX_REPLIES_PER_HOUR", "30", "replies (comments, reopenings) one "
+            "sender may send by mail in an hour; beyond: quarantined (ends auto-responder "
+            "loops)", WHOLE),
     Setting("MAIL_INBOX_MAX_BYTES", "26214400", "larger messages are quarantined with "
             "their headers only", WHOLE),
     Setting("MAIL_REPLY_REOPENS", "1", "a reporter's reply to a resolved incident reopens "

@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 
 import httpx
 from flask import Flask, current_app, render_template
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
 from portal import outbox
