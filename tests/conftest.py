@@ -22,6 +22,7 @@ from portal import create_app
 from portal.auth.security import ensure_roles
 from portal.extensions import db as _db
 from tests.clients import log_in
+from tests.dovecot import running_dovecot
 from tests.factories import PASSWORD, make_user
 from tests.processes import kill
 from tests.smtp_sink import SmtpServer
@@ -181,6 +182,14 @@ def cast():
         "reporter_of_it": make_user("reporter"),
         "other_reporter": make_user("reporter"),
     }
+
+
+@pytest.fixture
+def dovecot():
+    """A real IMAP server, private to the test (``tests.dovecot``): mail in's tests,
+    and the security tests that send mail the way the review did."""
+    with running_dovecot() as server:
+        yield server
 
 
 # --- webhooks: a real receiver on loopback, an app allowed to call it (WEBHOOK_ALLOW_

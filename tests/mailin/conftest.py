@@ -1,26 +1,17 @@
 """Mail-in fixtures: a desk with people and one incident, reading corpus messages (as a
 trusted receiving mail server passes them on), piping them through ``manage.py
-ingest-mail``, and a real IMAP server (dovecot). The helpers
-(the corpus, counts, the last inbound message) are in ``helpers.py``."""
+ingest-mail``. The real IMAP server (``dovecot``) is the suite's fixture
+(``tests/conftest.py``, ``tests/dovecot.py``); the helpers (the corpus, counts, the last
+inbound message) are in ``helpers.py``."""
 from __future__ import annotations
 
-import os
-import pwd
 import re
-import shutil
-import subprocess
-import tempfile
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from imap_tools import MailBoxUnencrypted
 
-from harness.servers import free_port
 from portal.incidents.enums import Status
 from portal.notifications.threads import thread_root
-from tests.components import missing
 from tests.factories import make_incident, make_user
 from tests.mailin.helpers import AUTHSERV_ID, CORPUS, INBOX_ADDRESS, proven
 
@@ -70,99 +61,3 @@ def pipe(runner):
         result = runner.invoke(args=["ingest-mail"], input=raw)
         return result.exit_code, result.output
     return run
-
-
-# --- dovecot ------------------------------------------------------------------------------
-
-DOVECOT_CONF = """\
-protocols = imap
-listen = 127.0.0.1
-base_dir = {dir}/run
-state_dir = {dir}/state
-log_path = {dir}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-mail_location = maildir:{dir}/mail/%u
-default_internal_user = dovecot
-default_login_user = dovenull
-first_valid_uid = 100
-passdb {{
-  driver = passwd-file
-  args = {dir}/users
-}}
-userdb {{
-  driver = passwd-file
-  args = {dir}/users
-}}
-service imap-login {{
-  inet_listener imap {{
-    port = {port}
-  }}
-}}
-"""
-
-
-@dataclass
-class Dovecot:
-    port: int
-    user: str = "helpdesk"
-    password: str = "secret"
-
-    @property
-    def url(self) -> str:
-        return f"imap://{self.user}:{self.password}@127.0.0.1:{self.port}/INBOX?tls=none"
-
-    def mailbox(self) -> MailBoxUnencrypted:
-        return MailBoxUnencrypted("127.0.0.1", self.port, timeout=10).login(
-            self.user, self.password)
-
-    def append(self, raw: bytes) -> None:
-        with self.mailbox() as box:
-            box.append(raw, "INBOX")
-
-    def uids(self, folder: str) -> list[str]:
-        with self.mailbox() as box:
-            if not box.folder.exists(folder):
-                return []
-            box.folder.set(folder)
-            return box.uids()
-
-
-@pytest.fixture
-def dovecot():
-    """A private dovecot on a free port: user ``helpdesk``, Maildir in a temp folder
-    (outside pytest's own, which only root may enter: dovecot's processes must)."""
-    binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
-    if not os.path.exists(binary):
-        missing("dovecot is not installed (apt-get install dovecot-imapd)")
-    try:
-        owner = pwd.getpwnam("dovecot")
-    except KeyError:
-        missing("dovecot's system user is missing (apt-get install dovecot-imapd)")
-    home = Path(tempfile.mkdtemp(prefix="portal-dovecot-"))
-    home.chmod(0o755)
-    port = free_port()
-    (home / "mail").mkdir()
-    os.chown(home / "mail", owner.pw_uid, owner.pw_gid)
-    (home / "users").write_text(
-        f"helpdesk:{{PLAIN}}secret:{owner.pw_uid}:{owner.pw_gid}::{home}/mail/helpdesk::\n")
-    conf = home / "dovecot.conf"
-    conf.write_text(DOVECOT_CONF.format(dir=home, port=port))
-    subprocess.run([binary, "-c", str(conf)], check=True)
-    server = Dovecot(port=port)
-    try:
-        deadline = time.monotonic() + 20
-        while True:  # until it answers a login
-            try:
-                with server.mailbox():
-                    break
-            except Exception:  # noqa: BLE001 - not listening yet
-                if time.monotonic() > deadline:
-                    pytest.fail("dovecot did not start: "
-                                f"{(home / 'dovecot.log').read_text()[-2000:]}")
-                time.sleep(0.1)
-        yield server
-    finally:
-        subprocess.run(["doveadm", "-c", str(conf), "stop"], check=False)
-        shutil.rmtree(home, ignore_errors=True)

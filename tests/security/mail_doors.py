@@ -3,8 +3,7 @@ ingest-mail`` in a process of its own (as Postfix runs it), and APPENDed to the 
 dovecot the mail-in tests run, then read by the worker's poller. ``mail_door`` is a
 fixture over both; its ``send(*messages)`` delivers through the one it stands for.
 
-The dovecot fixture lives with the mail-in tests; a module that sends mail imports it
-with ``mail_door`` (``from tests.security.mail_doors import dovecot, mail_door``).
+The fixture is in ``tests/security/conftest.py``; ``dovecot`` is the suite's.
 """
 from __future__ import annotations
 
@@ -16,14 +15,13 @@ from typing import Callable
 import pytest
 
 from harness.servers import ROOT
-from portal.mailin.imap import Poller
-from tests.mailin.conftest import dovecot  # noqa: F401 - a fixture, offered with mail_door
-from tests.mailin.helpers import INBOX_ADDRESS
+from tests.mailin.helpers import AUTHSERV_ID, INBOX_ADDRESS, proven
 from tests.processes import app_env
 
 #: The desk's intake settings, for the app and for the piped process alike.
 INTAKE = {"MAIL_INBOX_ADDRESS": INBOX_ADDRESS,
-          "MAIL_DEFAULT_SENDER": "incident-portal@localhost"}
+          "MAIL_DEFAULT_SENDER": "incident-portal@localhost",
+          "MAIL_INBOX_TRUSTED_AUTHSERV_ID": AUTHSERV_ID}
 
 
 def pipe(raw: bytes, database_url: str, **settings: str) -> str:
@@ -53,24 +51,7 @@ class MailDoor:
         self.settings[key] = str(value)
 
     def send(self, *messages: bytes) -> None:
-        self.deliver(list(messages), self.settings)
-
-
-@pytest.fixture(params=["ingest-mail", "imap"])
-def mail_door(request, app, database_url, monkeypatch) -> MailDoor:
-    """Each test that takes it runs once through each way in."""
-    for key, value in INTAKE.items():
-        monkeypatch.setitem(app.config, key, value)
-    if request.param == "ingest-mail":
-        def deliver(messages, settings):
-            for raw in messages:
-                pipe(raw, database_url, **settings)
-    else:
-        server = request.getfixturevalue("dovecot")
-        monkeypatch.setitem(app.config, "MAIL_INBOX_URL", server.url)
-
-        def deliver(messages, settings):
-            for raw in messages:
-                server.append(raw)
-            assert Poller().poll(app) == len(messages)
-    return MailDoor(request.param, app, monkeypatch, deliver)
+        """Deliver ``messages`` as the trusted receiving server passes them on: their
+        sender proven (these attacks come from who the From says; forged senders are
+        ``test_mail_sender_proof``'s)."""
+        self.deliver([proven(raw) for raw in messages], self.settings)

@@ -25,7 +25,7 @@ from portal.mailin.imap import Poller
 from portal.mailin.models import InboundMail
 from tests.factories import make_incident, make_user
 from tests.mailin.helpers import INBOX_ADDRESS
-from tests.security.mail_doors import INTAKE, dovecot, mail_door  # noqa: F401 - fixtures
+from tests.security.mail_doors import INTAKE
 
 _serial = itertools.count(1)
 

@@ -24,7 +24,6 @@ from portal.webhooks.models import WebhookEndpoint
 from tests.clients import bearer, csrf_token_from, log_in
 from tests.factories import make_incident, make_user
 from tests.mailin.helpers import INBOX_ADDRESS, last_inbound
-from tests.security.mail_doors import dovecot, mail_door  # noqa: F401 - fixtures
 
 #: One character of each kind the rule refuses: NUL (PostgreSQL's 500), an escape
 #: (terminal colours), a bell, a lone carriage return, DEL.

@@ -23,7 +23,6 @@ from portal.incidents.models import Incident
 from tests.clients import bearer, csrf_token_from, log_in
 from tests.factories import make_incident, make_user
 from tests.mailin.helpers import INBOX_ADDRESS, last_inbound
-from tests.security.mail_doors import dovecot, mail_door  # noqa: F401 - fixtures
 
 #: (as sent, the name stored, or None when refused, with these words in the refusal)
 NAMES = [

@@ -14,7 +14,6 @@ from portal.log_hygiene import TOKEN_PREFIXES, escape, redact_path, redact_targe
 from portal.logging_setup import FORMAT, SafeFormatter
 from portal.mailin.imap import Poller
 from tests.factories import make_incident, make_user
-from tests.mailin.conftest import dovecot  # noqa: F401 - the real IMAP server
 from tests.mailin.helpers import ingest_by_pipe, reply_address_of
 
 

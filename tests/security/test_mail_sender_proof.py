@@ -31,7 +31,6 @@ from portal.mailin.pipeline import ingest
 from portal.notifications.models import OutboxMessage
 from tests.clients import bearer, log_in
 from tests.factories import make_incident, make_user
-from tests.mailin.conftest import dovecot  # noqa: F401 - the real IMAP server
 from tests.mailin.helpers import ingest_by_pipe, reply_address_of
 
 INBOX = "helpdesk@example.com"
