@@ -75,15 +75,30 @@ def unavailable_response():
     return response
 
 
+def database_error_noted() -> bool:
+    """Whether a connection-level database error was met in this request."""
+    return has_request_context() and bool(g.get(NOTED))
+
+
+def _quietly(step, *args) -> None:
+    """Run a step of answering a 503 that must not stop the answer: a rollback on a
+    connection that is gone, a log line."""
+    try:
+        step(*args)
+    except Exception:  # noqa: BLE001 - the 503 goes out whatever failed here
+        pass
+
+
 def init_database_errors(app: Flask) -> None:
+    """Answer 503 for a database error raised (the handlers) or swallowed (after the
+    request). The answer is made first and nothing after it may fail it: an error inside
+    the error handler would otherwise become a 500 without ``Retry-After``."""
     def database_unavailable(error: Exception):
-        try:
-            db.session.rollback()
-        except Exception:  # noqa: BLE001 - the connection is gone already
-            pass
-        log.error("database unavailable for %s %s: %s", request.method, request.path,
-                  _describe(getattr(error, "orig", None) or error))
-        return unavailable_response()
+        response = unavailable_response()
+        _quietly(db.session.rollback)
+        _quietly(log.error, "database unavailable for %s %s: %s", request.method,
+                 request.path, _describe(getattr(error, "orig", None) or error))
+        return response
 
     for error_class in UNAVAILABLE:
         app.register_error_handler(error_class, database_unavailable)
@@ -92,7 +107,7 @@ def init_database_errors(app: Flask) -> None:
     def swallowed_database_error(response):
         noted = g.get(NOTED)
         if noted and response.status_code >= 300 and response.status_code != 503:
-            log.error("database unavailable for %s %s (answered %d): %s", request.method,
-                      request.path, response.status_code, noted)
+            _quietly(log.error, "database unavailable for %s %s (answered %d): %s",
+                     request.method, request.path, response.status_code, noted)
             return unavailable_response()
         return response

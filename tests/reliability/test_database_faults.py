@@ -3,6 +3,7 @@ cluster stopped under the app, a "database" that accepts TCP and never answers, 
 never migrated, a database that cannot be written, operator mistakes on the command line."""
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -12,6 +13,7 @@ import uuid
 
 import pytest
 from flask_migrate import upgrade
+from flask_security import current_user
 
 from portal import create_app
 from portal.auth.security import ensure_roles
@@ -104,6 +106,100 @@ def test_a_database_outage_answers_503_not_401_to_a_good_token(running_postgres)
         assert api.get("/api/v1/incidents", headers=headers).status_code == 200
         assert api.get("/healthz").get_json() == {"status": "ok"}
     finally:
+        dispose(app)
+
+
+class FailingDatabase:
+    """A real database that ``fail()`` makes unusable and ``recover()`` brings back."""
+
+    def __init__(self, url: str, fail, recover) -> None:
+        self.url, self.fail, self.recover = url, fail, recover
+
+
+#: Another process holds every lock byte of a SQLite database's WAL index (the 8 bytes
+#: from offset 120 of the ``-shm`` file, https://www.sqlite.org/walformat.html): this
+#: process can then neither read nor write; SQLite gives up after about 10 s.
+_HOLD_WAL_LOCKS = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR); "
+                   "fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 8, 120, os.SEEK_SET); "
+                   "print('locked', flush=True); sys.stdin.read()")
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def failing_database(request, tmp_path):
+    """PostgreSQL: the private cluster stopped (a crash) and started; SQLite: its WAL
+    index locked by another process, as a hung process would hold it, and released."""
+    if request.param == "postgresql":
+        cluster = request.getfixturevalue("running_postgres")
+        yield FailingDatabase(cluster.create_database(f"dying_{uuid.uuid4().hex[:8]}"),
+                              lambda: cluster.stop("immediate"), cluster.start)
+        return
+    path = tmp_path / "portal.db"
+    holders: list[subprocess.Popen] = []
+
+    def lock() -> None:
+        holder = subprocess.Popen([sys.executable, "-c", _HOLD_WAL_LOCKS, f"{path}-shm"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        holders.append(holder)
+        assert holder.stdout.readline().strip() == "locked"
+
+    def release() -> None:
+        while holders:
+            holder = holders.pop()
+            holder.stdin.close()
+            holder.wait(10)
+            holder.stdout.close()
+    try:
+        yield FailingDatabase(f"sqlite:///{path}", lock, release)
+    finally:
+        release()
+
+
+def test_a_database_failing_after_the_user_was_loaded_answers_503(failing_database, caplog):
+    """Finding 3 of issue 29: at the instant PostgreSQL died, pages answered 500 without
+    ``Retry-After``. The 503 handler rolls back (which expires the loaded user) and logs;
+    the log filter read ``current_user.is_authenticated``, which reloaded the user from
+    the dead database, so the handler itself failed. Here the database fails inside the
+    request, after the user was loaded, as it did then; the app runs as in production
+    (an error in a handler is answered, not raised into the test)."""
+    # Migrated first: Alembic's logging set-up replaces the root logger's handlers, and
+    # the app built afterwards installs its own (with the filter) as in production.
+    dispose(build(failing_database.url))
+    app = build(failing_database.url, migrate=False, PROPAGATE_EXCEPTIONS=False)
+    logging.getLogger().addHandler(caplog.handler)  # after the app's: sees what they add
+    fail_next = []
+
+    @app.before_request
+    def fail_after_loading_the_user():  # the last hook: the user is loaded, the view next
+        if fail_next:
+            fail_next.clear()
+            assert current_user.is_authenticated  # loaded and kept for this request
+            failing_database.fail()
+
+    try:
+        with app.app_context():
+            user = make_user("admin")
+            user_id, email, token = user.id, user.email, user.get_auth_token()
+        portal, api = app.test_client(), app.test_client()
+        assert log_in(portal, identity=email).status_code == 302
+        for client, path, headers, mimetype in (
+                (portal, "/admin/incidents/", {}, "text/html"),
+                (api, "/api/v1/incidents", {"Authorization": f"Bearer {token}"},
+                 "application/json")):
+            assert client.get(path, headers=headers).status_code == 200
+            fail_next.append(True)
+            try:
+                answer = client.get(path, headers=headers)
+            finally:
+                failing_database.recover()
+            assert answer.status_code == 503, (path, answer.get_data(as_text=True)[:300])
+            assert answer.headers["Retry-After"] == "5" and answer.mimetype == mimetype
+            assert "unavailable" in answer.get_data(as_text=True)
+        # The log lines of the two 503s name the user, read without the database.
+        lines = [record for record in caplog.records
+                 if record.getMessage().startswith("database unavailable for GET")]
+        assert len(lines) == 2 and {record.user_id for record in lines} == {user_id}
+    finally:
+        logging.getLogger().removeHandler(caplog.handler)
         dispose(app)
 
 
