@@ -1,4 +1,4 @@
-"""A database that is down, unreachable, busy or not migrated answers **503 with
+"""A database that is down, unreachable, busy, read-only or not migrated answers **503 with
 ``Retry-After``**, on the API (JSON) and the portal (a plain page) alike — never a 500,
 and never a misleading 401.
 
@@ -22,7 +22,7 @@ from flask import Flask, current_app, g, has_request_context, jsonify, request
 from markupsafe import escape
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, InternalError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from portal.extensions import db
@@ -30,6 +30,8 @@ from portal.extensions import db
 log = logging.getLogger(__name__)
 #: Errors that say "the database cannot serve now", not "this request is wrong".
 UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+#: PostgreSQL's ``read_only_sql_transaction``: a write refused by a read-only database.
+READ_ONLY_SQLSTATE = "25006"
 NOTED = "database_error"
 MESSAGE = "the database is unavailable at the moment: try again shortly"
 
@@ -102,6 +104,14 @@ def init_database_errors(app: Flask) -> None:
 
     for error_class in UNAVAILABLE:
         app.register_error_handler(error_class, database_unavailable)
+
+    @app.errorhandler(InternalError)
+    def read_only(error: InternalError):
+        # PostgreSQL in read-only mode (a standby, ``default_transaction_read_only``)
+        # refuses writes with this; SQLite's read-only refusal is an OperationalError.
+        if getattr(error.orig, "sqlstate", None) == READ_ONLY_SQLSTATE:
+            return database_unavailable(error)
+        raise error
 
     @app.after_request
     def swallowed_database_error(response):

@@ -7,10 +7,12 @@ import logging
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import uuid
 
+import psycopg
 import pytest
 from flask_migrate import upgrade
 from flask_security import current_user
@@ -229,7 +231,7 @@ def test_healthz_on_a_database_never_migrated_is_unavailable(tmp_path):
     app = build(f"sqlite:///{tmp_path / 'empty.db'}", migrate=False)
     try:
         health = app.test_client().get("/healthz")
-        assert health.status_code == 503
+        assert health.status_code == 503 and health.headers["Retry-After"] == "5"
         body = health.get_json()
         assert body["status"] == "unavailable"
         assert "no schema" in body["reason"] and "init-db" in body["reason"]
@@ -237,15 +239,75 @@ def test_healthz_on_a_database_never_migrated_is_unavailable(tmp_path):
         dispose(app)
 
 
-def test_healthz_on_a_read_only_database_is_degraded(tmp_path):
-    path = tmp_path / "portal.db"
-    dispose(build(f"sqlite:///{path}"))
-    app = build(f"sqlite:///file:{path}?mode=ro&uri=true", migrate=False)
+def _sqlite_opened_read_only(journal_mode: str):
+    def make(request, url: str) -> str:
+        path = url.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as connection:
+            connection.execute(f"PRAGMA journal_mode={journal_mode}")
+        connection.close()
+        return f"sqlite:///file:{path}?mode=ro&uri=true"
+    return make
+
+
+def _sqlite_on_a_read_only_disk(request, url: str) -> str:
+    """The WAL database copied (without ``-wal``/``-shm``) onto a disk made read-only:
+    SQLite cannot build the index a WAL read needs, so nothing can be read."""
+    mount = request.getfixturevalue("full_disk")
+    shutil.copy(url.removeprefix("sqlite:///"), mount / "portal.db")
+    result = subprocess.run(["mount", "-o", "remount,ro", str(mount)], capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        missing(f"cannot remount a tmpfs read-only: {result.stderr.strip()}")
+    return f"sqlite:///{mount / 'portal.db'}"
+
+
+def _postgres_read_only(request, url: str) -> str:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as connection:
+        connection.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+    return url
+
+
+#: (case, its engine, how the built database is made read-only, what /healthz says).
+READ_ONLY = [
+    ("sqlite-wal-opened-read-only", "sqlite", _sqlite_opened_read_only("WAL"), "degraded"),
+    # Finding 6 of issue 29: the app could not open it (switching to WAL is a write).
+    ("sqlite-rollback-journal-opened-read-only", "sqlite", _sqlite_opened_read_only("DELETE"),
+     "degraded"),
+    # Finding 6 of issue 29: a write answered 500 (the refusal is no OperationalError).
+    ("postgresql-read-only", "postgresql", _postgres_read_only, "degraded"),
+    ("sqlite-wal-on-a-read-only-disk", "sqlite", _sqlite_on_a_read_only_disk, "unavailable"),
+]
+
+
+@pytest.mark.parametrize("engine, make_read_only, status", [case[1:] for case in READ_ONLY],
+                         ids=[case[0] for case in READ_ONLY])
+def test_a_read_only_database_is_degraded_when_it_reads(request, tmp_path, engine,
+                                                         make_read_only, status):
+    """``degraded`` means what the README says: reads work, writes fail; a database that
+    cannot even be read is ``unavailable``. Every 503 has its ``Retry-After``, and a write
+    to a read-only database is a 503, never a 500."""
+    url = (request.getfixturevalue("running_postgres").create_database(
+        f"read_only_{uuid.uuid4().hex[:8]}") if engine == "postgresql"
+        else f"sqlite:///{tmp_path / 'portal.db'}")
+    writable = build(url)
+    with writable.app_context():
+        token = make_user("admin").get_auth_token()
+    dispose(writable)
+    app = build(make_read_only(request, url), migrate=False, PROPAGATE_EXCEPTIONS=False)
     try:
-        health = app.test_client().get("/healthz")
-        assert health.status_code == 503
-        assert health.get_json()["status"] == "degraded"
-        assert "cannot be written" in health.get_json()["reason"]
+        client, headers = app.test_client(), {"Authorization": f"Bearer {token}"}
+        health = client.get("/healthz")
+        assert health.status_code == 503 and health.headers["Retry-After"] == "5"
+        assert health.get_json()["status"] == status, health.get_json()
+        if status == "degraded":
+            assert "cannot be written" in health.get_json()["reason"]
+        read = client.get("/api/v1/incidents", headers=headers)
+        assert read.status_code == (200 if status == "degraded" else 503)
+        write = client.post("/api/v1/incidents", headers=headers,
+                            json={"title": "Printer jam", "description": "Floor 2"})
+        assert write.status_code == 503, write.get_data(as_text=True)[:300]
+        assert write.headers["Retry-After"] == "5"
     finally:
         dispose(app)
 
