@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.incidents.models import Incident
 from tests.mailin.helpers import CORPUS as CORPUS_DIR
 from tests.mailin.helpers import counts, last_inbound
+from tests.processes import app_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -141,6 +142,22 @@ def test_the_pipe_asks_the_mail_server_to_retry_when_the_database_is_unreachable
     assert result.returncode == 75, result.stderr
     assert b"cannot reach the database, try again later" in result.stderr
     assert b"Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.slow
+def test_the_pipe_names_a_database_setting_that_cannot_work(tmp_path):
+    """Finding 6 of issue 29: a SQLite path in a folder that does not exist exited 75, so
+    the mail server retried a configuration error for days. 78 (EX_CONFIG), one line."""
+    missing_folder = tmp_path / "no-such-folder"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "ingest-mail"], cwd=ROOT, capture_output=True,
+        input=(CORPUS_DIR / "no_message_id.eml").read_bytes(), timeout=60,
+        env=app_env(f"sqlite:///{missing_folder / 'portal.db'}"))
+    assert result.returncode == 78, result.stderr
+    assert result.stderr.decode().strip() == (
+        f"Error: DATABASE_URL names a SQLite file in {missing_folder}, which is not a folder "
+        "that exists: create it or correct the setting")
+    assert not missing_folder.exists()
 
 
 def test_the_pipe_refuses_an_empty_input_in_one_line(pipe):
