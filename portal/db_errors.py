@@ -43,7 +43,7 @@ def _note_database_error(context) -> None:
     if context.is_pre_ping or not has_request_context():
         return
     if isinstance(context.sqlalchemy_exception, UNAVAILABLE) or context.is_disconnect:
-        g.setdefault(NOTED, _describe(context.original_exception))
+        g.setdefault(NOTED, describe(context.original_exception))
 
 
 @event.listens_for(Engine, "do_connect")
@@ -56,7 +56,8 @@ def _fail_fast_after_an_outage(dialect, _record, _cargs, _cparams):
     return None  # connect as usual
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
+    """``Type: first line of the message``, short enough for one log line."""
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"[:300]
 
@@ -99,7 +100,7 @@ def init_database_errors(app: Flask) -> None:
         response = unavailable_response()
         _quietly(db.session.rollback)
         _quietly(log.error, "database unavailable for %s %s: %s", request.method,
-                 request.path, _describe(getattr(error, "orig", None) or error))
+                 request.path, describe(getattr(error, "orig", None) or error))
         return response
 
     for error_class in UNAVAILABLE:
