@@ -28,8 +28,12 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
-def _payload(code: int, message: str, field: str | None = None):
+def _payload(code: int, message: str, field: str | None = None, problem: str | None = None):
+    """smorest's error shape; ``problem`` is the refusal's stable name, where it has one
+    (``code`` in problem details)."""
     body = {"code": code, "status": HTTPStatus(code).phrase, "message": message}
+    if problem:
+        body["problem"] = problem
     if field:
         body["errors"] = {"json": {field: [message]}}
     return body, code
@@ -50,6 +54,8 @@ def as_problem_details(response: Response) -> Response:
     problem = {"type": "about:blank", "title": HTTPStatus(response.status_code).phrase,
                "status": response.status_code,
                "detail": body.get("message") or HTTPStatus(response.status_code).description}
+    if "problem" in body:
+        problem["code"] = body["problem"]
     if "errors" in body:
         problem["errors"] = body["errors"]
     response.set_data(json.dumps(problem))
@@ -76,11 +82,13 @@ def register_error_handlers(app: Flask, api: Api) -> None:
     @app.errorhandler(Refused)
     def refused(error: Refused):
         db.session.rollback()  # nothing half-written
-        return _payload(error.http_status, error.message, error.field)
+        return _payload(error.http_status, error.message, error.field, error.code)
 
     @app.errorhandler(StaleDataError)
     def changed_meanwhile(_error: StaleDataError):
-        # Someone else's change landed between our read and our write (optimistic lock).
+        # Someone else's change landed between our read and our write (optimistic lock)
+        # of a request that named the version it read: only views retry the others
+        # (``api.access.retried_when_raced``), so this one is a precondition that failed.
         db.session.rollback()
         return _payload(412, "the incident was changed by someone else meanwhile: "
                              "read it again and retry")

@@ -18,11 +18,17 @@ class Refused(Exception):
 
     #: The kind of refusal, as the API answers it.
     http_status = 422
+    #: A stable name of the refusal for programs (the API's ``problem``), where one is
+    #: declared (``class ChangedMeanwhile(..., code="changed_meanwhile")``).
+    code: str | None = None
 
-    def __init_subclass__(cls, *, http_status: int | None = None, **kwargs) -> None:
+    def __init_subclass__(cls, *, http_status: int | None = None, code: str | None = None,
+                          **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         if http_status is not None:
             cls.http_status = http_status
+        if code is not None:
+            cls.code = code
 
     def __init__(self, message: str, *, field: str | None = None,
                  http_status: int | None = None) -> None:

@@ -13,6 +13,7 @@ import pytest
 from portal.attachments.service import AttachmentRefused
 from portal.auth.accounts import AccountError, AccountForbidden
 from portal.incidents.enums import Status
+from portal.incidents.races import ChangedMeanwhile
 from portal.extensions import db
 from portal.incidents.lifecycle import (InvalidTransition, InvalidValue, NotAllowed,
                                         NotVisible, StaleIncident)
@@ -28,6 +29,7 @@ KINDS = [
     (NotVisible, 404), (NotAllowed, 403), (InvalidTransition, 409), (InvalidValue, 422),
     (StaleIncident, 412), (AttachmentRefused, 422), (AccountError, 422),
     (AccountForbidden, 403), (WebhookRefused, 422), (DecisionRefused, 409),
+    (ChangedMeanwhile, 409),
 ]
 
 

@@ -427,9 +427,9 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         return self.render(self.create_template, form=form, return_url=self._return_url())
 
     def create_model(self, form):
+        files = uploads_in(form.attachments)  # read once: a change made again reuses them
         outcome = attempt(lambda: flows.report_incident(
-            actor=current_user, files=uploads_in(form.attachments), **form.incident_fields()),
-            report=False)
+            actor=current_user, files=files, **form.incident_fields()), report=False)
         if outcome.ok:
             return outcome.result
         _show_refusal(form, outcome.refusal)
