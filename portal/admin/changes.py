@@ -10,6 +10,7 @@ from typing import Any, Callable, Generic, TypeVar
 
 from flask import flash
 
+from portal.admin.form_keys import commit_with_key
 from portal.extensions import db
 from portal.incidents.races import again_if_raced
 from portal.refusals import Refused
@@ -34,7 +35,7 @@ def attempt(change: Callable[[], T], *, report: bool = True) -> Outcome[T]:
     (``portal.incidents.races``); on a refusal roll back and (``report``) flash it."""
     def committed() -> T:
         result = change()
-        db.session.commit()
+        commit_with_key()  # and the form's one-time key, when it has one
         return result
 
     try:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.attachments.models import Attachment
 from portal.auth.models import User
@@ -67,6 +67,22 @@ def test_corpus_message_lands_where_expected(desk, pipe, name, status, action, w
         assert words in row.reason
         # Nothing answered, nobody told: only the message itself was stored.
         assert counts() == (before_inbound + 1, before_outbox)
+
+
+@pytest.mark.parametrize("name", ["gmail_reply.eml", "no_message_id.eml"])
+def test_a_message_delivered_twice_acts_once(desk, pipe, name):
+    """Finding 5 of issue 29: a mail server that delivers again (its first try's answer
+    was lost) must not double a comment or an incident. The Message-ID (or, without one,
+    the message's digest) is taken once: the copy is answered 0 and changes nothing."""
+    code, first = pipe(desk.message(name))
+    assert code == 0, first
+    after_first = (counts(), len(db.session.get(Incident, desk.incident.id).comments),
+                   db.session.scalar(select(func.count(Incident.id))))
+    code, again = pipe(desk.message(name))
+    assert code == 0 and "already ingested, nothing changed" in again, again
+    db.session.expire_all()
+    assert (counts(), len(db.session.get(Incident, desk.incident.id).comments),
+            db.session.scalar(select(func.count(Incident.id)))) == after_first
 
 
 @pytest.mark.parametrize("name, title", [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -16,12 +17,15 @@ import psycopg
 import pytest
 from flask_migrate import upgrade
 from flask_security import current_user
+from sqlalchemy import event, select
 
 from portal import create_app
 from portal.auth.security import ensure_roles
 from portal.extensions import db
-from tests.clients import log_in
-from tests.factories import make_user
+from portal.incidents.enums import Status
+from portal.incidents.models import Comment
+from tests.clients import csrf_token_from, log_in
+from tests.factories import make_incident, make_user
 from tests.components import missing
 from tests.processes import app_env
 from harness.servers import ROOT
@@ -202,6 +206,54 @@ def test_a_database_failing_after_the_user_was_loaded_answers_503(failing_databa
         assert len(lines) == 2 and {record.user_id for record in lines} == {user_id}
     finally:
         logging.getLogger().removeHandler(caplog.handler)
+        dispose(app)
+
+
+def test_a_reply_whose_answer_was_lost_after_its_commit_is_not_written_twice(
+        failing_database):
+    """Finding 5 of issue 29: a write that committed answered 5xx (a "ghost" comment
+    during an outage), and sending it again doubled it. The database fails just after the
+    reply commits; the browser, told 503, sends the same form again once it is back."""
+    app = build(failing_database.url, PROPAGATE_EXCEPTIONS=False)
+    committed_a_comment = []
+
+    def note_the_comment(session, _flush_context) -> None:
+        committed_a_comment.extend(row for row in session.new if isinstance(row, Comment))
+
+    def fail_after_the_commit(_session) -> None:
+        if committed_a_comment:
+            committed_a_comment.clear()
+            failing_database.fail()
+
+    try:
+        with app.app_context():
+            people = {role: make_user(role) for role in ("admin", "technician", "reporter")}
+            incident = make_incident(reporter=people["reporter"], admin=people["admin"],
+                                     technician=people["technician"], status=Status.assigned)
+            page, email = f"/admin/queue/details/?id={incident.id}", people["technician"].email
+        browser = app.test_client()
+        assert log_in(browser, identity=email).status_code == 302
+        html = browser.get(page).get_data(as_text=True)
+        form = {"csrf_token": csrf_token_from(html), "body": "Rebooted the switch",
+                "form_key": re.search(r'name="form_key" value="(\w+)"', html).group(1)}
+        event.listen(db.session, "after_flush", note_the_comment)
+        event.listen(db.session, "after_commit", fail_after_the_commit)
+        try:
+            lost = browser.post(f"/admin/queue/comment/?id={incident.id}", data=form)
+        finally:
+            event.remove(db.session, "after_flush", note_the_comment)
+            event.remove(db.session, "after_commit", fail_after_the_commit)
+            failing_database.recover()
+        assert lost.status_code == 503 and lost.headers["Retry-After"] == "5"
+        again = browser.post(f"/admin/queue/comment/?id={incident.id}", data=form,
+                             follow_redirects=True)
+        assert again.status_code == 200
+        assert "was sent already and what it asked for was saved" in again.get_data(
+            as_text=True)
+        with app.app_context():
+            assert db.session.scalars(select(Comment.body).where(
+                Comment.incident_id == incident.id)).all() == ["Rebooted the switch"]
+    finally:
         dispose(app)
 
 
