@@ -66,6 +66,9 @@ FORMS = [
      {"resolution_notes": "Replaced the toner"}, (0, 1, 0), "resolved"),
     ("reopen with a reason", "reporter", Status.resolved, "/admin/mine/details/?id={id}",
      "/not-fixed/", {"note": "Still jams"}, (0, 1, 0), "reopened"),
+    ("edit", "admin", Status.open, "/admin/incidents/edit/?id={id}", None,
+     {"title": "Printer jams", "description": "Floor 3", "priority": "high",
+      "category": "hardware"}, (0, 1, 0), "changed."),
     ("bulk action", "technician", Status.assigned, "/admin/queue/", "/action/",
      {"action": "start", "rowid": "{id}"}, (0, 1, 0), "started"),
 ]
