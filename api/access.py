@@ -118,12 +118,13 @@ def not_modified(etag: str) -> Response | None:
 
 def retried_when_raced(view):
     """Run an API view again when its write lost an optimistic race, unless the request
-    named the version it read (``If-Match``: then the loss is its 412); see
-    ``portal.incidents.races``. Every API view has it, innermost (``api.pagination``'s
-    ``Blueprint``), so a retry parses the request again and keeps its idempotency key."""
+    named the version it read (``If-Match``: then the loss is its 412; ``If-Match: *``
+    names none); see ``portal.incidents.races``. Every API view has it, innermost
+    (``api.pagination``'s ``Blueprint``), so a retry parses the request again and keeps
+    its idempotency key."""
     @functools.wraps(view)
     def retried(*args, **kwargs):
-        if request.if_match:
+        if request.if_match and not request.if_match.star_tag:
             return view(*args, **kwargs)
         return again_if_raced(lambda: view(*args, **kwargs))
     return retried

@@ -1,6 +1,6 @@
-"""A database that is down, unreachable, busy, read-only or not migrated answers **503 with
-``Retry-After``**, on the API (JSON) and the portal (a plain page) alike — never a 500,
-and never a misleading 401.
+"""A database that is down, unreachable, busy, read-only or not migrated answers **503
+with ``Retry-After``**, on the API (JSON) and the portal (a plain page) alike — never a
+500, and never a misleading 401.
 
 Two ways a database error reaches a response:
 
