@@ -1,4 +1,5 @@
-"""What every endpoint needs: the caller, their visible incidents, ETags and If-Match."""
+"""What every endpoint needs: the caller, their visible incidents, ETags and If-Match,
+and a write made again when it lost a race."""
 from __future__ import annotations
 
 import functools
@@ -15,6 +16,7 @@ from portal.extensions import db
 from portal.incidents import lifecycle
 from portal.incidents.access import visible_incidents
 from portal.incidents.models import Incident
+from portal.incidents.races import again_if_raced
 
 #: Token (Bearer or Authentication-Token) or the portal's session; unauthenticated → 401.
 authenticated = auth_required("token", "session")
@@ -112,6 +114,20 @@ def not_modified(etag: str) -> Response | None:
     if request.if_none_match and request.if_none_match.contains(etag):
         return Response(status=304, headers={"ETag": f'"{etag}"'})
     return None
+
+
+def retried_when_raced(view):
+    """Run an API view again when its write lost an optimistic race, unless the request
+    named the version it read (``If-Match``: then the loss is its 412; ``If-Match: *``
+    names none); see ``portal.incidents.races``. Every API view has it, innermost
+    (``api.pagination``'s ``Blueprint``), so a retry parses the request again and keeps
+    its idempotency key."""
+    @functools.wraps(view)
+    def retried(*args, **kwargs):
+        if request.if_match and not request.if_match.star_tag:
+            return view(*args, **kwargs)
+        return again_if_raced(lambda: view(*args, **kwargs))
+    return retried
 
 
 def check_if_match(incident: Incident) -> None:

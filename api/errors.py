@@ -104,7 +104,9 @@ def register_error_handlers(app: Flask, api: Api) -> None:
 
     @app.errorhandler(StaleDataError)
     def changed_meanwhile(_error: StaleDataError):
-        # Someone else's change landed between our read and our write (optimistic lock).
+        # Someone else's change landed between our read and our write (optimistic lock)
+        # of a request that named the version it read: only views retry the others
+        # (``api.access.retried_when_raced``), so this one is a precondition that failed.
         db.session.rollback()
         return _payload(412, "the incident was changed by someone else meanwhile: "
                              "read it again and retry")

@@ -8,6 +8,11 @@
 - **503** ``{"status": "degraded", "reason": ...}``: reads work but a write cannot be
   committed (a full disk, a read-only database).
 
+Both 503s carry ``Retry-After`` (``DATABASE_RETRY_AFTER``), as every other 503 does.
+Which one is decided by trying: a database that cannot even be read (a SQLite file in
+WAL mode on a read-only disk without its ``-shm`` index) is unavailable, however it got
+that way.
+
 The write is ``UPDATE alembic_version SET version_num = version_num``: it changes nothing
 but goes through the journal and the commit like any other write.
 """
@@ -45,7 +50,8 @@ def code_heads() -> set[str]:
 def _problem(status: str, reason: str):
     db.session.rollback()
     log.error("health check: %s: %s", status, reason)
-    return {"status": status, "reason": reason}, 503
+    return ({"status": status, "reason": reason}, 503,
+            {"Retry-After": str(current_app.config["DATABASE_RETRY_AFTER"])})
 
 
 @bp.get("/healthz")

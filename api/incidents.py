@@ -186,7 +186,7 @@ class IncidentById(MethodView):
         apply_changes(incident, data)
         return incident, etag_headers(incident)
 
-    @operation("deleteIncident", 204, errors=(401, 403, 404, 412))
+    @operation("deleteIncident", 204, errors=(401, 403, 404, 409, 412))
     def delete(self, incident_id):
         """Delete an incident (admins)
 

@@ -16,10 +16,12 @@ import json
 from urllib.parse import urlencode
 
 from flask import current_app, request
+from flask.views import MethodView
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest import abort
 from sqlalchemy import func
 
+from api.access import retried_when_raced
 from api.bounds import SafeJSONParser
 from portal.extensions import db
 
@@ -46,12 +48,22 @@ PAGE_PARAMETERS = frozenset({"page", "page_size"})
 
 class Blueprint(SmorestBlueprint):
     """smorest's ``Blueprint`` without its own pagination header (see the module), reading
-    JSON bodies with ``SafeJSONParser`` (too deep, lone surrogates: 400), and refusing a
+    JSON bodies with ``SafeJSONParser`` (too deep, lone surrogates: 400), refusing a
     request without the body its operation declares required (422): webargs reads a
-    missing body as ``{}``, so ``PATCH`` with nothing would otherwise answer 200."""
+    missing body as ``{}``, so ``PATCH`` with nothing would otherwise answer 200; and
+    making a write that lost a race again (``add_url_rule``)."""
 
     PAGINATION_HEADER_NAME = None
     ARGUMENTS_PARSER = SafeJSONParser()
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None,
+                     provide_automatic_options=None, **kwargs):
+        """Every resource's views are made again when their write lost a race
+        (``retried_when_raced``), innermost: inside authentication and idempotency."""
+        if isinstance(view_func, type) and issubclass(view_func, MethodView):
+            view_func.decorators = [retried_when_raced, *view_func.decorators]
+        return super().add_url_rule(rule, endpoint, view_func, provide_automatic_options,
+                                    **kwargs)
 
     def arguments(self, schema, *, location="json", required=True, **kwargs):
         decorate = super().arguments(schema, location=location, required=required,

@@ -135,5 +135,12 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
         return
     cursor = dbapi_connection.cursor()
     for pragma in SQLITE_PRAGMAS:
-        cursor.execute(f"PRAGMA {pragma}")
+        try:
+            cursor.execute(f"PRAGMA {pragma}")
+        except sqlite3.OperationalError as exc:
+            # A read-only database in rollback-journal mode (a read-only mount, a copy
+            # opened ``mode=ro``) cannot switch to WAL, yet it reads: serve the reads
+            # (``/healthz`` says degraded) instead of refusing the connection.
+            if pragma != "journal_mode=WAL" or exc.sqlite_errorcode != sqlite3.SQLITE_READONLY:
+                raise
     cursor.close()

@@ -32,6 +32,7 @@ from portal.incidents.models import Incident
 from portal.mailin.pipeline import ingest
 from portal.notifications.deliver import deliver_due, delivery_enabled
 from portal.seed import FIXTURES_DIR, FixtureError, load_fixtures
+from portal.settings.database import sqlite_folder_missing
 from portal.sla.escalation import check
 from portal.worker import JOBS, Worker, enabled_jobs
 
@@ -171,6 +172,8 @@ def deliver_mail(once: bool) -> None:
 
 #: sysexits.h EX_TEMPFAIL: the mail server keeps the message and tries again later.
 EX_TEMPFAIL = 75
+#: sysexits.h EX_CONFIG: the settings are wrong; trying again cannot help.
+EX_CONFIG = 78
 
 
 @click.command("ingest-mail")
@@ -179,7 +182,8 @@ def ingest_mail() -> None:
     """Take one RFC 5322 message on standard input (a mail server's pipe alias).
 
     Exit 0 when it was handled, quarantined or ignored included; 75 (EX_TEMPFAIL) when it
-    could not be stored, so the mail server keeps it and tries again."""
+    could not be stored, so the mail server keeps it and tries again; 78 (EX_CONFIG) when
+    the database setting cannot work (a SQLite file in a folder that does not exist)."""
     raw = sys.stdin.buffer.read()
     if not raw.strip():
         raise click.ClickException("no message on standard input")
@@ -187,6 +191,10 @@ def ingest_mail() -> None:
         outcome = ingest(raw)
     except UNAVAILABLE as exc:
         db.session.rollback()
+        misconfigured = sqlite_folder_missing(db.engine.url)
+        if misconfigured:
+            click.echo(f"Error: {misconfigured}", err=True)
+            raise SystemExit(EX_CONFIG) from None
         click.echo(f"Error: cannot reach the database, try again later: {first_line(exc)}",
                    err=True)
         raise SystemExit(EX_TEMPFAIL) from None

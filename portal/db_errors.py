@@ -1,6 +1,6 @@
-"""A database that is down, unreachable, busy or not migrated answers **503 with
-``Retry-After``**, on the API (JSON) and the portal (a plain page) alike — never a 500,
-and never a misleading 401.
+"""A database that is down, unreachable, busy, read-only or not migrated answers **503
+with ``Retry-After``**, on the API (JSON) and the portal (a plain page) alike — never a
+500, and never a misleading 401.
 
 Two ways a database error reaches a response:
 
@@ -22,7 +22,7 @@ from flask import Flask, current_app, g, has_request_context, jsonify, request
 from markupsafe import escape
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, InternalError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from portal.extensions import db
@@ -30,6 +30,8 @@ from portal.extensions import db
 log = logging.getLogger(__name__)
 #: Errors that say "the database cannot serve now", not "this request is wrong".
 UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+#: PostgreSQL's ``read_only_sql_transaction``: a write refused by a read-only database.
+READ_ONLY_SQLSTATE = "25006"
 NOTED = "database_error"
 MESSAGE = "the database is unavailable at the moment: try again shortly"
 
@@ -41,7 +43,7 @@ def _note_database_error(context) -> None:
     if context.is_pre_ping or not has_request_context():
         return
     if isinstance(context.sqlalchemy_exception, UNAVAILABLE) or context.is_disconnect:
-        g.setdefault(NOTED, _describe(context.original_exception))
+        g.setdefault(NOTED, describe(context.original_exception))
 
 
 @event.listens_for(Engine, "do_connect")
@@ -54,7 +56,8 @@ def _fail_fast_after_an_outage(dialect, _record, _cargs, _cparams):
     return None  # connect as usual
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
+    """``Type: first line of the message``, short enough for one log line."""
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"[:300]
 
@@ -75,24 +78,47 @@ def unavailable_response():
     return response
 
 
+def database_error_noted() -> bool:
+    """Whether a connection-level database error was met in this request."""
+    return has_request_context() and bool(g.get(NOTED))
+
+
+def _quietly(step, *args) -> None:
+    """Run a step of answering a 503 that must not stop the answer: a rollback on a
+    connection that is gone, a log line."""
+    try:
+        step(*args)
+    except Exception:  # noqa: BLE001 - the 503 goes out whatever failed here
+        pass
+
+
 def init_database_errors(app: Flask) -> None:
+    """Answer 503 for a database error raised (the handlers) or swallowed (after the
+    request). The answer is made first and nothing after it may fail it: an error inside
+    the error handler would otherwise become a 500 without ``Retry-After``."""
     def database_unavailable(error: Exception):
-        try:
-            db.session.rollback()
-        except Exception:  # noqa: BLE001 - the connection is gone already
-            pass
-        log.error("database unavailable for %s %s: %s", request.method, request.path,
-                  _describe(getattr(error, "orig", None) or error))
-        return unavailable_response()
+        response = unavailable_response()
+        _quietly(db.session.rollback)
+        _quietly(log.error, "database unavailable for %s %s: %s", request.method,
+                 request.path, describe(getattr(error, "orig", None) or error))
+        return response
 
     for error_class in UNAVAILABLE:
         app.register_error_handler(error_class, database_unavailable)
+
+    @app.errorhandler(InternalError)
+    def read_only(error: InternalError):
+        # PostgreSQL in read-only mode (a standby, ``default_transaction_read_only``)
+        # refuses writes with this; SQLite's read-only refusal is an OperationalError.
+        if getattr(error.orig, "sqlstate", None) == READ_ONLY_SQLSTATE:
+            return database_unavailable(error)
+        raise error
 
     @app.after_request
     def swallowed_database_error(response):
         noted = g.get(NOTED)
         if noted and response.status_code >= 300 and response.status_code != 503:
-            log.error("database unavailable for %s %s (answered %d): %s", request.method,
-                      request.path, response.status_code, noted)
+            _quietly(log.error, "database unavailable for %s %s (answered %d): %s",
+                     request.method, request.path, response.status_code, noted)
             return unavailable_response()
         return response

@@ -5,6 +5,7 @@ from flask import g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from portal.db_errors import database_error_noted, unavailable_response
 from portal.extensions import db
 
 MESSAGES = {
@@ -31,6 +32,10 @@ def error_page(error: HTTPException):
     if request.is_json:  # a script posting JSON to a page (Flask-Security's JSON login)
         detail = error.description if isinstance(error, CSRFError) else message
         return jsonify(code=error.code, status=error.name, message=detail), error.code
+    if error.code >= 500 and database_error_noted():
+        # The database failed in this request (and then something else, say an error
+        # handler): the layout would ask it who is logged in. The plain 503 instead.
+        return unavailable_response()
     if error.code >= 500:
         # Whatever failed may have left the transaction unusable: the layout's counts
         # start from a clean one (and are skipped, see portal.admin.navigation).

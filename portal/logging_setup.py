@@ -18,6 +18,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from flask import Flask, Response, g, has_request_context, request
+from sqlalchemy import inspect
 
 from portal.log_hygiene import escape, redact_path
 
@@ -29,16 +30,33 @@ access_log = logging.getLogger("portal.access_log")
 
 
 class RequestContext(logging.Filter):
-    """Adds ``request_id`` and ``user_id`` to every record ("-" outside a request)."""
+    """Adds ``request_id`` and ``user_id`` to every record ("-" outside a request).
+
+    A log call never touches the database: the 503 handler logs just after a rollback,
+    which expires every loaded row, and reading ``current_user.id`` (or
+    ``is_authenticated``) would then reload the user from the database that just failed,
+    turning the 503 into a 500. The id is read from the identity SQLAlchemy keeps for the
+    user already loaded by this request, without loading anything; whatever goes wrong,
+    the record is still logged."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id, record.user_id = "-", "-"
-        if has_request_context():
-            record.request_id = g.get("request_id", "-")
-            user = g.get("_login_user")  # only if already loaded: never query from a log call
-            if user is not None and getattr(user, "is_authenticated", False):
-                record.user_id = user.id
+        try:
+            if has_request_context():
+                record.request_id = g.get("request_id", "-")
+                record.user_id = known_user_id()
+        except Exception:  # noqa: BLE001 - a log line must never fail its caller
+            pass
         return True
+
+
+def known_user_id() -> object:
+    """The id of the user this request has loaded already, or "-": read from the row's
+    identity key, which survives the expiry of a rollback (no SQL)."""
+    user = g.get("_login_user")  # only if already loaded: never query from a log call
+    state = inspect(user, raiseerr=False) if user is not None else None
+    identity = state.identity if state is not None else None
+    return identity[0] if identity else "-"
 
 
 class SafeFormatter(logging.Formatter):

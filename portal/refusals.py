@@ -21,15 +21,20 @@ class Refused(Exception):
 
     #: The kind of refusal, as the API answers it.
     http_status = 422
-    #: A stable, machine-readable name of the refusal (``control_characters``), or None.
+    #: A stable, machine-readable name of the refusal (``control_characters``,
+    #: ``changed_meanwhile``), or None: the API's ``error_code`` (``code`` in problem
+    #: details).
     code: str | None = None
     #: Where ``field`` was sent.
     location = "json"
 
-    def __init_subclass__(cls, *, http_status: int | None = None, **kwargs) -> None:
+    def __init_subclass__(cls, *, http_status: int | None = None, code: str | None = None,
+                          **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         if http_status is not None:
             cls.http_status = http_status
+        if code is not None:
+            cls.code = code
 
     def __init__(self, message: str, *, field: str | None = None,
                  http_status: int | None = None, code: str | None = None,

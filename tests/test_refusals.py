@@ -13,6 +13,7 @@ import pytest
 from portal.attachments.service import AttachmentRefused
 from portal.auth.accounts import AccountError, AccountForbidden
 from portal.incidents.enums import Status
+from portal.incidents.races import ChangedMeanwhile
 from portal.extensions import db
 from portal.incidents.lifecycle import (InvalidTransition, InvalidValue, NotAllowed,
                                         NotVisible, StaleIncident)
@@ -30,6 +31,7 @@ KINDS = [
     (StaleIncident, 412), (AttachmentRefused, 422), (AccountError, 422),
     (AccountForbidden, 403), (WebhookRefused, 422), (DecisionRefused, 409),
     (ControlCharacters, 422),
+    (ChangedMeanwhile, 409),
 ]
 
 

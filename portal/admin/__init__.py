@@ -20,6 +20,7 @@ from flask_security import current_user
 
 from portal.admin.audit import AccessEventView, EventView, OutboxView
 from portal.admin.dashboard import DashboardView, mail_state
+from portal.admin.form_keys import form_key_field
 from portal.admin.grids import details_url, start_page
 from portal.admin.inbound_mail import InboundMailView
 from portal.admin.incidents import GRID_VIEWS
@@ -66,6 +67,7 @@ def init_admin(app: Flask) -> Admin:
     app.jinja_env.globals["menu_sections"] = MENU_SECTIONS
     app.jinja_env.globals["mail_state"] = mail_state
     app.jinja_env.globals["incident_url"] = lambda incident: details_url(incident, current_user)
+    app.jinja_env.globals["form_key"] = form_key_field  # each changing form's one-time key
     init_display(app)
     return admin
 

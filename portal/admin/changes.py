@@ -1,7 +1,8 @@
-"""One way for portal views to make a change: run it, commit, and on a refusal (any
-``portal.refusals.Refused``: the lifecycle's, an attachment's, an account's, a mail
-decision's) roll back and say why. Nothing is ever half-written, and every refusal reaches
-the user in the domain's own words."""
+"""One way for portal views to make a change: run it, commit (again, when it lost a race
+with someone else's change), and on a refusal (any ``portal.refusals.Refused``: the
+lifecycle's, an attachment's, an account's, a mail decision's) roll back and say why.
+Nothing is ever half-written, and every refusal reaches the user in the domain's own
+words."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,7 +10,9 @@ from typing import Any, Callable, Generic, TypeVar
 
 from flask import flash
 
+from portal.admin.form_keys import commit_with_key
 from portal.extensions import db
+from portal.incidents.races import again_if_raced
 from portal.refusals import Refused
 
 T = TypeVar("T")
@@ -28,10 +31,15 @@ class Outcome(Generic[T]):
 
 
 def attempt(change: Callable[[], T], *, report: bool = True) -> Outcome[T]:
-    """Run ``change`` and commit; on a refusal roll back and (``report``) flash it."""
-    try:
+    """Run ``change`` and commit, again when it lost a race with someone else's change
+    (``portal.incidents.races``); on a refusal roll back and (``report``) flash it."""
+    def committed() -> T:
         result = change()
-        db.session.commit()
+        commit_with_key()  # and the form's one-time key, when it has one
+        return result
+
+    try:
+        result = again_if_raced(committed)
     except Refused as refused:
         db.session.rollback()
         if report:

@@ -4,7 +4,8 @@
 see narrowed by its grid's conditions, every change goes through the lifecycle or, when
 it takes several steps, a flow (``portal.flows``; refusals become flash
 messages), and its bulk actions, buttons and action forms are made from the
-lifecycle's command registry. ``AllIncidentsView`` is the admins' grid.
+lifecycle's command registry; each of its forms is sent once (``portal.admin.form_keys``).
+``AllIncidentsView`` is the admins' grid.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal.admin.adapters import FreshFilterOptions
 from portal.admin.base import SecureModelView, safe_return_url
 from portal.admin.changes import attempt, numbers
+from portal.admin.form_keys import sent_once
 from portal.admin.forms import (NEEDS_FORMS, ActionForm, CommentForm, IncidentForm,
                                 ReopenForm, ReportForm)
 from portal.admin.grids import GRIDS, Grid, details_url, start_page
@@ -410,6 +412,7 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         return ReportForm
 
     @expose("/new/", methods=("GET", "POST"))
+    @sent_once
     def create_view(self):
         """The report form; once reported, the incident's page says its number."""
         if not self.can_create:
@@ -427,9 +430,9 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         return self.render(self.create_template, form=form, return_url=self._return_url())
 
     def create_model(self, form):
+        files = uploads_in(form.attachments)  # read once: a change made again reuses them
         outcome = attempt(lambda: flows.report_incident(
-            actor=current_user, files=uploads_in(form.attachments), **form.incident_fields()),
-            report=False)
+            actor=current_user, files=files, **form.incident_fields()), report=False)
         if outcome.ok:
             return outcome.result
         _show_refusal(form, outcome.refusal)
@@ -448,6 +451,7 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         return form
 
     @expose("/edit/", methods=("GET", "POST"))
+    @sent_once
     def edit_view(self):
         incident = self.get_one(request.args.get("id", ""))
         # The read-only fallback page (can_edit False) edits nothing, whatever the rules say.
@@ -543,6 +547,12 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
                 message += f" — now {statuses.pop().label}"
         return message + "."
 
+    @expose("/action/", methods=("POST",))
+    @sent_once
+    def action_view(self):
+        """Flask-Admin's bulk actions (the "With selected" menu), sent once."""
+        return super().action_view()
+
     def bulk(self, spec: ActionSpec, ids):
         """A bulk action: commands that need nothing run at once, the others ask first."""
         if spec.needs is Needs.nothing:
@@ -571,6 +581,7 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         return spec
 
     @expose("/command/<command>/", methods=("GET", "POST"))
+    @sent_once
     def command_view(self, command):
         """The form of a command that needs something (a technician, notes, a reason)."""
         spec = self._command(command)
@@ -605,6 +616,7 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         return getattr(form, spec.needs.value).data
 
     @expose("/act/<command>/", methods=("POST",))
+    @sent_once
     def act_view(self, command):
         """A button on the incident page: one command that needs nothing, on one incident."""
         spec = self._command(command)
@@ -620,6 +632,7 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         return redirect(self._details_url(incident))
 
     @expose("/comment/", methods=("POST",))
+    @sent_once
     def comment_view(self):
         """A reply or an internal note, from the page's two tabs."""
         incident = self.get_one(request.args.get("id", ""))
@@ -645,6 +658,7 @@ class IncidentGridView(FreshFilterOptions, SecureModelView):
         return redirect(self._details_url(incident))
 
     @expose("/not-fixed/", methods=("POST",))
+    @sent_once
     def not_fixed_view(self):
         """The reporter's "No, reopen" on a resolved incident: reopen it with the reason,
         which the timeline shows under "reopened it" (``flows.reopen_with_reason``)."""

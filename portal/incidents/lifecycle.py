@@ -57,7 +57,8 @@ class InvalidValue(LifecycleError, http_status=422):
 
 
 class StaleIncident(LifecycleError, http_status=412):
-    """The incident changed since the caller read it (412)."""
+    """The incident changed since the version the caller named (412): only a caller who
+    sent a precondition (``If-Match``) hears it."""
 
 
 class Needs(StrEnum):

@@ -16,6 +16,7 @@ out). The user and password are percent-encoded (``helpdesk%40example.com``).
 from __future__ import annotations
 
 import email.policy
+import imaplib
 import logging
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -23,9 +24,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from flask import Flask, current_app
 from imap_tools import AND, BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.consts import MailMessageFlags
+from imap_tools.errors import ImapToolsError
 
+from portal.db_errors import UNAVAILABLE, describe
+from portal.extensions import db
 from portal.mailin.pipeline import ingest
-from portal.worker import Job, register
+from portal.worker import ERROR_PAUSE, Job, register
 
 log = logging.getLogger(__name__)
 #: Regenerate fetched messages as they came: no refolding of long header lines.
@@ -74,8 +78,12 @@ class Inbox:
     def connect(self, timeout: float) -> BaseMailBox:
         box_class = {"tls": MailBox, "starttls": MailBoxStartTls,
                      "none": MailBoxUnencrypted}[self.security]
-        return box_class(self.host, self.port, timeout=timeout).login(
-            self.username, self.password, initial_folder=self.folder)
+        box = box_class(self.host, self.port, timeout=timeout)
+        try:
+            return box.login(self.username, self.password, initial_folder=self.folder)
+        except BaseException:
+            box.client.shutdown()  # a refused login leaves its connection open otherwise
+            raise
 
 
 class Poller:
@@ -135,11 +143,24 @@ def inbox_enabled(app: Flask) -> bool:
 
 #: This process's poller (the worker runs one).
 POLLER = Poller()
+#: What a round meets when the mailbox or the database is away (refused, cut, timed
+#: out, login refused): an outage to report in a line, not a fault in the code.
+OUTAGES = (OSError, imaplib.IMAP4.error, ImapToolsError, *UNAVAILABLE)
 
 
-def poll_round() -> None:
-    """The worker's round: poll once; the next round comes after the interval."""
-    POLLER.poll()
+def poll_round() -> float | None:
+    """The worker's round: poll once; the next round comes after the interval. A mailbox
+    or database that is away costs one WARNING line naming the cause (its traceback at
+    DEBUG), and the next round comes after the worker's error pause."""
+    try:
+        POLLER.poll()
+    except OUTAGES as exc:
+        log.warning("inbox: the round failed, trying again in %.0f s: %s", ERROR_PAUSE,
+                    describe(exc))
+        log.debug("inbox: the failed round's traceback", exc_info=True)
+        db.session.rollback()
+        return ERROR_PAUSE
+    return None
 
 
 def register_job() -> None:

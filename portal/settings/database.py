@@ -2,6 +2,7 @@
 and the engine options that follow from them."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from portal.settings.declare import (DATA_DIR, NUMBER, WHOLE, Area, ConfigError, Setting,
@@ -38,6 +39,22 @@ def database_url(raw: str | None, key: str = "DATABASE_URL") -> str:
         raise ConfigError(f"{key} names {parsed.drivername!r}: Incident Portal runs on "
                           "SQLite (sqlite:///PATH) or PostgreSQL (postgresql://...)")
     return url
+
+
+def sqlite_folder_missing(url: Any) -> str | None:
+    """Why ``DATABASE_URL`` cannot work, when it names a SQLite file in a folder that does
+    not exist (a configuration error, not an outage); None otherwise."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database \
+            or parsed.database == ":memory:" or parsed.query.get("uri"):
+        return None
+    folder = Path(parsed.database).parent
+    if folder.is_dir():
+        return None
+    return (f"DATABASE_URL names a SQLite file in {folder}, which is not a folder that "
+            "exists: create it or correct the setting")
 
 
 def engine_options(config: Any) -> dict[str, Any]:

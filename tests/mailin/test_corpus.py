@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.attachments.models import Attachment
 from portal.auth.models import User
@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.incidents.models import Incident
 from tests.mailin.helpers import CORPUS as CORPUS_DIR
 from tests.mailin.helpers import counts, last_inbound
+from tests.processes import app_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,6 +67,22 @@ def test_corpus_message_lands_where_expected(desk, pipe, name, status, action, w
         assert words in row.reason
         # Nothing answered, nobody told: only the message itself was stored.
         assert counts() == (before_inbound + 1, before_outbox)
+
+
+@pytest.mark.parametrize("name", ["gmail_reply.eml", "no_message_id.eml"])
+def test_a_message_delivered_twice_acts_once(desk, pipe, name):
+    """Finding 5 of issue 29: a mail server that delivers again (its first try's answer
+    was lost) must not double a comment or an incident. The Message-ID (or, without one,
+    the message's digest) is taken once: the copy is answered 0 and changes nothing."""
+    code, first = pipe(desk.message(name))
+    assert code == 0, first
+    after_first = (counts(), len(db.session.get(Incident, desk.incident.id).comments),
+                   db.session.scalar(select(func.count(Incident.id))))
+    code, again = pipe(desk.message(name))
+    assert code == 0 and "already ingested, nothing changed" in again, again
+    db.session.expire_all()
+    assert (counts(), len(db.session.get(Incident, desk.incident.id).comments),
+            db.session.scalar(select(func.count(Incident.id)))) == after_first
 
 
 @pytest.mark.parametrize("name, title", [
@@ -141,6 +158,22 @@ def test_the_pipe_asks_the_mail_server_to_retry_when_the_database_is_unreachable
     assert result.returncode == 75, result.stderr
     assert b"cannot reach the database, try again later" in result.stderr
     assert b"Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.slow
+def test_the_pipe_names_a_database_setting_that_cannot_work(tmp_path):
+    """Finding 6 of issue 29: a SQLite path in a folder that does not exist exited 75, so
+    the mail server retried a configuration error for days. 78 (EX_CONFIG), one line."""
+    missing_folder = tmp_path / "no-such-folder"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "ingest-mail"], cwd=ROOT, capture_output=True,
+        input=(CORPUS_DIR / "no_message_id.eml").read_bytes(), timeout=60,
+        env=app_env(f"sqlite:///{missing_folder / 'portal.db'}"))
+    assert result.returncode == 78, result.stderr
+    assert result.stderr.decode().strip() == (
+        f"Error: DATABASE_URL names a SQLite file in {missing_folder}, which is not a folder "
+        "that exists: create it or correct the setting")
+    assert not missing_folder.exists()
 
 
 def test_the_pipe_refuses_an_empty_input_in_one_line(pipe):

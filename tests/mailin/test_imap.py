@@ -2,6 +2,8 @@
 moved to the done folder, and processed once across two pollers and a restart."""
 from __future__ import annotations
 
+import logging
+
 import pytest
 from sqlalchemy import func, select
 
@@ -9,7 +11,8 @@ from portal.extensions import db
 from portal.incidents.models import Incident
 from portal.mailin.imap import Inbox, InboxSettingError, Poller
 from portal.mailin.models import InboundMail
-from portal.worker import JOBS, Worker
+from portal.worker import ERROR_PAUSE, JOBS, Worker
+from harness.servers import free_port
 from tests.races import race
 
 pytestmark = pytest.mark.slow
@@ -69,6 +72,31 @@ def test_the_worker_runs_the_inbox_job(desk, polling, app):
     worker = Worker(app, [JOBS["inbox"]])
     worker.run_job(JOBS["inbox"])
     assert worker.rounds["inbox"] == 1 and incidents() == 2
+
+
+def test_a_failed_round_logs_one_line_naming_its_cause(desk, polling, app, monkeypatch,
+                                                       caplog):
+    """Finding 6 of issue 29: every failed round (the mailbox away, a login refused)
+    logged a full traceback. One WARNING line with the cause; the traceback at DEBUG."""
+    closed = f"imap://helpdesk:secret@127.0.0.1:{free_port()}/INBOX?tls=none"
+    wrong_password = polling.url.replace(":secret@", ":wrong@")
+    assert wrong_password != polling.url
+    worker = Worker(app, [JOBS["inbox"]])
+    for url, cause in ((closed, "ConnectionRefusedError"),
+                       (wrong_password, "MailboxLoginError")):
+        monkeypatch.setitem(app.config, "MAIL_INBOX_URL", url)
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="portal"):
+            wait = worker.run_job(JOBS["inbox"])
+        said = [record for record in caplog.records if record.levelno >= logging.WARNING]
+        assert [record.levelname for record in said] == ["WARNING"], said
+        assert cause in said[0].getMessage() and not said[0].exc_info
+        assert [record.levelname for record in caplog.records if record.exc_info] == ["DEBUG"]
+        assert wait <= ERROR_PAUSE
+    monkeypatch.setitem(app.config, "MAIL_INBOX_URL", polling.url)
+    polling.append(report(11))
+    worker.run_job(JOBS["inbox"])      # and the next round works
+    assert incidents() == 2
 
 
 @pytest.mark.parametrize("url, problem", [

@@ -14,7 +14,9 @@ from portal.extensions import db
 from portal.incidents.enums import EventKind, Status
 from portal.incidents.models import Incident, IncidentEvent
 from tests.clients import csrf_token_from, log_in
+from portal.incidents.races import ATTEMPTS
 from tests.factories import make_incident, make_user
+from tests.races import someone_else_first
 
 ROLES = ["admin", "technician", "reporter"]
 
@@ -231,6 +233,25 @@ def test_buttons_on_the_incident_page_and_a_late_click(client, people):
                        follow_redirects=True)
     assert late.status_code == 200
     assert f"cannot start {incident.number}: it is in progress" in late.get_data(as_text=True)
+
+
+def test_a_button_that_keeps_losing_its_race_says_so_and_changes_nothing(client, people):
+    """Finding 4 of issue 29, in the portal: a lost optimistic race was an error page
+    (500). The change is made again; one that loses every time is a clear message."""
+    admin, technician = people["admin"], people["technician"]
+    incident = make_incident(reporter=people["reporter"], admin=admin, technician=technician,
+                             status=Status.assigned)
+    log_in(client, technician)
+    token = csrf_token_from(client.get(f"/admin/queue/details/?id={incident.id}")
+                            .get_data(as_text=True))
+    with someone_else_first(incident.id):
+        answer = client.post(f"/admin/queue/act/start/?id={incident.id}",
+                             data={"csrf_token": token}, follow_redirects=True)
+    assert answer.status_code == 200
+    page = answer.get_data(as_text=True)
+    assert f"changed by others {ATTEMPTS} times" in page and "nothing was changed" in page
+    db.session.expire_all()
+    assert db.session.get(Incident, incident.id).status == Status.assigned
 
 
 def test_resolve_form_requires_notes(client, people):
