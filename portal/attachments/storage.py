@@ -25,7 +25,6 @@ import fcntl
 import hashlib
 import io
 import os
-import shutil
 import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -225,24 +224,3 @@ def grace_cutoff(grace: timedelta | None = None) -> datetime:
     if grace is None:
         grace = timedelta(seconds=current_app.config["ATTACHMENT_GC_GRACE_SECONDS"])
     return utcnow() - grace
-
-
-def copy_attachments(target: Path) -> int | None:
-    """Copy the filesystem backend's blobs to ``target`` (for ``manage.py backup``); how
-    many files, or None when blobs live in the database (they are in its backup).
-
-    :raises click.ClickException: ``target`` exists already.
-    """
-    import click
-
-    store = blob_store()
-    if not isinstance(store, FilesystemStore):
-        return None
-    if target.exists():
-        raise click.ClickException(f"{target} already exists: choose a new file name")
-    if not store.root.is_dir():
-        target.mkdir()
-        return 0
-    shutil.copytree(store.root, target,
-                    ignore=shutil.ignore_patterns(f"{FilesystemStore.TEMP_PREFIX}*"))
-    return sum(1 for path in target.glob("*/*/*") if path.is_file())
