@@ -69,6 +69,19 @@ class Manifest:
     def rows(self) -> int:
         return sum(self.tables.values())
 
+    @property
+    def summary(self) -> str:
+        """The schema and the rows, in words."""
+        return (f"schema {', '.join(self.schema_revision)}, {self.rows:,} rows in "
+                f"{len(self.tables)} tables")
+
+    @property
+    def attachments(self) -> str:
+        """What the archive holds of the attachments, in words."""
+        if self.attachment_storage == "filesystem":
+            return f"{len(self.blob_parts):,} attachment files"
+        return "the attachments (stored in the database)"
+
     def to_json(self) -> bytes:
         document = {"format": FORMAT, "format_version": FORMAT_VERSION, **asdict(self)}
         return json.dumps(document, indent=2, sort_keys=True).encode()

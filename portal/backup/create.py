@@ -36,22 +36,17 @@ class BackupMade:
     warnings: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        manifest = self.manifest
-        blobs = (f"{len(manifest.blob_parts):,} attachment files" if
-                 manifest.attachment_storage == "filesystem" else
-                 "the attachments (stored in the database)")
-        return (f"Backed up the {manifest.engine} database (schema "
-                f"{', '.join(manifest.schema_revision)}, {manifest.rows:,} rows in "
-                f"{len(manifest.tables)} tables) and {blobs} to {self.path} "
-                f"({self.size:,} bytes).")
+        return (f"Backed up the {self.manifest.engine} database ({self.manifest.summary}) "
+                f"and {self.manifest.attachments} to {self.path} ({self.size:,} bytes).")
 
 
 def create_backup(path: Path) -> BackupMade:
     """Write the archive of this app's database and attachments to ``path`` (new).
 
-    :raises BackupError: ``path`` exists or cannot be written (EX_CANTCREAT), the
-        database is in memory (EX_CONFIG), pg_dump is not on PATH (EX_UNAVAILABLE), the
-        database does not answer (EX_TEMPFAIL) or has no schema (EX_NOINPUT).
+    :raises BackupError: ``path`` exists or its folder does not (EX_CANTCREAT), a file
+        cannot be written or read (EX_IOERR), the database is in memory (EX_CONFIG),
+        pg_dump is not on PATH (EX_UNAVAILABLE), the database does not answer
+        (EX_TEMPFAIL) or has no schema (EX_NOINPUT).
     """
     path = path.absolute()
     if path.exists():
@@ -62,37 +57,14 @@ def create_backup(path: Path) -> BackupMade:
                             connect_timeout=current_app.config["DATABASE_CONNECT_TIMEOUT"])
     store = blob_store()
     try:
-        staging = tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.")
-    except OSError as exc:
-        raise BackupError(f"cannot write in {path.parent}: {first_line(exc)}",
-                          os.EX_CANTCREAT) from None
-    with staging as folder, store.removals_held():
-        try:
-            part, contents = database.snapshot(Path(folder))
-        except UNAVAILABLE as exc:
-            raise BackupError(f"cannot reach the database: {first_line(exc)}",
-                              os.EX_TEMPFAIL) from None
-        if not contents.heads:
-            raise BackupError("the database has no schema (run python manage.py init-db): "
-                              "there is nothing to back up", os.EX_NOINPUT)
-        assembled = Path(folder) / "archive.tar"
-        writer = ArchiveWriter(assembled)
-        try:
-            with part.open("rb") as source:
-                writer.add(part.name, source, os.fstat(source.fileno()).st_size)
-            part.unlink()  # room for the blobs
-            missing = _add_blobs(writer, store, contents)
-            manifest = Manifest(
-                app_version=VERSION,
-                created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                engine=database.engine_name, schema_revision=list(contents.heads),
-                attachment_storage=current_app.config["ATTACHMENT_STORAGE"],
-                tables=contents.tables, missing_blobs=missing)
-            writer.finish(manifest)
-        except BaseException:
-            writer.abandon()
-            raise
-        _publish(assembled, path)
+        with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as folder, \
+                store.removals_held():
+            assembled, manifest = _write_archive(Path(folder), database, store)
+            _publish(assembled, path)
+    except OSError as exc:  # a full disk, a folder it may not write in
+        raise BackupError(f"the backup could not write or read a file: {first_line(exc)}",
+                          os.EX_IOERR) from None
+    missing = manifest.missing_blobs
     made = BackupMade(path=path, manifest=manifest, size=path.stat().st_size)
     if missing:
         made.warnings.append(
@@ -100,6 +72,36 @@ def create_backup(path: Path) -> BackupMade:
             f"store, so not in the archive either (lost before this backup), e.g. "
             f"{missing[0]}; the manifest lists them under missing_blobs")
     return made
+
+
+def _write_archive(folder: Path, database, store) -> tuple[Path, Manifest]:
+    """Snapshot the database into ``folder`` and assemble the archive there."""
+    try:
+        part, contents = database.snapshot(folder)
+    except UNAVAILABLE as exc:
+        raise BackupError(f"cannot reach the database: {first_line(exc)}",
+                          os.EX_TEMPFAIL) from None
+    if not contents.heads:
+        raise BackupError("the database has no schema (run python manage.py init-db): "
+                          "there is nothing to back up", os.EX_NOINPUT)
+    assembled = folder / "archive.tar"
+    writer = ArchiveWriter(assembled)
+    try:
+        with part.open("rb") as source:
+            writer.add(part.name, source, os.fstat(source.fileno()).st_size)
+        part.unlink()  # room for the blobs
+        missing = _add_blobs(writer, store, contents)
+        manifest = Manifest(
+            app_version=VERSION,
+            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            engine=database.engine_name, schema_revision=list(contents.heads),
+            attachment_storage=current_app.config["ATTACHMENT_STORAGE"],
+            tables=contents.tables, missing_blobs=missing)
+        writer.finish(manifest)
+    except BaseException:
+        writer.abandon()
+        raise
+    return assembled, manifest
 
 
 def _add_blobs(writer: ArchiveWriter, store, contents: Contents) -> list[str]:

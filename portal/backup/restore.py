@@ -36,17 +36,11 @@ from portal.extensions import db
 class Restored:
     path: Path
     manifest: Manifest
-    #: The tables that held data before a forced restore replaced them.
-    replaced: dict[str, int]
 
     def describe(self) -> str:
         manifest = self.manifest
-        blobs = (f"{len(manifest.blob_parts):,} attachment files" if
-                 manifest.attachment_storage == "filesystem" else
-                 "the attachments (stored in the database)")
         return (f"Restored {self.path} (made {manifest.created_at} by Incident Portal "
-                f"{manifest.app_version}, schema {', '.join(manifest.schema_revision)}): "
-                f"{manifest.rows:,} rows in {len(manifest.tables)} tables and {blobs}.")
+                f"{manifest.app_version}): {manifest.summary} and {manifest.attachments}.")
 
 
 def restore_backup(path: Path, *, force: bool = False) -> Restored:
@@ -56,7 +50,8 @@ def restore_backup(path: Path, *, force: bool = False) -> Restored:
         altered, or of a schema newer than the code (EX_DATAERR); another engine or
         storage backend, a database in memory (EX_CONFIG); pg_restore not on PATH
         (EX_UNAVAILABLE); a target holding data without ``force``, or no folder for it
-        (EX_CANTCREAT); the database does not answer (EX_TEMPFAIL).
+        (EX_CANTCREAT); the database does not answer (EX_TEMPFAIL); a file cannot be
+        written or read (EX_IOERR).
     """
     with Archive.open(path) as archive:
         manifest = archive.manifest
@@ -70,15 +65,14 @@ def restore_backup(path: Path, *, force: bool = False) -> Restored:
             raise BackupError(f"the target database holds data (rows in {tables}"
                               f"{', ...' if len(held) > 3 else ''}): a restore replaces "
                               "everything in it; pass --force to do that", os.EX_CANTCREAT)
-        store = blob_store()
-        for name in manifest.blob_parts:
-            store.put(archive.part(name).read())
-        with tempfile.TemporaryDirectory(prefix="portal-restore-") as staging:
-            try:
-                database.restore(archive.part(manifest.database_part), Path(staging))
-            except UNAVAILABLE as exc:
-                raise BackupError(f"cannot reach the database: {first_line(exc)}",
-                                  os.EX_TEMPFAIL) from None
+        try:
+            _write(archive, database)
+        except UNAVAILABLE as exc:
+            raise BackupError(f"cannot reach the database: {first_line(exc)}",
+                              os.EX_TEMPFAIL) from None
+        except OSError as exc:  # a full disk, a folder it may not write in
+            raise BackupError(f"the restore could not write or read a file: "
+                              f"{first_line(exc)}", os.EX_IOERR) from None
         restored = _target_contents()
     db.engine.dispose()  # later connections (init-db's) start afresh
     differ = sorted(name for name in set(restored.tables) | set(manifest.tables)
@@ -88,7 +82,16 @@ def restore_backup(path: Path, *, force: bool = False) -> Restored:
         raise BackupError(f"the restored database does not match the manifest: {name} has "
                           f"{restored.tables.get(name, 'no')} rows, the manifest says "
                           f"{manifest.tables.get(name, 'none')}", os.EX_SOFTWARE)
-    return Restored(path=path, manifest=manifest, replaced=held)
+    return Restored(path=path, manifest=manifest)
+
+
+def _write(archive: Archive, database) -> None:
+    """The files first, as uploads write them before their rows; then the database."""
+    store = blob_store()
+    for name in archive.manifest.blob_parts:
+        store.put(archive.part(name).read())
+    with tempfile.TemporaryDirectory(prefix="portal-restore-") as staging:
+        database.restore(archive.part(archive.manifest.database_part), Path(staging))
 
 
 def _check_suits(manifest: Manifest, engine_name: str) -> None:
