@@ -33,7 +33,7 @@ from portal.settings.database import database_url as sqlalchemy_url
 from tests.attachments.helpers import attach, png
 from tests.backups import connected, every_row, fresh_database, named_blobs, storage  # noqa: F401
 from tests.factories import PASSWORD, make_incident, make_user
-from tests.processes import app_env, run
+from tests.processes import app_env, run, start_process
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -53,22 +53,22 @@ def ids_in(url: str, column) -> set[int]:
 
 class Load:
     """Writes through the server until stopped: ``writer`` reports incidents and attaches
-    a new file to each; ``deleter`` deletes the attachments it is given; ``collector``
-    runs the garbage collector (as the worker's job does) in this process. Every answer
-    is kept with the moment it came."""
+    a new file to each; once ``deleting`` is set, two deleters delete the attachments
+    they are given; ``collector`` runs the garbage collector (as the worker's job does)
+    in this process. Every answer is kept with the moment it came."""
 
     def __init__(self, base: str, headers: dict[str, str], doomed: list[int], collector_app):
         self.base, self.headers = base, headers
         self.doomed = doomed
         self.collector_app = collector_app
-        self.stop = threading.Event()
+        self.stop, self.deleting = threading.Event(), threading.Event()
         self.files: dict[int, tuple[bytes, float]] = {}   # attachment id -> (bytes, acked)
         self.incidents: dict[int, float] = {}              # incident id -> acked
         self.deleted: dict[int, float] = {}                # attachment id -> acked
         self.collected = 0
         self.failures: list[str] = []
         self.threads = [threading.Thread(target=self._guarded, args=(work,))
-                        for work in (self._write, self._delete, self._collect)]
+                        for work in (self._write, self._delete, self._delete, self._collect)]
 
     def __enter__(self) -> Load:
         for thread in self.threads:
@@ -77,6 +77,7 @@ class Load:
 
     def __exit__(self, *exc_info) -> None:
         self.stop.set()
+        self.deleting.set()
         for thread in self.threads:
             thread.join(60)
 
@@ -110,9 +111,9 @@ class Load:
 
     def _delete(self) -> None:
         session = requests.Session()
-        for attachment_id in self.doomed:
-            if self.stop.is_set():
-                return
+        self.deleting.wait()
+        while self.doomed and not self.stop.is_set():
+            attachment_id = self.doomed.pop(0)  # oldest first: SQLite reuses the newest id
             deleted = session.delete(f"{self.base}/api/v1/attachments/{attachment_id}",
                                      headers=self.headers, timeout=60)
             if deleted.status_code != 204:
@@ -130,16 +131,18 @@ class Load:
 
 
 def test_a_backup_under_writes_restores_one_consistent_moment(database_url, fresh_database,
-                                                               storage, make_app, tmp_path):
+                                                               storage, make_app, processes,
+                                                               tmp_path):
     blobs = tmp_path / "blobs"
     settings = storage("filesystem", blobs)
     admin, reporter = make_user("admin"), make_user("reporter")
-    # A history to delete from while the backup runs: 160 files, an hour old.
+    # A history to delete from while the backup runs: 160 files, an hour old (older
+    # than the collector's grace), large enough that copying them takes a while.
     doomed = []
     for i in range(16):
         incident = make_incident(reporter=reporter, admin=admin, title=f"History {i}")
         doomed += [attach(incident, reporter, f"old-{i}-{j}.log",
-                          os.urandom(64 * 1024)).id for j in range(10)]
+                          os.urandom(256 * 1024)).id for j in range(10)]
     an_hour_ago = time.time() - 3600
     for path in blobs.glob("*/*/*"):
         os.utime(path, (an_hour_ago, an_hour_ago))
@@ -148,17 +151,27 @@ def test_a_backup_under_writes_restores_one_consistent_moment(database_url, fres
 
     with gunicorn(database_url, extra_env=settings, log_path=tmp_path / "web.log") as base, \
             Load(base, token_for(base, admin), doomed, collector_app) as load:
-        assert wait_until(lambda: len(load.files) >= 3 and len(load.deleted) >= 3
-                          or load.failures, timeout=60), load.failures
+        assert wait_until(lambda: len(load.files) >= 3 or load.failures, timeout=60), \
+            load.failures
         began = time.monotonic()
-        made = run(["backup", str(archive)], app_env(database_url, **settings))
+        backup = start_process(["backup", str(archive)], app_env(database_url, **settings),
+                               tmp_path / "backup.log")
+        processes.append(backup)
+        # Delete (and collect) from the moment the backup starts writing its archive
+        # (its folder beside PATH appears): between its snapshot and its copy of the files.
+        assert wait_until(lambda: any(tmp_path.glob(".portal.tar.*"))
+                          or backup.poll() is not None, timeout=120)
+        load.deleting.set()
+        backup.wait(300)
         ended = time.monotonic()
         assert wait_until(lambda: sum(acked > ended for _, acked in load.files.values()) >= 3
                           or load.failures, timeout=60), load.failures
     assert load.failures == [], (load.failures[:5], (tmp_path / "web.log").read_text()[-3000:])
-    assert made.returncode == 0, made.stderr
-    assert "Warning" not in made.stderr, made.stderr
-    assert load.collected > 0, "the collector removed files while the load ran"
+    output = (tmp_path / "backup.log").read_text()
+    assert backup.returncode == 0 and "Warning" not in output, output
+    assert any(began < acked < ended for acked in load.deleted.values()), \
+        "attachments were deleted while the backup ran"
+    assert load.collected > 0, "the collector removed their files"
 
     restored, restored_blobs = fresh_database(), tmp_path / "restored-blobs"
     done = run(["restore", str(archive)],
