@@ -1,57 +1,24 @@
-"""What the backup tests share: fresh databases on the pass's engine, the app's storage
-pointed at a folder of the test, the rows of every table, the blobs a database names,
-and archives rewritten the ways a damaged or altered one would be."""
+"""What the backup tests share (their fixtures, ``new_database`` and ``storage``, are in
+tests/conftest.py): the rows of every table, the blobs a database names, and archives
+rewritten the ways a damaged or altered one would be."""
 from __future__ import annotations
 
 import contextlib
 import io
 import json
 import tarfile
-import uuid
 from pathlib import Path
 from typing import Callable
 
-import pytest
 from sqlalchemy import create_engine, inspect, select, table, text, union
 from sqlalchemy.pool import NullPool
 
 from portal.attachments.models import Attachment
 from portal.settings.database import database_url as sqlalchemy_url
-from tests import postgres
 
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
-
-
-@pytest.fixture
-def fresh_database(database_url, tmp_path) -> Callable[[], str]:
-    """Make an empty database on the engine of this pass (a new SQLite file, or a new
-    PostgreSQL database, dropped afterwards); returns its URL."""
-    made: list[str] = []
-
-    def make() -> str:
-        name = f"restored_{uuid.uuid4().hex[:10]}"
-        if is_sqlite(database_url):
-            return f"sqlite:///{tmp_path / name}.db"
-        made.append(name)
-        return postgres.create(name)
-    yield make
-    for name in made:
-        postgres.drop(name)
-
-
-@pytest.fixture
-def storage(app):
-    """Point the suite's app at a storage backend and folder for one test:
-    ``storage("filesystem", folder)``; settings are put back afterwards."""
-    saved = {key: app.config[key] for key in ("ATTACHMENT_STORAGE", "ATTACHMENTS_DIR")}
-
-    def use(kind: str, folder: Path) -> dict[str, str]:
-        app.config.update(ATTACHMENT_STORAGE=kind, ATTACHMENTS_DIR=str(folder))
-        return {"ATTACHMENT_STORAGE": kind, "ATTACHMENTS_DIR": str(folder)}
-    yield use
-    app.config.update(saved)
 
 
 @contextlib.contextmanager

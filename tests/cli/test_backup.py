@@ -1,6 +1,7 @@
 """``manage.py backup`` and ``manage.py restore`` at the command line: what each refuses,
 with its sysexits code and one line on stderr, leaving the target as it was; what a
-restore accepts (a target that only ran init-db, any target with --force)."""
+restore accepts (a target that only ran init-db, any target with --force, a compressed
+archive); a file the store lost is named by the backup, not skipped silently."""
 from __future__ import annotations
 
 import os
@@ -16,8 +17,7 @@ from portal.backup.archive import Manifest
 from portal.extensions import db
 from portal.settings.database import database_url as sqlalchemy_url
 from tests.attachments.helpers import attach, png
-from tests.backups import (archive_members, every_row, fresh_database, is_sqlite,  # noqa: F401
-                           rewrite, storage)
+from tests.backups import archive_members, every_row, is_sqlite, rewrite
 from tests.factories import make_incident, make_user
 
 
@@ -38,10 +38,10 @@ def archive(runner, storage, tmp_path):
 
 
 @pytest.fixture
-def target(make_app, fresh_database, tmp_path):
+def target(make_app, new_database, tmp_path):
     """An app on a fresh database (the engine of this pass) with its own blob folder."""
     def build(**config):
-        url = fresh_database()
+        url = new_database()
         app = make_app(SQLALCHEMY_DATABASE_URI=sqlalchemy_url(url),
                        ATTACHMENTS_DIR=str(tmp_path / "target-blobs"), **config)
         return app, url
@@ -171,7 +171,7 @@ def test_force_replaces_a_target_that_holds_data(archive, target):
 
 @pytest.mark.parametrize("case", ["exists", "no folder", "in memory", "no schema",
                                   "no pg_dump"])
-def test_backup_refuses(case, app, make_app, fresh_database, database_url, monkeypatch,
+def test_backup_refuses(case, app, make_app, new_database, database_url, monkeypatch,
                         tmp_path):
     path, source = tmp_path / "portal.tar", app
     code, words = {
@@ -189,7 +189,7 @@ def test_backup_refuses(case, app, make_app, fresh_database, database_url, monke
     elif case == "in memory":
         source = make_app(SQLALCHEMY_DATABASE_URI="sqlite://")
     elif case == "no schema":
-        source = make_app(SQLALCHEMY_DATABASE_URI=sqlalchemy_url(fresh_database()))
+        source = make_app(SQLALCHEMY_DATABASE_URI=sqlalchemy_url(new_database()))
     elif is_sqlite(database_url):
         pytest.skip("SQLite backups need no program")
     else:
@@ -201,3 +201,28 @@ def test_backup_refuses(case, app, make_app, fresh_database, database_url, monke
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert case == "exists" and path.read_bytes() == b"last night's" or not path.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".portal.tar")] == []
+
+
+def test_a_compressed_archive_restores(archive, target):
+    import gzip
+    packed = archive.with_suffix(".tar.gz")
+    packed.write_bytes(gzip.compress(archive.read_bytes()))
+    app, url = target()
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["restore", str(packed)])
+        assert result.exit_code == 0, result.output
+        assert db.session.scalar(select(User.username).where(
+            User.username == "source-reporter")) == "source-reporter"
+
+
+def test_a_file_the_store_lost_is_named_not_skipped_silently(runner, storage, tmp_path):
+    storage("filesystem", tmp_path / "blobs")
+    admin, reporter = make_user("admin"), make_user("reporter")
+    incident = make_incident(reporter=reporter, admin=admin)
+    lost = attach(incident, reporter, "lost.txt", b"gone before the backup\n")
+    (tmp_path / "blobs" / lost.sha256[:2] / lost.sha256[2:4] / lost.sha256).unlink()
+    result = runner.invoke(args=["backup", str(tmp_path / "portal.tar")])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("Warning: 1 attachment file(s) the database names were "
+                                    "not in the store") and lost.sha256 in result.stderr
+    assert manifest_of(tmp_path / "portal.tar").missing_blobs == [lost.sha256]

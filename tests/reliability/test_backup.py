@@ -31,7 +31,7 @@ from portal.incidents.enums import Status
 from portal.incidents.models import Incident
 from portal.settings.database import database_url as sqlalchemy_url
 from tests.attachments.helpers import attach, png
-from tests.backups import connected, every_row, fresh_database, named_blobs, storage  # noqa: F401
+from tests.backups import connected, every_row, named_blobs
 from tests.factories import PASSWORD, make_incident, make_user
 from tests.processes import app_env, run, start_process
 from tests.waiting import wait_until
@@ -130,7 +130,7 @@ class Load:
                 db.session.remove()
 
 
-def test_a_backup_under_writes_restores_one_consistent_moment(database_url, fresh_database,
+def test_a_backup_under_writes_restores_one_consistent_moment(database_url, new_database,
                                                                storage, make_app, processes,
                                                                tmp_path):
     blobs = tmp_path / "blobs"
@@ -173,7 +173,7 @@ def test_a_backup_under_writes_restores_one_consistent_moment(database_url, fres
         "attachments were deleted while the backup ran"
     assert load.collected > 0, "the collector removed their files"
 
-    restored, restored_blobs = fresh_database(), tmp_path / "restored-blobs"
+    restored, restored_blobs = new_database(), tmp_path / "restored-blobs"
     done = run(["restore", str(archive)],
                app_env(restored, ATTACHMENT_STORAGE="filesystem",
                        ATTACHMENTS_DIR=str(restored_blobs)))
@@ -209,7 +209,7 @@ def log_in(session: requests.Session, base: str, user) -> None:
 
 @pytest.mark.parametrize("kind", ["filesystem", "database"])
 def test_a_restored_database_is_its_source_and_the_portal_serves_it(
-        kind, database_url, fresh_database, storage, tmp_path):
+        kind, database_url, new_database, storage, tmp_path):
     settings = storage(kind, tmp_path / "blobs")
     admin, technician = make_user("admin"), make_user("technician")
     reporter = make_user("reporter")
@@ -227,7 +227,7 @@ def test_a_restored_database_is_its_source_and_the_portal_serves_it(
     made = run(["backup", str(archive)], app_env(database_url, **settings))
     assert made.returncode == 0, made.stderr
 
-    restored = fresh_database()
+    restored = new_database()
     restored_settings = {"ATTACHMENT_STORAGE": kind,
                          "ATTACHMENTS_DIR": str(tmp_path / "restored-blobs")}
     done = run(["restore", str(archive)], app_env(restored, **restored_settings))
@@ -268,10 +268,10 @@ def schema_of(url: str) -> str:
         return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
-def test_an_archive_of_an_older_schema_is_upgraded_on_restore(make_app, fresh_database,
+def test_an_archive_of_an_older_schema_is_upgraded_on_restore(make_app, new_database,
                                                               tmp_path):
     head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
-    source_url = fresh_database()
+    source_url = new_database()
     settings = {"ATTACHMENT_STORAGE": "filesystem", "ATTACHMENTS_DIR": str(tmp_path / "blobs")}
     with make_app(SQLALCHEMY_DATABASE_URI=sqlalchemy_url(source_url),
                   **settings).app_context():
@@ -287,7 +287,7 @@ def test_an_archive_of_an_older_schema_is_upgraded_on_restore(make_app, fresh_da
     assert made.returncode == 0, made.stderr
     assert f"(schema {older}," in made.stdout
 
-    restored = fresh_database()
+    restored = new_database()
     done = run(["restore", str(archive)], app_env(restored, **settings))
     assert done.returncode == 0, done.stderr
     assert schema_of(restored) == head
