@@ -6,8 +6,10 @@ import os
 
 
 class BackupError(Exception):
-    """A backup or restore refused or failed; nothing was written where it was aimed
-    (a failed PostgreSQL restore says when the target was emptied first)."""
+    """A backup or restore refused or failed. A refusal wrote nothing; a backup that
+    fails leaves no archive; a restore that fails after its checks may have written
+    files into ``ATTACHMENTS_DIR`` (unreferenced: the collector removes them) and, on
+    PostgreSQL, says when it had dropped the target's tables."""
 
     def __init__(self, message: str, exit_code: int = os.EX_SOFTWARE) -> None:
         super().__init__(message)
