@@ -52,7 +52,7 @@ class TestAddAttachment:
         attachment = service.add_attachment(incident, cast["reporter_of_it"], "a.txt", b"hello")
         assert attachment.id is not None and attachment.content_type == "text/plain"
         kinds = db.session.scalars(select(IncidentEvent.kind).where(
-            IncidentEvent.incident_id == incident.id)).all()
+            IncidentEvent.incident_id == incident.id).order_by(IncidentEvent.id)).all()
         assert kinds[-1] == EventKind.attachment_added
         db.session.rollback()
         assert db.session.scalar(select(func.count(Attachment.id))) == 0
