@@ -42,9 +42,12 @@ COPY --chown=portal:portal . .
 RUN APP_ENV=testing PYTHONDONTWRITEBYTECODE='' python -c "import wsgi, manage, \
 gunicorn.app.wsgiapp, gunicorn.arbiter, gunicorn.workers.sync, gunicorn.glogging, \
 sqlalchemy.dialects.sqlite.pysqlite, sqlalchemy.dialects.postgresql.psycopg" \
-    && mkdir -p /app/data /app/logs && chown portal:portal /app/data /app/logs
+    && mkdir -p /app/data /app/logs /app/backups \
+    && chown portal:portal /app/data /app/logs /app/backups
 USER 10001:10001
-VOLUME ["/app/data", "/app/logs"]
+# The SQLite file and the attachment files; the log; the archives of manage.py backup
+# (a volume apart from the data: copy them off the host too).
+VOLUME ["/app/data", "/app/logs", "/app/backups"]
 EXPOSE 5000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '5000'), timeout=4)"]

@@ -1,5 +1,5 @@
 """The command line (``python manage.py ...``): init-db, seed, create-user, worker,
-deliver-mail, ingest-mail, sla-check, backup, gc-attachments.
+deliver-mail, ingest-mail, sla-check, backup, restore, gc-attachments.
 
 Every failure a user can cause ends in one line on stderr and a non-zero exit
 (``click.ClickException``), never a traceback.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 import sys
 import fcntl
 from datetime import timedelta
@@ -22,10 +21,12 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from portal.attachments.service import collect_garbage
-from portal.attachments.storage import copy_attachments
 from portal.auth.accounts import AccountError, create_account
 from portal.auth.roles import ROLE_NAMES
 from portal.auth.security import ensure_roles
+from portal.backup.create import create_backup
+from portal.backup.errors import BackupError
+from portal.backup.restore import restore_backup
 from portal.db_errors import UNAVAILABLE
 from portal.extensions import db
 from portal.incidents.models import Incident
@@ -218,34 +219,42 @@ def sla_check(once: bool) -> None:
     Worker(current_app._get_current_object(), [JOBS["sla"]]).run()
 
 
+def _refusal(exc: BackupError) -> click.ClickException:
+    """One line on stderr and the refusal's sysexits code."""
+    refusal = click.ClickException(exc.message)
+    refusal.exit_code = exc.exit_code
+    return refusal
+
+
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
 def backup(path: Path) -> None:
-    """Copy the SQLite database to PATH while the app keeps running (online backup), and
-    the filesystem backend's attachments to PATH.attachments/."""
-    if db.engine.dialect.name != "sqlite":
-        raise click.ClickException("backup copies SQLite databases; for PostgreSQL use "
-                                   "pg_dump")
-    source_path = db.engine.url.database
-    if not source_path or source_path == ":memory:":
-        raise click.ClickException("the database is in memory: there is no file to back up")
-    if path.exists():
-        raise click.ClickException(f"{path} already exists: choose a new file name")
-    if not path.parent.is_dir():
-        raise click.ClickException(f"{path.parent} is not a folder")
-    if Path(f"{path}.attachments").exists():
-        raise click.ClickException(f"{path}.attachments already exists: choose a new "
-                                   "file name")
-    with sqlite3.connect(source_path) as source, sqlite3.connect(path) as target:
-        source.backup(target)  # SQLite's online backup API: consistent while in use
-    source.close()
-    target.close()
-    click.echo(f"Backed up {source_path} to {path}.")
-    # After the database: every blob its rows name was written before they committed.
-    copied = copy_attachments(Path(f"{path}.attachments"))
-    if copied is not None:
-        click.echo(f"Copied {copied} attachment files to {path}.attachments.")
+    """Write one archive to PATH (a new file): a consistent snapshot of the database, the
+    attachment files it names and a manifest; safe while the app serves writes."""
+    try:
+        made = create_backup(path)
+    except BackupError as exc:
+        raise _refusal(exc) from None
+    for warning in made.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    click.echo(made.describe())
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that holds data.")
+@with_appcontext
+@click.pass_context
+def restore(ctx: click.Context, path: Path, force: bool) -> None:
+    """Restore the archive at PATH into this portal's database and attachment store, then
+    upgrade its schema. Stop the web server and the worker first."""
+    try:
+        restored = restore_backup(path, force=force)
+    except BackupError as exc:
+        raise _refusal(exc) from None
+    click.echo(restored.describe())
+    ctx.invoke(init_db)
 
 
 @click.command("gc-attachments")
@@ -261,4 +270,4 @@ def gc_attachments(grace: int | None) -> None:
 
 
 commands = [init_db, seed, create_user, worker, deliver_mail, ingest_mail, sla_check, backup,
-            gc_attachments]
+            restore, gc_attachments]

@@ -1,6 +1,6 @@
 """Shared fixtures: one app and schema per run (built by the migrations), a clean
-database for every test, a test client, a CLI runner, a login helper, an SMTP sink and
-a webhook receiver.
+database for every test, a test client, a CLI runner, a login helper, an SMTP sink,
+a webhook receiver, and for backups a new database and the app's attachment storage.
 
 The database is ``TEST_DATABASE_URL`` when set (the PostgreSQL pass), otherwise a SQLite
 file in a temporary folder: a file rather than memory, so servers started by the tests
@@ -11,6 +11,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import subprocess
+import uuid
+from pathlib import Path
+from typing import Callable, Iterator
 
 import pytest
 from flask import g, has_app_context
@@ -21,6 +24,7 @@ from sqlalchemy import delete
 from portal import create_app
 from portal.auth.security import ensure_roles
 from portal.extensions import db as _db
+from tests import postgres
 from tests.clients import log_in
 from tests.dovecot import running_dovecot
 from tests.factories import PASSWORD, make_user
@@ -248,3 +252,36 @@ def processes():
     yield started
     for process in started:
         kill(process)
+
+
+# --- backups: a new, empty database on the engine of this pass, the suite's app storing
+# attachments where one test says (tests/cli/test_backup.py, tests/reliability).
+
+@pytest.fixture
+def new_database(database_url, tmp_path) -> Iterator[Callable[[], str]]:
+    """Make an empty database on the engine of this pass (a new SQLite file, or a new
+    PostgreSQL database, dropped afterwards); returns its URL."""
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"restored_{uuid.uuid4().hex[:10]}"
+        if database_url.startswith("sqlite"):
+            return f"sqlite:///{tmp_path / name}.db"
+        made.append(name)
+        return postgres.create(name)
+    yield make
+    for name in made:
+        postgres.drop(name)
+
+
+@pytest.fixture
+def storage(app):
+    """Point the suite's app at a storage backend and folder for one test:
+    ``storage("filesystem", folder)``; settings are put back afterwards."""
+    saved = {key: app.config[key] for key in ("ATTACHMENT_STORAGE", "ATTACHMENTS_DIR")}
+
+    def use(kind: str, folder: Path) -> dict[str, str]:
+        app.config.update(ATTACHMENT_STORAGE=kind, ATTACHMENTS_DIR=str(folder))
+        return {"ATTACHMENT_STORAGE": kind, "ATTACHMENTS_DIR": str(folder)}
+    yield use
+    app.config.update(saved)

@@ -1,5 +1,5 @@
 """Portal processes a test starts (workers, commands): their environment, starting them
-with output to a log file, and ``kill -9``."""
+with output to a log file, running a command to its end, and ``kill -9``."""
 from __future__ import annotations
 
 import os
@@ -23,6 +23,12 @@ def start_process(args: list[str], env: dict[str, str], log_path) -> subprocess.
     with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
         return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``manage.py ARGS`` to its end; its exit code and output (text) are returned."""
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def kill(process: subprocess.Popen) -> None:

@@ -28,6 +28,7 @@ an empty, too large or denied file or one too many, and the lifecycle's ``NotVis
 """
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from flask import current_app
@@ -50,6 +51,7 @@ from portal.incidents.lifecycle import InvalidValue, LifecycleError, NotAllowed,
 from portal.incidents.models import Comment, Incident, IncidentEvent
 from portal.worker import Job, register
 
+log = logging.getLogger(__name__)
 
 class AttachmentRefused(LifecycleError, http_status=422):
     """A file that may not be attached: empty, too large, denied, or one too many.
@@ -225,17 +227,22 @@ def _event(incident: Incident, actor: User, kind: EventKind,
 
 def collect_garbage(grace: timedelta | None = None) -> int:
     """Remove the blobs no attachment references (and leftovers of crashed writes) that
-    are older than ``grace`` (``ATTACHMENT_GC_GRACE_SECONDS``); commit; return how many."""
+    are older than ``grace`` (``ATTACHMENT_GC_GRACE_SECONDS``); commit; return how many.
+    While a backup is copying blobs, remove nothing (the next run collects)."""
     store = blob_store()
-    cutoff = grace_cutoff(grace)
-    candidates = [sha256 for sha256, touched in store.stored() if touched <= cutoff]
-    referenced = set(db.session.scalars(union(
-        select(Attachment.sha256),
-        select(Attachment.preview_sha256).where(Attachment.preview_sha256.is_not(None)))))
-    removed = sum(store.remove(sha256, older_than=cutoff)
-                  for sha256 in candidates if sha256 not in referenced)
-    removed += store.remove_leftovers(older_than=cutoff)
-    db.session.commit()
+    with store.removals_allowed() as allowed:
+        if not allowed:
+            log.info("attachments: a backup is copying the blobs; nothing collected now")
+            return 0
+        cutoff = grace_cutoff(grace)
+        candidates = [sha256 for sha256, touched in store.stored() if touched <= cutoff]
+        referenced = set(db.session.scalars(union(
+            select(Attachment.sha256),
+            select(Attachment.preview_sha256).where(Attachment.preview_sha256.is_not(None)))))
+        removed = sum(store.remove(sha256, older_than=cutoff)
+                      for sha256 in candidates if sha256 not in referenced)
+        removed += store.remove_leftovers(older_than=cutoff)
+        db.session.commit()
     return removed
 
 

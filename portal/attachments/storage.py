@@ -12,13 +12,19 @@ Blobs are written before the attachment row commits: a failed commit leaves at m
 unreferenced blob, which ``collect_garbage`` (``manage.py gc-attachments``) removes once
 it is older than ``ATTACHMENT_GC_GRACE_SECONDS``. Reusing a blob refreshes its age, so an
 upload in flight never loses its blob to the collector.
+
+A backup holds removals off (``removals_held``) from its database snapshot until it has
+copied the blobs that snapshot names, and the collector removes nothing meanwhile
+(``removals_allowed``): a file whose attachment is deleted during a backup is still there
+to copy.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import io
 import os
-import shutil
 import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -66,11 +72,26 @@ class BlobStore:
         """Remove what crashed writes left behind (before ``older_than``); how many."""
         return 0
 
+    @contextlib.contextmanager
+    def removals_held(self) -> Iterator[None]:
+        """Keep the collector from removing blobs until the block ends (a backup copying
+        them); waits for a collection in progress. Blobs in the database need nothing:
+        a backup reads them from its snapshot."""
+        yield
+
+    @contextlib.contextmanager
+    def removals_allowed(self) -> Iterator[bool]:
+        """Whether the collector may remove blobs now (false while a backup holds them
+        off: it collects at its next run); removals stay allowed until the block ends."""
+        yield True
+
 
 class FilesystemStore(BlobStore):
     """Blobs as files under ``root``, two folder levels from the hash."""
 
     TEMP_PREFIX = ".incoming-"
+    #: Beside the two folder levels, so never taken for a blob or a leftover.
+    LOCK_NAME = ".removals.lock"
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -120,6 +141,35 @@ class FilesystemStore(BlobStore):
             return 0
         return sum(_unlink_if_older(path, older_than)
                    for path in self.root.glob(f"*/*/{self.TEMP_PREFIX}*"))
+
+    @contextlib.contextmanager
+    def _locked(self, operation: int) -> Iterator[bool]:
+        """Hold ``flock(operation)`` on the lock file; yields False when a non-blocking
+        request finds it taken. No folder yet: no blob to guard."""
+        if not self.root.is_dir():
+            yield True
+            return
+        # Read-only is enough to lock, and lets a backup run as a user who may only read.
+        descriptor = os.open(self.root / self.LOCK_NAME, os.O_RDONLY | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(descriptor, operation)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(descriptor)  # releases the lock
+
+    @contextlib.contextmanager
+    def removals_held(self) -> Iterator[None]:
+        with self._locked(fcntl.LOCK_SH):  # backups share; each waits for a collection
+            yield
+
+    @contextlib.contextmanager
+    def removals_allowed(self) -> Iterator[bool]:
+        with self._locked(fcntl.LOCK_EX | fcntl.LOCK_NB) as allowed:
+            yield allowed
 
 
 def _unlink_if_older(path: Path, older_than: datetime) -> bool:
@@ -174,24 +224,3 @@ def grace_cutoff(grace: timedelta | None = None) -> datetime:
     if grace is None:
         grace = timedelta(seconds=current_app.config["ATTACHMENT_GC_GRACE_SECONDS"])
     return utcnow() - grace
-
-
-def copy_attachments(target: Path) -> int | None:
-    """Copy the filesystem backend's blobs to ``target`` (for ``manage.py backup``); how
-    many files, or None when blobs live in the database (they are in its backup).
-
-    :raises click.ClickException: ``target`` exists already.
-    """
-    import click
-
-    store = blob_store()
-    if not isinstance(store, FilesystemStore):
-        return None
-    if target.exists():
-        raise click.ClickException(f"{target} already exists: choose a new file name")
-    if not store.root.is_dir():
-        target.mkdir()
-        return 0
-    shutil.copytree(store.root, target,
-                    ignore=shutil.ignore_patterns(f"{FilesystemStore.TEMP_PREFIX}*"))
-    return sum(1 for path in target.glob("*/*/*") if path.is_file())

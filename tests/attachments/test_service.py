@@ -54,7 +54,7 @@ class TestAddAttachment:
         attachment = service.add_attachment(incident, cast["reporter_of_it"], "a.txt", b"hello")
         assert attachment.id is not None and attachment.content_type == "text/plain"
         kinds = db.session.scalars(select(IncidentEvent.kind).where(
-            IncidentEvent.incident_id == incident.id)).all()
+            IncidentEvent.incident_id == incident.id).order_by(IncidentEvent.id)).all()
         assert kinds[-1] == EventKind.attachment_added
         db.session.rollback()
         assert db.session.scalar(select(func.count(Attachment.id))) == 0
@@ -140,22 +140,20 @@ def test_gc_command(runner, cast, incident, backend):
     assert bad.exit_code != 0 and "Traceback" not in bad.output
 
 
-def test_backup_copies_the_attachment_files(make_app, tmp_path, cast):
-    database = tmp_path / "portal.db"
-    from flask_migrate import upgrade
-    from portal.auth.security import ensure_roles
-    files = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{database}",
-                     ATTACHMENTS_DIR=str(tmp_path / "blobs"))
-    with files.app_context():
-        upgrade()
-        ensure_roles()
-        sha256 = blob_store().put(b"a screenshot")
-        db.session.commit()
-        result = files.test_cli_runner().invoke(args=["backup", str(tmp_path / "copy.db")])
-    assert result.exit_code == 0, result.output
-    copied = tmp_path / "copy.db.attachments" / sha256[:2] / sha256[2:4] / sha256
-    assert copied.read_bytes() == b"a screenshot"
-    assert "Copied 1 attachment files" in result.output
+def test_the_collector_removes_no_file_while_a_backup_holds_removals(runner, limits,
+                                                                     tmp_path):
+    """A backup copies the files its snapshot names; one deleted meanwhile must still be
+    there to copy (backups themselves: tests/reliability/test_backup.py)."""
+    limits(ATTACHMENT_STORAGE="filesystem", ATTACHMENTS_DIR=str(tmp_path / "blobs"))
+    orphan = blob_store().put(b"its attachment was deleted during the backup")
+    db.session.commit()
+    with blob_store().removals_held():
+        held = runner.invoke(args=["gc-attachments", "--grace", "0"])
+        assert held.exit_code == 0 and "Removed 0 unreferenced" in held.output
+        assert stored_blobs() == {orphan}
+    after = runner.invoke(args=["gc-attachments", "--grace", "0"])
+    assert after.exit_code == 0 and "Removed 1 unreferenced attachment blob." in after.output
+    assert stored_blobs() == set()
 
 
 def test_the_worker_job_collects_when_switched_on(app, limits, backend):

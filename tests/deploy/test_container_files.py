@@ -35,7 +35,8 @@ def test_dockerfile_is_multi_stage_slim_non_root_with_healthcheck():
     final = text.rsplit("\nFROM ", 1)[1]
     assert "build-essential" not in final  # no compilers in the final image
     for needle in ("USER 10001", "HEALTHCHECK", "/healthz", "PYTHONDONTWRITEBYTECODE=1",
-                   "PYTHONUNBUFFERED=1", "APP_ENV=production", 'VOLUME ["/app/data", "/app/logs"]',
+                   "PYTHONUNBUFFERED=1", "APP_ENV=production",
+                   'VOLUME ["/app/data", "/app/logs", "/app/backups"]',
                    "portal/deploy/entrypoint.sh"):
         assert needle in final, needle
 
@@ -60,6 +61,7 @@ def test_compose_services():
     assert web["ports"] == ["5000:5000"] and web["env_file"] == ".env"
     assert web["restart"] and "healthz" in " ".join(web["healthcheck"]["test"])
     assert "portal-data:/app/data" in web["volumes"]
+    assert "portal-backups:/app/backups" in web["volumes"]  # manage.py backup's archives
     assert services["worker"]["command"] == ["python", "manage.py", "worker"]
     assert services["postgres"]["profiles"] == ["postgres"]
     assert services["postgres"]["image"].startswith("postgres:")

@@ -1,5 +1,5 @@
-"""Production behaviour: structured logs without secrets, the proxy, backups, and an
-environment built the way the Dockerfile builds it."""
+"""Production behaviour: structured logs without secrets, the proxy, and an environment
+built the way the Dockerfile builds it (backups: tests/reliability/test_backup.py)."""
 from __future__ import annotations
 
 import http.cookiejar
@@ -53,23 +53,6 @@ def test_proxy_headers_are_trusted_only_when_configured(make_app):
     proxied = make_app(BEHIND_PROXY=True).test_client().post("/api/v1/incidents", json=body,
                                                              headers=headers)
     assert proxied.headers["Location"].startswith("https://portal.example.com/")
-
-
-def test_backup_copies_a_live_sqlite_database(runner, database_url, tmp_path):
-    make_user("reporter", username="kept")
-    target = tmp_path / "backup.db"
-    result = runner.invoke(args=["backup", str(target)])
-    if not database_url.startswith("sqlite"):
-        assert result.exit_code == 1
-        assert "backup copies SQLite databases; for PostgreSQL use pg_dump" in result.output
-        return
-    assert result.exit_code == 0, result.output
-    import sqlite3
-    with sqlite3.connect(target) as copy:
-        assert copy.execute("SELECT username FROM users").fetchall() == [("kept",)]
-    copy.close()
-    again = runner.invoke(args=["backup", str(target)])
-    assert again.exit_code == 1 and "already exists" in again.output
 
 
 @pytest.mark.slow
