@@ -16,7 +16,7 @@ from portal.auth.security import ensure_roles
 from portal.backup.archive import Manifest
 from portal.extensions import db
 from portal.settings.database import database_url as sqlalchemy_url
-from tests.attachments.helpers import attach, png
+from tests.attachments.helpers import attach, png, run_previews
 from tests.backups import archive_members, every_row, is_sqlite, rewrite
 from tests.factories import make_incident, make_user
 
@@ -30,6 +30,7 @@ def archive(runner, storage, tmp_path):
     incident = make_incident(reporter=reporter, admin=admin, title="Printer on fire")
     attach(incident, reporter, "log.txt", b"paper jam at 09:00\n")
     attach(incident, reporter, "photo.png", png(32, 32))
+    run_previews()  # the worker's job makes the preview after the upload
     path = tmp_path / "portal.tar"
     made = runner.invoke(args=["backup", str(path)])
     assert made.exit_code == 0, made.output
@@ -111,7 +112,7 @@ RESTORE_REFUSALS = {
         "ATTACHMENT_STORAGE=database"),
     "a target holding data, without --force": (
         None, "holds data", os.EX_CANTCREAT,
-        "the target database holds data (rows in access_events (1), roles_users (1), "
+        "the target database holds data (rows in access_events (2), roles_users (1), "
         "users (1)): a restore replaces everything in it; pass --force to do that"),
     "PostgreSQL without pg_restore on PATH": (
         None, "no pg_restore", os.EX_UNAVAILABLE, "pg_restore is not on PATH"),

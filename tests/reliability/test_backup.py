@@ -30,7 +30,7 @@ from portal.incidents import lifecycle
 from portal.incidents.enums import Status
 from portal.incidents.models import Incident
 from portal.settings.database import database_url as sqlalchemy_url
-from tests.attachments.helpers import attach, png
+from tests.attachments.helpers import attach, png, run_previews
 from tests.backups import connected, every_row, named_blobs
 from tests.factories import PASSWORD, make_incident, make_user
 from tests.processes import app_env, run, start_process
@@ -223,6 +223,7 @@ def test_a_restored_database_is_its_source_and_the_portal_serves_it(
     attach(incident, technician, "tunnel.log", b"rekey failed\n", internal=True)
     make_incident(reporter=reporter, admin=admin, technician=technician, status=Status.closed,
                   title="Old printer")
+    run_previews()  # the worker's job makes the screenshot's preview after the upload
     archive = tmp_path / "portal.tar"
     made = run(["backup", str(archive)], app_env(database_url, **settings))
     assert made.returncode == 0, made.stderr
