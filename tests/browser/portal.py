@@ -76,7 +76,17 @@ class Portal:
         script: a click before the page's scripts have run does nothing, so wait for them."""
         self.page.wait_for_load_state("load")
         self.page.get_by_role("button", name="Menu").click()
-        expect(self.page.locator("#portal-nav")).to_be_visible()
+        # Unfolded, not unfolding: while Bootstrap's transition runs ("collapsing") the
+        # items move under the pointer, and a click on one can land on nothing.
+        expect(self.page.locator("#portal-nav")).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
+
+    def open_dropdown(self, name: str) -> None:
+        """Open the top bar's ``name`` menu (Admin, the account) and wait until it shows."""
+        toggle = self.page.get_by_role("button", name=name, exact=True)
+        toggle.click()
+        expect(toggle).to_have_attribute("aria-expanded", "true")
+        expect(self.page.locator(f'[aria-labelledby="{toggle.get_attribute("id")}"]')) \
+            .to_be_visible()
 
     def expect_flash(self, text: str) -> None:
         """Wait until the page shows one flash message containing ``text``."""

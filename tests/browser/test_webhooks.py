@@ -34,7 +34,7 @@ def test_an_admin_registers_a_webhook_and_reads_its_log(open_portal, receiver,
 
     if phone:
         ada.open_menu()
-    page.get_by_role("button", name="Admin").click()
+    ada.open_dropdown("Admin")
     page.get_by_role("link", name="Webhooks").click()
     expect(page.locator("h1")).to_contain_text("Webhooks")
     page.get_by_role("link", name="Register an endpoint").click()
