@@ -73,7 +73,7 @@ def test_upload_then_list_read_and_download(client, cast, incident):
     assert client.get(f"/api/v1/incidents/{incident.id}", headers=bearer(cast["reporter_of_it"])
                       ).get_json()["attachment_count"] == 1
     history = db.session.scalars(select(IncidentEvent.kind).where(
-        IncidentEvent.incident_id == incident.id)).all()
+        IncidentEvent.incident_id == incident.id).order_by(IncidentEvent.id)).all()
     assert history[-1] == EventKind.attachment_added
 
 
@@ -129,7 +129,7 @@ def test_who_deletes_an_attachment(client, cast, incident, role, code):
     assert count_rows() == (0 if code == 204 else 1)
     if code == 204:
         kinds = db.session.scalars(select(IncidentEvent.kind).where(
-            IncidentEvent.incident_id == incident.id)).all()
+            IncidentEvent.incident_id == incident.id).order_by(IncidentEvent.id)).all()
         assert kinds[-1] == EventKind.attachment_deleted
 
 
