@@ -14,13 +14,13 @@ from datetime import timedelta
 
 from flask import Response, request
 from flask_smorest import abort
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from api.access import caller
 from portal.db_types import utcnow
 from portal.extensions import db
-from portal.idempotency import IDEMPOTENCY_HOURS, IdempotentRequest, forget_expired
+from portal.idempotency import IDEMPOTENCY_HOURS, IdempotentRequest, find, forget_expired
 
 HEADER = "Idempotency-Key"
 #: Printable ASCII without spaces, as the keys clients make (UUIDs, hashes) are.
@@ -43,11 +43,6 @@ def _fingerprint() -> str:
     digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
     digest.update(request.get_data(cache=True))
     return digest.hexdigest()
-
-
-def _find(user_id: int, key: str) -> IdempotentRequest | None:
-    return db.session.scalar(select(IdempotentRequest).where(
-        IdempotentRequest.user_id == user_id, IdempotentRequest.key == key))
 
 
 def _replay(kept: IdempotentRequest, fingerprint: str) -> Response:
@@ -82,7 +77,7 @@ def idempotent(view):
             abort(422, message=f"{HEADER}: {message}", errors={"headers": {HEADER: [message]}})
         user_id, fingerprint = caller().id, _fingerprint()
         forget_expired()
-        kept = _find(user_id, key)
+        kept = find(user_id, key)
         if kept and kept.status_code is None and kept.created_at < utcnow() - ABANDONED_AFTER:
             db.session.delete(kept)
             db.session.flush()  # before the new reservation: a flush inserts first
@@ -95,7 +90,7 @@ def idempotent(view):
             db.session.commit()
         except IntegrityError:  # the same key, sent at the same moment, got in first
             db.session.rollback()
-            return _replay(_find(user_id, key), fingerprint)
+            return _replay(find(user_id, key), fingerprint)
         reservation_id = reservation.id
         try:
             response = view(*args, **kwargs)

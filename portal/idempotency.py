@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, delete
+from sqlalchemy import (ForeignKey, Index, Integer, String, Text, UniqueConstraint, delete,
+                        select)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db_types import UTCDateTime, utcnow
@@ -48,3 +49,9 @@ def forget_expired() -> None:
     """Drop the answers older than ``IDEMPOTENCY_HOURS`` (their keys may be used again)."""
     db.session.execute(delete(IdempotentRequest)
                        .where(IdempotentRequest.created_at < expired_before()))
+
+
+def find(user_id: int, key: str) -> IdempotentRequest | None:
+    """The request ``user_id`` sent with ``key`` (an API key or a portal form's), if kept."""
+    return db.session.scalar(select(IdempotentRequest).where(
+        IdempotentRequest.user_id == user_id, IdempotentRequest.key == key))

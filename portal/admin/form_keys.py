@@ -34,12 +34,11 @@ from flask import flash, g, redirect, request, session, url_for
 from flask_admin.helpers import is_safe_url
 from flask_security import current_user
 from markupsafe import Markup
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from portal.admin.base import safe_return_url
 from portal.extensions import db
-from portal.idempotency import IdempotentRequest, forget_expired
+from portal.idempotency import IdempotentRequest, find, forget_expired
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +80,6 @@ def _fingerprint() -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _find(user_id: int, key: str) -> IdempotentRequest | None:
-    return db.session.scalar(select(IdempotentRequest).where(
-        IdempotentRequest.user_id == user_id, IdempotentRequest.key == key))
-
-
 def _answer_again(kept: IdempotentRequest, fingerprint: str):
     """The first copy's answer: its flash messages, then its redirect (or, where it has
     none, back to the form's page)."""
@@ -118,7 +112,7 @@ def sent_once(view):
         if key is None:
             return view(*args, **kwargs)
         user_id, fingerprint = current_user.id, _fingerprint()
-        kept = _find(user_id, key)
+        kept = find(user_id, key)
         if kept is not None:
             return _answer_again(kept, fingerprint)
         pending = g.setdefault(_PENDING, _Pending(user_id, key, fingerprint))
@@ -129,7 +123,7 @@ def sent_once(view):
             # The same key, sent at the same moment, committed first: this copy's change
             # was rolled back with it.
             db.session.rollback()
-            kept = _find(user_id, key)
+            kept = find(user_id, key)
             if kept is None:
                 raise
             return _answer_again(kept, fingerprint)
