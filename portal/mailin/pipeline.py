@@ -43,7 +43,7 @@ from portal.incidents import lifecycle
 from portal.incidents.access import visible_incidents
 from portal.incidents.enums import Status
 from portal.incidents.models import TITLE_MAX, Incident
-from portal.mailin.addresses import MalformedFrom
+from portal.mailin.addresses import MalformedFrom, domain_of
 from portal.mailin.auto_replies import machine_reason
 from portal.mailin.models import InboundAction, InboundMail, InboundStatus
 from portal.mailin.rates import too_many_incidents, too_many_replies
@@ -230,7 +230,7 @@ def _speaker(sender: Sender) -> User | None:
             if not user.active:
                 raise Held(f"{address} belongs to an inactive account")
             return user
-    domain = sender.address.rpartition("@")[2]
+    domain = domain_of(sender.address)
     if domain in current_app.config["MAIL_INBOX_ALLOWED_DOMAINS"]:
         return None
     raise Held(f"{sender.address} is not a user, and {domain} is not one of "
