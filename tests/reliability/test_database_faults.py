@@ -27,7 +27,7 @@ from portal.incidents.models import Comment
 from tests.clients import csrf_token_from, log_in
 from tests.factories import make_incident, make_user
 from tests.components import missing
-from tests.processes import app_env
+from tests.processes import app_env, run
 from tests.waiting import DEADLINE
 from harness.servers import ROOT
 
@@ -74,11 +74,6 @@ def silent_database():
     listener.close()
     for connection in held:
         connection.close()
-
-
-def manage(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def test_a_database_outage_answers_503_not_401_to_a_good_token(running_postgres):
@@ -262,8 +257,8 @@ def test_a_silent_database_fails_fast_with_one_line(silent_database):
     """Finding 10: with no connect timeout, init-db hung and /healthz waited until gunicorn
     killed its worker. The subprocess timeout is a bound, far above the 1 s asked for (and
     above a start of Python on two cores that stress-ng and other suites share)."""
-    result = manage("init-db", env=app_env(silent_database, DATABASE_CONNECT_TIMEOUT="1"),
-                    timeout=2 * DEADLINE)
+    result = run(["init-db"], app_env(silent_database, DATABASE_CONNECT_TIMEOUT="1"),
+                 timeout=2 * DEADLINE)
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert result.stderr.startswith("Error: cannot reach the database:"), result.stderr
@@ -413,7 +408,7 @@ def test_healthz_on_a_full_disk_is_degraded(tmp_path, full_disk):
 ])
 def test_an_unusable_database_url_is_one_line(url, says):
     """Finding 12: a 39-48 line traceback. The line names the setting, not the password."""
-    result = manage("init-db", env=app_env(url))
+    result = run(["init-db"], app_env(url), timeout=60)
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "DATABASE_URL" in result.stderr and says in result.stderr
@@ -437,12 +432,12 @@ def test_two_init_db_at_once_on_a_fresh_database_both_succeed(fresh_database):
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for _ in range(2)]
     try:
-        outcomes = [(run.wait(60), *run.communicate()) for run in runs]
+        outcomes = [(process.wait(60), *process.communicate()) for process in runs]
     finally:  # after a timeout too: no process left running, no pipe left open
-        for run in runs:
-            if run.poll() is None:
-                run.kill()
-            run.communicate()
+        for process in runs:
+            if process.poll() is None:
+                process.kill()
+            process.communicate()
     for code, out, err in outcomes:
         assert code == 0, err
         assert out.strip().splitlines()[-1] == "Database is up to date."
